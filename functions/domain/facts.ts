@@ -1,0 +1,170 @@
+import { z } from "zod";
+
+/**
+ * Domain facts: what the EHR told us, already mapped out of its vendor format. Every fact has a stable `id`
+ * (the source resource's identity), a `version` (higher wins when the same id arrives twice, so a later status
+ * or corrected time replaces the earlier one), and the `dedupeKey` of the delivery it came from.
+ */
+
+export const instant = z.iso.datetime({ offset: true });
+
+/** ICD-10-CM code, e.g. `E11.9` or `M5450`: a letter, two alphanumerics, then up to four more after an optional dot. */
+export const icd10Code = z
+  .string()
+  .regex(/^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$/, "expected an ICD-10-CM code such as E11.9");
+
+export const credentials = [
+  "MD",
+  "DO",
+  "NP",
+  "PA",
+  "CNS",
+  "CNM",
+  "PT",
+  "OT",
+  "SLP",
+  "LCSW",
+  "PSYD",
+  "RD",
+  "LPC",
+  "LMFT",
+  "RN",
+  "LPN",
+  "MA",
+  "STAFF",
+] as const;
+export const credential = z.enum(credentials);
+export type Credential = z.infer<typeof credential>;
+
+const factBase = {
+  id: z.string().min(1).max(256),
+  version: z.number().int().nonnegative().default(0),
+  dedupeKey: z.string().min(1).max(512),
+  patientId: z.string().min(1).max(256),
+  /** A retracted fact (deleted at the source) is kept for audit but decides nothing. */
+  retracted: z.boolean().default(false),
+};
+
+/** Reply-chain fields shared by every message-borne fact (R1 walks `inResponseTo`). */
+const messageFields = {
+  messageId: z.string().min(1).max(256).optional(),
+  inResponseTo: z.string().min(1).max(256).optional(),
+};
+
+export const inquirySchema = z.object({
+  kind: z.literal("inquiry"),
+  ...factBase,
+  ...messageFields,
+  at: instant,
+  author: z.enum(["patient", "related-person"]),
+  diagnosisCodes: z.array(icd10Code).max(50).default([]),
+});
+
+export const clinicianActivitySchema = z.object({
+  kind: z.literal("clinician-activity"),
+  ...factBase,
+  ...messageFields,
+  at: instant,
+  practitionerId: z.string().min(1).max(256),
+  /** Qualification stated by the payload; used only when the roster does not know the practitioner (R4). */
+  qualification: credential.optional(),
+  npi: z.string().optional(),
+  seconds: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(24 * 3600),
+  diagnosisCodes: z.array(icd10Code).max(50).default([]),
+});
+
+export const staffActivitySchema = z.object({
+  kind: z.literal("staff-activity"),
+  ...factBase,
+  ...messageFields,
+  at: instant,
+  staffId: z.string().min(1).max(256),
+  seconds: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(24 * 3600),
+});
+
+/** Services whose time is billed elsewhere and must never count toward an episode (R13). */
+export const otherServices = [
+  "chronic-care-management",
+  "principal-care-management",
+  "remote-monitoring",
+  "inr-management",
+  "transitional-care",
+  "behavioral-health-integration",
+] as const;
+
+export const timeEntrySchema = z.object({
+  kind: z.literal("time-entry"),
+  ...factBase,
+  at: instant,
+  practitionerId: z.string().min(1).max(256),
+  qualification: credential.optional(),
+  npi: z.string().optional(),
+  seconds: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(24 * 3600),
+  countedBy: z.enum(otherServices).optional(),
+  diagnosisCodes: z.array(icd10Code).max(50).default([]),
+});
+
+export const visitStatuses = [
+  "scheduled",
+  "arrived",
+  "in-progress",
+  "finished",
+  "checked-out",
+  "cancelled",
+  "no-show",
+  "entered-in-error",
+] as const;
+export const visitStatus = z.enum(visitStatuses);
+export type VisitStatus = z.infer<typeof visitStatus>;
+
+export const visitSchema = z.object({
+  kind: z.literal("visit"),
+  ...factBase,
+  at: instant,
+  status: visitStatus,
+  modality: z.enum(["in-person", "virtual"]),
+  source: z.enum(["encounter", "appointment"]),
+  practitionerId: z.string().min(1).max(256).optional(),
+  diagnosisCodes: z.array(icd10Code).max(50).default([]),
+});
+
+export const consentSchema = z.object({
+  kind: z.literal("consent"),
+  ...factBase,
+  at: instant,
+  status: z.enum(["active", "inactive", "rejected", "draft", "entered-in-error"]),
+});
+
+export const factSchema = z.discriminatedUnion("kind", [
+  inquirySchema,
+  clinicianActivitySchema,
+  staffActivitySchema,
+  timeEntrySchema,
+  visitSchema,
+  consentSchema,
+]);
+
+export type Fact = z.infer<typeof factSchema>;
+export type FactInput = z.input<typeof factSchema>;
+export type Inquiry = z.infer<typeof inquirySchema>;
+export type ClinicianActivity = z.infer<typeof clinicianActivitySchema>;
+export type StaffActivity = z.infer<typeof staffActivitySchema>;
+export type TimeEntry = z.infer<typeof timeEntrySchema>;
+export type Visit = z.infer<typeof visitSchema>;
+export type Consent = z.infer<typeof consentSchema>;
+
+/** Visits that took place (R10): only these count for R8, R9 and R12. */
+export const visitTookPlace = (status: VisitStatus): boolean =>
+  status === "arrived" || status === "in-progress" || status === "finished" || status === "checked-out";

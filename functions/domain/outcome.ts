@@ -1,0 +1,249 @@
+import { familyHasTimedCodes, timedCodeFor } from "./code-table.js";
+import type { TenantConfig } from "./config.js";
+import type { EpisodeDraft } from "./episodes.js";
+import type { Consent, Visit } from "./facts.js";
+import { DAY, HOUR, localDate, localMidnight, minusYears, toMillis } from "./time.js";
+
+/** Why an episode ended as it did. The needs-review reasons are the last five. */
+export const reasons = [
+  "not-patient-initiated",
+  "unsupported-date",
+  "bundled-into-visit",
+  "related-prior-visit",
+  "below-threshold",
+  "relatedness-unknown",
+  "consent-missing",
+  "not-established",
+  "unknown-clinician",
+  "diagnosis-missing",
+] as const;
+export type Reason = (typeof reasons)[number];
+
+export const outcomes = [
+  "not-patient-initiated",
+  "unsupported-date",
+  "bundled-into-visit",
+  "related-prior-visit",
+  "below-threshold",
+  "needs-review",
+  "billable",
+] as const;
+export type Outcome = (typeof outcomes)[number];
+
+const needsReview: ReadonlySet<Reason> = new Set([
+  "relatedness-unknown",
+  "consent-missing",
+  "not-established",
+  "unknown-clinician",
+  "diagnosis-missing",
+]);
+
+/** Outcome precedence (DOMAIN.md "Outcomes"): the first applicable reason decides, all are listed. */
+export function primaryOutcome(applicable: ReadonlySet<Reason>): { outcome: Outcome; reasons: Reason[] } {
+  const listed = reasons.filter((reason) => applicable.has(reason));
+  const first = listed[0];
+  if (first === undefined) return { outcome: "billable", reasons: [] };
+  return { outcome: needsReview.has(first) ? "needs-review" : (first as Outcome), reasons: listed };
+}
+
+export interface ClinicianTime {
+  practitionerId: string;
+  credential: string;
+  npi?: string;
+  seconds: number;
+  minutes: number;
+  firstActivityAt: number;
+}
+
+export interface Decision {
+  totalSeconds: number;
+  /** R6: the sum of seconds, floored to whole minutes. */
+  totalMinutes: number;
+  clinicians: ClinicianTime[];
+  rendering?: ClinicianTime;
+  serviceDate: string;
+  codeSetYear: number;
+  diagnosisCodes: string[];
+  procedureCode?: string;
+  chargeCents?: number;
+  outcome: Outcome;
+  reasons: Reason[];
+  bundledVisit?: { visitId: string; minutes: number };
+  priorVisitId?: string;
+  evidence: { visits: string[]; consents: string[] };
+}
+
+const MAX_DIAGNOSES = 12;
+
+const icdCategory = (code: string): string => code.replace(".", "").slice(0, 3).toUpperCase();
+
+/** R8's relatedness: any shared ICD-10-CM category; unknown when either side has no codes. */
+function relatedness(visit: Visit, diagnosisCodes: readonly string[]): "related" | "unrelated" | "unknown" {
+  if (visit.diagnosisCodes.length === 0 || diagnosisCodes.length === 0) return "unknown";
+  const categories = new Set(diagnosisCodes.map(icdCategory));
+  return visit.diagnosisCodes.some((code) => categories.has(icdCategory(code))) ? "related" : "unrelated";
+}
+
+/**
+ * Decides one episode, rule by rule. `visits` are the patient's visits that took place (R10, latest version
+ * already chosen), `consents` the patient's latest consents, both sorted by time.
+ */
+export function decideEpisode(
+  draft: EpisodeDraft,
+  visits: readonly Visit[],
+  consents: readonly Consent[],
+  unknownClinicianActivity: boolean,
+  config: TenantConfig,
+): Decision {
+  const zone = config.timezone;
+  const clinicians = clinicianTimes(draft);
+  const totalSeconds = clinicians.reduce((sum, clinician) => sum + clinician.seconds, 0);
+  const totalMinutes = Math.floor(totalSeconds / 60);
+  const rendering = renderingClinician(draft, clinicians, config);
+  const serviceDate = serviceDateOf(draft, config);
+  const diagnosisCodes = diagnosesOf(draft);
+  const applicable = new Set<Reason>();
+  const evidenceVisits: string[] = [];
+
+  if (!draft.patientInitiated) applicable.add("not-patient-initiated"); // R1
+  if (!familyHasTimedCodes(draft.family, serviceDate)) applicable.add("unsupported-date");
+
+  // R9: a visit that took place within the window absorbs the online work.
+  let bundledVisit: Decision["bundledVisit"];
+  for (const visit of visits) {
+    const at = toMillis(visit.at);
+    if (at < draft.start || at >= draft.end) continue;
+    const related = config.laterVisit === "any-visit" ? "related" : relatedness(visit, diagnosisCodes);
+    if (related === "unknown") applicable.add("relatedness-unknown");
+    if (related !== "related") continue;
+    bundledVisit = { visitId: visit.id, minutes: totalMinutes };
+    evidenceVisits.push(visit.id);
+    applicable.add("bundled-into-visit");
+    break;
+  }
+
+  // R8: a related visit in the 7 days before the window start.
+  const priorFrom =
+    config.windowMode === "calendar-days" ? localMidnight(draft.start, zone, -7) : draft.start - 168 * HOUR;
+  let priorVisitId: string | undefined;
+  for (const visit of [...visits].reverse()) {
+    const at = toMillis(visit.at);
+    if (at < priorFrom || at >= draft.start) continue;
+    const related = relatedness(visit, diagnosisCodes);
+    if (related === "unknown") applicable.add("relatedness-unknown");
+    if (related !== "related") continue;
+    priorVisitId = visit.id;
+    evidenceVisits.push(visit.id);
+    applicable.add("related-prior-visit");
+    break;
+  }
+
+  if (totalMinutes < 5) applicable.add("below-threshold"); // R6
+
+  // R11: an active consent dated within the validity period before the window start, at the latest by the
+  // first counted activity.
+  const evidenceConsents: string[] = [];
+  if (config.consent === "required") {
+    const validFrom = draft.start - config.consentValidityDays * DAY;
+    const consent = consents.find((c) => {
+      const at = toMillis(c.at);
+      return c.status === "active" && at >= validFrom && at <= draft.openedAt;
+    });
+    if (consent === undefined) applicable.add("consent-missing");
+    else evidenceConsents.push(consent.id);
+  }
+
+  // R12: with `require-known-visit`, a visit that took place in the 3 years before the window start.
+  if (config.establishedPatient === "require-known-visit") {
+    const since = minusYears(draft.start, zone, 3);
+    const known = visits.find((visit) => {
+      const at = toMillis(visit.at);
+      return at >= since && at < draft.start;
+    });
+    if (known === undefined) applicable.add("not-established");
+    else evidenceVisits.push(known.id);
+  }
+
+  // R4: an unknown author's time in the window, or a rendering clinician the claim cannot name.
+  if (unknownClinicianActivity || rendering?.npi === undefined) applicable.add("unknown-clinician");
+  if (diagnosisCodes.length === 0) applicable.add("diagnosis-missing");
+
+  const code = timedCodeFor(draft.family, totalMinutes, serviceDate);
+  const { outcome, reasons: listed } = primaryOutcome(applicable);
+  return {
+    totalSeconds,
+    totalMinutes,
+    clinicians,
+    rendering,
+    serviceDate,
+    codeSetYear: Number(serviceDate.slice(0, 4)),
+    diagnosisCodes,
+    procedureCode: code?.code,
+    chargeCents: code === undefined ? undefined : (config.feeSchedule[code.code] ?? 0),
+    outcome,
+    reasons: listed,
+    bundledVisit,
+    priorVisitId,
+    evidence: { visits: [...new Set(evidenceVisits)], consents: evidenceConsents },
+  };
+}
+
+/** R5: minutes per counting clinician, most first (ties: the earliest activity, then the id). */
+function clinicianTimes(draft: EpisodeDraft): ClinicianTime[] {
+  const byClinician = new Map<string, ClinicianTime>();
+  for (const activity of draft.activities) {
+    const time = byClinician.get(activity.practitionerId) ?? {
+      practitionerId: activity.practitionerId,
+      credential: activity.credential as string,
+      npi: activity.npi,
+      seconds: 0,
+      minutes: 0,
+      firstActivityAt: activity.at,
+    };
+    time.seconds += activity.fact.seconds;
+    time.minutes = Math.floor(time.seconds / 60);
+    byClinician.set(activity.practitionerId, time);
+  }
+  return [...byClinician.values()].sort(
+    (a, b) =>
+      b.seconds - a.seconds ||
+      a.firstActivityAt - b.firstActivityAt ||
+      (a.practitionerId < b.practitionerId ? -1 : 1),
+  );
+}
+
+function renderingClinician(
+  draft: EpisodeDraft,
+  clinicians: readonly ClinicianTime[],
+  config: TenantConfig,
+): ClinicianTime | undefined {
+  if (config.renderingProvider === "most-minutes") return clinicians[0];
+  const first = draft.activities[0];
+  return clinicians.find((clinician) => clinician.practitionerId === first?.practitionerId);
+}
+
+/** R15: the local date of service the policy names. */
+function serviceDateOf(draft: EpisodeDraft, config: TenantConfig): string {
+  const zone = config.timezone;
+  switch (config.dateOfService) {
+    case "window-start":
+      return localDate(draft.start, zone);
+    case "window-end":
+      return localDate(draft.end - 1, zone);
+    case "last-activity": {
+      const last = Math.max(...draft.activities.map((activity) => activity.at));
+      return localDate(last, zone);
+    }
+  }
+}
+
+/** Diagnosis codes of the inquiries and counted activity, in order of first appearance, at most 12. */
+function diagnosesOf(draft: EpisodeDraft): string[] {
+  const sources = [
+    ...draft.inquiries.map(({ fact, at }) => ({ at, id: fact.id, codes: fact.diagnosisCodes })),
+    ...draft.activities.map(({ fact, at }) => ({ at, id: fact.id, codes: fact.diagnosisCodes })),
+  ].sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const codes = new Set<string>();
+  for (const source of sources) for (const code of source.codes) codes.add(code.toUpperCase());
+  return [...codes].slice(0, MAX_DIAGNOSES);
+}

@@ -1,0 +1,30 @@
+import { DateTime } from "luxon";
+
+/**
+ * Time in the practice's zone. All arithmetic on local days goes through luxon's IANA zone support, so DST
+ * changes (23- and 25-hour days) are handled by the zone database, never by hand-written offsets.
+ */
+
+export const toMillis = (iso: string): number => Date.parse(iso);
+
+export const toIso = (millis: number, zone: string): string => {
+  const iso = DateTime.fromMillis(millis, { zone }).toISO({ suppressMilliseconds: true });
+  /* v8 ignore next -- luxon only returns null for an invalid zone, which the configuration schema rejects */
+  if (iso === null) throw new RangeError("invalid instant or zone");
+  return iso;
+};
+
+/** The local calendar date (YYYY-MM-DD) of an instant. */
+export const localDate = (millis: number, zone: string): string =>
+  DateTime.fromMillis(millis, { zone }).toISODate() as string;
+
+/** Local midnight starting the day of `millis`, shifted by `days` calendar days. */
+export const localMidnight = (millis: number, zone: string, days = 0): number =>
+  DateTime.fromMillis(millis, { zone }).startOf("day").plus({ days }).toMillis();
+
+/** Shifts an instant by calendar years in the zone (R12's "3 years before"). */
+export const minusYears = (millis: number, zone: string, years: number): number =>
+  DateTime.fromMillis(millis, { zone }).minus({ years }).toMillis();
+
+export const HOUR = 3_600_000;
+export const DAY = 24 * HOUR;
