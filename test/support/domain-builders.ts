@@ -1,4 +1,8 @@
-import { parseTenantConfig, type TenantConfig, type TenantConfigInput } from "../../functions/domain/config.js";
+import {
+  parseTenantConfig,
+  type TenantConfig,
+  type TenantConfigInput,
+} from "../../functions/domain/config.js";
 import {
   type ClinicianActivity,
   type Consent,
@@ -75,10 +79,17 @@ export const activity = (
 };
 
 export const staffActivity = (
-  fields: Common & { staffId: string; minutes: number } & Partial<Pick<StaffActivity, "messageId" | "inResponseTo">>,
+  fields: Common & { staffId: string; minutes: number } & Partial<
+      Pick<StaffActivity, "messageId" | "inResponseTo">
+    >,
 ): Fact => {
   const { minutes, ...rest } = fields;
-  return factSchema.parse({ kind: "staff-activity", ...rest, ...base(fields), seconds: Math.round(minutes * 60) });
+  return factSchema.parse({
+    kind: "staff-activity",
+    ...rest,
+    ...base(fields),
+    seconds: Math.round(minutes * 60),
+  });
 };
 
 export const timeEntry = (
@@ -97,7 +108,8 @@ export const timeEntry = (
 };
 
 export const visit = (
-  fields: Common & Partial<Pick<Visit, "status" | "modality" | "source" | "diagnosisCodes" | "practitionerId">>,
+  fields: Common &
+    Partial<Pick<Visit, "status" | "modality" | "source" | "diagnosisCodes" | "practitionerId">>,
 ): Fact =>
   factSchema.parse({
     kind: "visit",
