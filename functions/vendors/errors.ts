@@ -1,0 +1,47 @@
+/** Errors of the vendor layer. Messages and fields never carry PHI: paths and reasons only. */
+
+/** Signature, secret or timestamp check failed: answered 401. */
+export class UnauthorizedDeliveryError extends Error {
+  readonly status = 401;
+  readonly retryable = false;
+  constructor(
+    readonly reason: "missing-signature" | "bad-signature" | "stale-timestamp" | "future-timestamp",
+  ) {
+    super(`delivery not authenticated: ${reason}`);
+    this.name = "UnauthorizedDeliveryError";
+  }
+}
+
+/** The envelope failed its schema: answered 400 naming the failing path, never the offending value. */
+export class InvalidEnvelopeError extends Error {
+  readonly status = 400;
+  readonly retryable = false;
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`invalid envelope at ${path}: ${reason}`);
+    this.name = "InvalidEnvelopeError";
+  }
+}
+
+/** An authenticated payload that can never become facts: the apply side sends it to the DLQ with this reason. */
+export class UnmappableDeliveryError extends Error {
+  readonly retryable = false;
+  constructor(readonly reason: string) {
+    super(`delivery cannot be mapped: ${reason}`);
+    this.name = "UnmappableDeliveryError";
+  }
+}
+
+/** A resource fetch failed in a way worth retrying later (429, 5xx, network): SQS retries the message. */
+export class ResourceFetchError extends Error {
+  readonly retryable = true;
+  constructor(
+    readonly reference: string,
+    readonly status: number | undefined,
+  ) {
+    super(`resource fetch failed (${status ?? "network"})`);
+    this.name = "ResourceFetchError";
+  }
+}
