@@ -11,6 +11,7 @@ import {
   type EpisodeDraft,
   patientInitiatedInquiries,
 } from "./episodes.js";
+import { supersedes } from "./fact-digest.js";
 import { type Consent, type Fact, type Visit, visitTookPlace } from "./facts.js";
 import { type ClinicianTime, decideEpisode, type Outcome, type Reason } from "./outcome.js";
 import { HOUR, toIso, toMillis } from "./time.js";
@@ -107,29 +108,14 @@ export function decideEpisodes(
   return { episodes, owed: owedLines(billings, sent, patientIds), unattributed };
 }
 
-/** Duplicates collapse to one fact per id: the highest version, and among equal versions a fixed choice (R17). */
+/** Duplicates collapse to one fact per id: the highest version, ties broken by digest (R17). */
 export function latestVersions(facts: readonly Fact[]): Fact[] {
-  const latest = new Map<string, { fact: Fact; canonical: string }>();
+  const latest = new Map<string, Fact>();
   for (const fact of facts) {
-    const canonical = canonicalJson(fact);
     const held = latest.get(fact.id);
-    if (
-      held === undefined ||
-      fact.version > held.fact.version ||
-      (fact.version === held.fact.version && canonical > held.canonical)
-    ) {
-      latest.set(fact.id, { fact, canonical });
-    }
+    if (held === undefined || supersedes(fact, held)) latest.set(fact.id, fact);
   }
-  return [...latest.values()].map(({ fact }) => fact).filter((fact) => !fact.retracted);
-}
-
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, inner: unknown) =>
-    inner !== null && typeof inner === "object" && !Array.isArray(inner)
-      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => compareStrings(a, b)))
-      : inner,
-  );
+  return [...latest.values()].filter((fact) => !fact.retracted);
 }
 
 function decidePatient(

@@ -1,0 +1,44 @@
+/**
+ * RFC 9457 problem details for every rejection. A problem names the failing field path and the reason, never a
+ * value from the request, so nothing a vendor sent (PHI included) is echoed back or logged.
+ */
+export const rejectionReasons = [
+  "unknown-format",
+  "payload-too-large",
+  "unsupported-content-type",
+  "missing-signature",
+  "bad-signature",
+  "stale-timestamp",
+  "future-timestamp",
+  "invalid-envelope",
+  "queue-unavailable",
+  "secrets-unavailable",
+] as const;
+export type RejectionReason = (typeof rejectionReasons)[number];
+
+const titles: Record<RejectionReason, { status: number; title: string }> = {
+  "unknown-format": { status: 404, title: "Unknown webhook format" },
+  "payload-too-large": { status: 413, title: "Payload too large" },
+  "unsupported-content-type": { status: 415, title: "Unsupported content type" },
+  "missing-signature": { status: 401, title: "Signature missing" },
+  "bad-signature": { status: 401, title: "Signature does not verify" },
+  "stale-timestamp": { status: 401, title: "Timestamp too old" },
+  "future-timestamp": { status: 401, title: "Timestamp in the future" },
+  "invalid-envelope": { status: 400, title: "Envelope does not match the format's schema" },
+  "queue-unavailable": { status: 503, title: "Delivery could not be queued; retry later" },
+  "secrets-unavailable": { status: 503, title: "Signing secrets could not be read; retry later" },
+};
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  /** For `invalid-envelope`: the path of the failing field, e.g. `entry.0.resource.parameter`. */
+  path?: string;
+}
+
+export function problemFor(reason: RejectionReason, extra: { detail?: string; path?: string } = {}): Problem {
+  const { status, title } = titles[reason];
+  return { type: `https://portaltime.dev/problems/${reason}`, title, status, ...extra };
+}

@@ -1,0 +1,74 @@
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { type DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { factDigest } from "../domain/fact-digest.js";
+import type { Fact } from "../domain/facts.js";
+import { DUE_SHARD, factSortKey, patientKey, tableDesign } from "./table-design.js";
+
+export type FactWriteResult = "applied" | "unchanged";
+
+/** Where the apply side stores facts: one conditional write per fact, nothing else on the hot path. */
+export interface FactWriter {
+  put(fact: Fact): Promise<FactWriteResult>;
+}
+
+export interface FactStoreOptions {
+  tableName: string;
+  /** How long facts are kept (TTL), in days: retention for audit, never a timer. */
+  retentionDays: number;
+  /** R16's settle time, used for the fact's due marker. */
+  settleHours: number;
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * Stores each fact as its own item in the patient's partition. The write is conditional on the stored version
+ * (higher version wins, equal versions by digest), so duplicates, SQS redeliveries and concurrent applies for
+ * one patient converge on the same item set in any order, with no read first and no lost update.
+ *
+ * Every written fact carries a due marker at `at + settleHours`: any episode the fact can change ends after the
+ * fact's own time, so it settles after the marker. The finalizer re-decides the patient when the marker comes
+ * due and clears it (docs/STORE.md).
+ */
+export class DynamoFactStore implements FactWriter {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly options: FactStoreOptions,
+  ) {}
+
+  async put(fact: Fact): Promise<FactWriteResult> {
+    const at = Date.parse(fact.at);
+    const digest = factDigest(fact);
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.options.tableName,
+          Item: {
+            [tableDesign.partitionKey]: patientKey(fact.patientId),
+            [tableDesign.sortKey]: factSortKey(fact.id),
+            type: "fact",
+            fact: JSON.stringify(fact),
+            version: fact.version,
+            digest,
+            [tableDesign.dueIndex.partitionKey]: DUE_SHARD,
+            [tableDesign.dueIndex.sortKey]: at + this.options.settleHours * HOUR_MS,
+            [tableDesign.ttlAttribute]: Math.floor(at / 1000) + this.options.retentionDays * 86_400,
+          },
+          ConditionExpression:
+            "attribute_not_exists(#pk) OR #version < :version OR (#version = :version AND #digest < :digest)",
+          ExpressionAttributeNames: {
+            "#pk": tableDesign.partitionKey,
+            "#version": "version",
+            "#digest": "digest",
+          },
+          ExpressionAttributeValues: { ":version": fact.version, ":digest": digest },
+        }),
+      );
+      return "applied";
+    } catch (error) {
+      // The stored version is the same fact or supersedes this one: a duplicate changes nothing (invariant 1).
+      if (error instanceof ConditionalCheckFailedException) return "unchanged";
+      throw error;
+    }
+  }
+}
