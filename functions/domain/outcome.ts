@@ -108,21 +108,22 @@ export function decideEpisode(
   if (!draft.patientInitiated) applicable.add("not-patient-initiated"); // R1
   if (!familyHasTimedCodes(draft.family, serviceDate)) applicable.add("unsupported-date");
 
-  // R9: a visit that took place within the window absorbs the online work.
+  // R9: a visit that took place within the window absorbs the online work (the earliest such visit).
+  // Every visit in range is examined so the listed reasons never depend on the order of the facts (R17).
   let bundledVisit: Decision["bundledVisit"];
   for (const visit of visits) {
     const at = toMillis(visit.at);
     if (at < draft.start || at >= draft.end) continue;
     const related = config.laterVisit === "any-visit" ? "related" : relatedness(visit, diagnosisCodes);
     if (related === "unknown") applicable.add("relatedness-unknown");
-    if (related !== "related") continue;
-    bundledVisit = { visitId: visit.id, minutes: totalMinutes };
-    evidenceVisits.push(visit.id);
-    applicable.add("bundled-into-visit");
-    break;
+    if (related === "related" && bundledVisit === undefined) {
+      bundledVisit = { visitId: visit.id, minutes: totalMinutes };
+      evidenceVisits.push(visit.id);
+      applicable.add("bundled-into-visit");
+    }
   }
 
-  // R8: a related visit in the 7 days before the window start.
+  // R8: a related visit in the 7 days before the window start (the latest such visit is named).
   const priorFrom =
     config.windowMode === "calendar-days" ? localMidnight(draft.start, zone, -7) : draft.start - 168 * HOUR;
   let priorVisitId: string | undefined;
@@ -131,11 +132,11 @@ export function decideEpisode(
     if (at < priorFrom || at >= draft.start) continue;
     const related = relatedness(visit, diagnosisCodes);
     if (related === "unknown") applicable.add("relatedness-unknown");
-    if (related !== "related") continue;
-    priorVisitId = visit.id;
-    evidenceVisits.push(visit.id);
-    applicable.add("related-prior-visit");
-    break;
+    if (related === "related" && priorVisitId === undefined) {
+      priorVisitId = visit.id;
+      evidenceVisits.push(visit.id);
+      applicable.add("related-prior-visit");
+    }
   }
 
   if (totalMinutes < 5) applicable.add("below-threshold"); // R6

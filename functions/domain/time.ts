@@ -18,9 +18,12 @@ export const toIso = (millis: number, zone: string): string => {
 export const localDate = (millis: number, zone: string): string =>
   DateTime.fromMillis(millis, { zone }).toISODate() as string;
 
-/** Local midnight starting the day of `millis`, shifted by `days` calendar days. */
+/**
+ * The start of the local day `days` calendar days after the day of `millis`. Shift first, then take the start of
+ * that day: where a DST change skips midnight (e.g. America/Santiago), each day starts at its own first instant.
+ */
 export const localMidnight = (millis: number, zone: string, days = 0): number =>
-  DateTime.fromMillis(millis, { zone }).startOf("day").plus({ days }).toMillis();
+  DateTime.fromMillis(millis, { zone }).plus({ days }).startOf("day").toMillis();
 
 /** Shifts an instant by calendar years in the zone (R12's "3 years before"). */
 export const minusYears = (millis: number, zone: string, years: number): number =>
