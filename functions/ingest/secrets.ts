@@ -1,0 +1,23 @@
+import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import { z } from "zod";
+import type { FormatName } from "../vendors/format.js";
+import type { SecretSource } from "./ingest-delivery.js";
+
+/**
+ * A format's secret in Secrets Manager, named `<prefix>/<format>`: every active secret of every subscription of
+ * that format. During a rotation both the old and the new secret are listed; any one verifying is enough.
+ */
+export const formatSecretSchema = z.object({ active: z.array(z.string().min(1)).min(1) });
+
+/** Reads secrets through Powertools' provider, cached for five minutes per warm function. */
+export function secretsManagerSource(prefix: string, provider = new SecretsProvider()): SecretSource {
+  return async (format: FormatName) => {
+    const value = await provider.get(`${prefix}/${format}`, { maxAge: 300, transform: "json" });
+    return formatSecretSchema.parse(value).active;
+  };
+}
+
+/** Local runs: the development secrets from the local configuration; never used by the deployed stack. */
+export function staticSecretSource(secrets: Partial<Record<FormatName, readonly string[]>>): SecretSource {
+  return async (format: FormatName) => secrets[format] ?? [];
+}

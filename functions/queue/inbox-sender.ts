@@ -1,0 +1,22 @@
+import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { InboxSender } from "../ingest/ingest-delivery.js";
+import type { InboxMessage } from "./inbox-message.js";
+
+/** Sends accepted deliveries to the FIFO inbox: grouped by patient or resource, deduplicated by delivery. */
+export class SqsInboxSender implements InboxSender {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async send(message: InboxMessage, deduplicationId: string): Promise<void> {
+    await this.client.send(
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: JSON.stringify(message),
+        MessageGroupId: message.groupKey,
+        MessageDeduplicationId: deduplicationId,
+      }),
+    );
+  }
+}

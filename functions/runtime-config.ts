@@ -1,0 +1,44 @@
+import { z } from "zod";
+import { tenantConfigSchema } from "./domain/config.js";
+import { formatNames } from "./vendors/format.js";
+
+/**
+ * The deployment's runtime configuration: one object, validated once at cold start from the environment the CDK
+ * stack (or the local stack) sets. Nothing else reads `process.env`.
+ */
+export const runtimeConfigSchema = z.object({
+  tableName: z.string().min(1),
+  inboxQueueUrl: z.url(),
+  claimsQueueUrl: z.url().optional(),
+  inboxDlqUrl: z.url().optional(),
+  enabledFormats: z.array(z.enum(formatNames)).min(1),
+  /** Where each format's active secrets live: a Secrets Manager name prefix (`<prefix>/<format>`). */
+  secretPrefix: z.string().min(1),
+  /** Local runs only: the secrets themselves, by format, instead of Secrets Manager. */
+  localSecrets: z.record(z.enum(formatNames), z.array(z.string().min(1))).optional(),
+  retentionDays: z.number().int().min(30).default(2190),
+  maxBodyBytes: z.number().int().min(1024).max(240 * 1024).default(240 * 1024),
+  tenant: tenantConfigSchema,
+  /** AWS endpoint overrides, set only by the local stack (DynamoDB Local, the SQS-compatible server). */
+  endpoints: z.object({ dynamodb: z.url().optional(), sqs: z.url().optional() }).default({}),
+});
+export type RuntimeConfig = z.infer<typeof runtimeConfigSchema>;
+
+const json = (value: string | undefined): unknown => (value === undefined ? undefined : JSON.parse(value));
+
+/** Reads the runtime configuration from the environment, failing at cold start with the failing variable. */
+export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
+  return runtimeConfigSchema.parse({
+    tableName: env.TABLE_NAME,
+    inboxQueueUrl: env.INBOX_QUEUE_URL,
+    claimsQueueUrl: env.CLAIMS_QUEUE_URL,
+    inboxDlqUrl: env.INBOX_DLQ_URL,
+    enabledFormats: env.ENABLED_FORMATS?.split(",").map((format) => format.trim()),
+    secretPrefix: env.SECRET_PREFIX,
+    localSecrets: json(env.LOCAL_SECRETS),
+    retentionDays: env.RETENTION_DAYS === undefined ? undefined : Number(env.RETENTION_DAYS),
+    maxBodyBytes: env.MAX_BODY_BYTES === undefined ? undefined : Number(env.MAX_BODY_BYTES),
+    tenant: json(env.TENANT_CONFIG),
+    endpoints: { dynamodb: env.DYNAMODB_ENDPOINT, sqs: env.SQS_ENDPOINT },
+  });
+}
