@@ -136,15 +136,16 @@ function decidePatient(
     activity.fact.seconds > 0 &&
     !(activity.fact.kind === "time-entry" && activity.fact.countedBy !== undefined);
   const counted = classified.filter(counts);
+  // Evidence lists in time order (ties by id), never arrival order (R17).
   const uncounted = [
     ...classified.filter((activity) => !counts(activity)).map(({ fact, at }) => ({ id: fact.id, at })),
     ...facts
       .filter((fact) => fact.kind === "staff-activity")
       .map((fact) => ({ id: fact.id, at: toMillis(fact.at) })),
-  ];
-  const unknownTime = classified.filter(
-    (activity) => activity.role === "unknown" && activity.fact.seconds > 0,
-  );
+  ].sort((a, b) => a.at - b.at || compareStrings(a.id, b.id));
+  const unknownTime = classified
+    .filter((activity) => activity.role === "unknown" && activity.fact.seconds > 0)
+    .sort((a, b) => a.at - b.at || compareStrings(a.fact.id, b.fact.id));
 
   const drafts: EpisodeDraft[] = [];
   const groups = [...new Set(counted.map((activity) => activity.group))].sort(compareStrings);

@@ -2,7 +2,7 @@ import { familyHasTimedCodes, timedCodeFor } from "./code-table.js";
 import type { TenantConfig } from "./config.js";
 import type { EpisodeDraft } from "./episodes.js";
 import type { Consent, Visit } from "./facts.js";
-import { DAY, HOUR, localDate, localMidnight, minusYears, toMillis } from "./time.js";
+import { HOUR, localDate, localMidnight, minusYears, toMillis } from "./time.js";
 
 /** Why an episode ended as it did. The needs-review reasons are the last five. */
 export const reasons = [
@@ -141,14 +141,15 @@ export function decideEpisode(
 
   if (totalMinutes < 5) applicable.add("below-threshold"); // R6
 
-  // R11: an active consent dated within the validity period before the window start, at the latest by the
-  // first counted activity.
+  // R11: an active consent dated within the validity period (local calendar days) before the window start, and
+  // at the latest by the first counted clinician activity.
   const evidenceConsents: string[] = [];
   if (config.consent === "required") {
-    const validFrom = draft.start - config.consentValidityDays * DAY;
+    const validFrom = localMidnight(draft.start, zone, -config.consentValidityDays);
+    const firstActivity = Math.min(...draft.activities.map((activity) => activity.at));
     const consent = consents.find((c) => {
       const at = toMillis(c.at);
-      return c.status === "active" && at >= validFrom && at <= draft.openedAt;
+      return c.status === "active" && at >= validFrom && at <= firstActivity;
     });
     if (consent === undefined) applicable.add("consent-missing");
     else evidenceConsents.push(consent.id);
