@@ -1,0 +1,337 @@
+import { z } from "zod";
+import { UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
+import { groupKeyOf, parseEnvelope, readJsonBody, sha256Hex } from "./fhir-envelope.js";
+import {
+  type BundledResource,
+  factsFromResources,
+  logicalReference,
+  parseReference,
+  patientReferenceOf,
+} from "./fhir-resources.js";
+import { bearerTokenMatches, bodyHmacMatches } from "./fhir-signatures.js";
+import type { AcceptedDelivery, MappedDelivery, ResourceFetcher, VendorFormat } from "./format.js";
+
+/**
+ * The `fhir` format (VENDORS.md 1): topic-based subscription notifications from R4 servers using the
+ * Subscriptions R5 Backport IG, R4B and R5 servers, and athenahealth's event platform.
+ */
+
+const notificationType = z.enum([
+  "handshake",
+  "heartbeat",
+  "event-notification",
+  "query-status",
+  "query-event",
+]);
+
+const kindOf = {
+  handshake: "handshake",
+  heartbeat: "heartbeat",
+  "event-notification": "event",
+  "query-status": "query",
+  "query-event": "query",
+} as const satisfies Record<z.infer<typeof notificationType>, AcceptedDelivery["kind"]>;
+
+/** Event counters: strings in the backport and R4B, integer64 (a JSON string) in R5; some servers send numbers. */
+const counter = z.union([
+  z.number().int().nonnegative(),
+  z
+    .string()
+    .regex(/^\d{1,15}$/, "expected a non-negative integer")
+    .transform(Number),
+]);
+const reference = z.looseObject({ reference: z.string().min(1).optional() });
+
+/** R4B/R5 `SubscriptionStatus`, camelCase; athenahealth sends it in R4 `history` bundles too. */
+const subscriptionStatus = z
+  .looseObject({
+    resourceType: z.literal("SubscriptionStatus"),
+    type: notificationType,
+    subscription: reference.optional(),
+    eventsSinceSubscriptionStart: counter.optional(),
+    notificationEvent: z
+      .array(
+        z.looseObject({
+          // athenahealth's unique event id: its event numbers restart in every bundle.
+          id: z.string().min(1).optional(),
+          eventNumber: counter.optional(),
+          focus: reference.optional(),
+          additionalContext: z.array(reference).optional(),
+        }),
+      )
+      .optional(),
+  })
+  .transform((status) => ({
+    type: status.type,
+    subscription: status.subscription?.reference,
+    eventsSinceSubscriptionStart: status.eventsSinceSubscriptionStart,
+    events: (status.notificationEvent ?? []).map((event) => ({
+      id: event.id,
+      eventNumber: event.eventNumber,
+      focus: event.focus?.reference,
+      additionalContext: (event.additionalContext ?? []).flatMap((item) => item.reference ?? []),
+    })),
+  }));
+
+/** Both status shapes read as one. */
+type NotificationStatus = z.output<typeof subscriptionStatus>;
+
+const backportParameter = z.looseObject({
+  name: z.string(),
+  id: z.string().min(1).optional(),
+  part: z.array(z.looseObject({ name: z.string() })).optional(),
+});
+type ParameterElement = z.infer<typeof backportParameter>;
+
+/** R4 backport `Parameters` (kebab-case names, one `notification-event` parameter per event). */
+const backportStatus = z
+  .looseObject({ resourceType: z.literal("Parameters"), parameter: z.array(backportParameter) })
+  .transform((resource, ctx): NotificationStatus => {
+    /** A parameter's value sits in whichever `value[x]` its type gives it; failures are reported at that key. */
+    const read = <S extends z.ZodType>(element: ParameterElement, path: (string | number)[], schema: S) => {
+      const key = Object.keys(element).find((name) => name.startsWith("value")) ?? "value";
+      const result = schema.safeParse(element[key]);
+      if (result.success) return result.data;
+      for (const issue of result.error.issues) {
+        ctx.issues.push({
+          code: "custom",
+          message: issue.message,
+          path: [...path, key, ...issue.path],
+          input: undefined,
+        });
+      }
+      return undefined;
+    };
+    const named = (name: string) =>
+      resource.parameter.flatMap((element, index) => (element.name === name ? [{ element, index }] : []));
+    const one = <S extends z.ZodType>(name: string, schema: S) =>
+      named(name)
+        .slice(0, 1)
+        .map(({ element, index }) => read(element, ["parameter", index], schema))[0];
+
+    if (named("type").length === 0) {
+      ctx.issues.push({
+        code: "custom",
+        message: "no parameter named type",
+        path: ["parameter"],
+        input: undefined,
+      });
+    }
+    const type = one("type", notificationType);
+    const events = named("notification-event").map(({ element, index }) => {
+      const parts = (element.part ?? []).map((part, partIndex) => ({
+        part,
+        path: ["parameter", index, "part", partIndex],
+      }));
+      const partValue = <S extends z.ZodType>(name: string, schema: S) =>
+        parts.filter(({ part }) => part.name === name).map(({ part, path }) => read(part, path, schema));
+      return {
+        id: element.id,
+        eventNumber: partValue("event-number", counter)[0],
+        focus: partValue("focus", reference)[0]?.reference,
+        additionalContext: partValue("additional-context", reference).flatMap(
+          (item) => item?.reference ?? [],
+        ),
+      };
+    });
+    return {
+      // When `type` is missing or invalid an issue is already recorded, so this value is never returned.
+      type: type ?? "event-notification",
+      subscription: one("subscription", reference)?.reference,
+      eventsSinceSubscriptionStart: one("events-since-subscription-start", counter),
+      events,
+    };
+  });
+
+const bundleEntry = z.looseObject({
+  fullUrl: z.string().optional(),
+  resource: z
+    .looseObject({
+      resourceType: z.string().min(1),
+      id: z.string().optional(),
+      meta: z.looseObject({ versionId: z.string().optional() }).optional(),
+    })
+    .optional(),
+  request: z.looseObject({ method: z.string().optional(), url: z.string().optional() }).optional(),
+});
+type BundleEntry = z.infer<typeof bundleEntry>;
+
+/** The notification: entry 0 is its status, the other entries the resources (full-resource) or their ids. */
+const notificationBundle = z.looseObject({
+  resourceType: z.literal("Bundle"),
+  type: z.enum(["history", "subscription-notification"]),
+  entry: z.tuple(
+    [z.looseObject({ resource: z.discriminatedUnion("resourceType", [backportStatus, subscriptionStatus]) })],
+    bundleEntry,
+  ),
+});
+
+export const fhir: VendorFormat = {
+  name: "fhir",
+  contentTypes: ["application/fhir+json", "application/json"],
+  acceptedStatus: 200,
+
+  /**
+   * Each credential presented must verify and at least one must be present: the subscription's
+   * `Authorization: Bearer` header secret, and athenahealth's `X-Hub-Signature` over the raw body.
+   */
+  authenticate(request, secrets) {
+    const authorization = request.headers.authorization;
+    const hubSignature = request.headers["x-hub-signature"];
+    if (authorization === undefined && hubSignature === undefined) {
+      throw new UnauthorizedDeliveryError("missing-signature");
+    }
+    if (authorization !== undefined && !bearerTokenMatches(authorization, secrets)) {
+      throw new UnauthorizedDeliveryError("bad-signature");
+    }
+    if (hubSignature !== undefined) {
+      const hex = /^sha256=(.*)$/i.exec(hubSignature)?.[1];
+      if (hex === undefined || !bodyHmacMatches(request.body, hex, secrets)) {
+        throw new UnauthorizedDeliveryError("bad-signature");
+      }
+    }
+  },
+
+  accept(request) {
+    const json = readJsonBody(request.body);
+    const [{ resource: status }, ...entries] = parseEnvelope(notificationBundle, json).entry;
+    const subscription = subscriptionOf(status);
+    const numbers = status.events.flatMap((event) => event.eventNumber ?? []);
+    return {
+      format: "fhir",
+      kind: kindOf[status.type],
+      dedupeKey: dedupeKeyOf(status, entries, request.body),
+      groupKey: groupKeyOf(groupReferenceOf(status, entries)),
+      ...(subscription === undefined ? {} : { subscription }),
+      // The highest number this notification reaches; without events, the count the server reports.
+      ...optionalNumber(numbers.length > 0 ? Math.max(...numbers) : status.eventsSinceSubscriptionStart),
+      payload: json,
+    };
+  },
+
+  async toFacts(delivery, fetchResource): Promise<MappedDelivery> {
+    const parsed = notificationBundle.safeParse(delivery.payload);
+    if (!parsed.success) {
+      throw new UnmappableDeliveryError("payload does not match the fhir notification schema");
+    }
+    if (delivery.kind !== "event") return { facts: [], skipped: [] };
+    const [{ resource: status }, ...entries] = parsed.data.entry;
+
+    const carried: BundledResource[] = entries.flatMap((entry) =>
+      entry.resource === undefined ? [] : [{ resource: entry.resource, fullUrl: entry.fullUrl }],
+    );
+    const carriedKeys = new Set(entries.flatMap((entry) => (entry.resource ? [keyOfEntry(entry)] : [])));
+    const deletedKeys = new Set(
+      entries.filter((entry) => entry.request?.method === "DELETE").map((entry) => keyOfEntry(entry)),
+    );
+
+    // id-only notifications, and full-resource ones that left a focus out, are completed from the server.
+    const skipped: MappedDelivery["skipped"] = [];
+    const toFetch = new Set<string>();
+    for (const focus of status.events.flatMap((event) => event.focus ?? [])) {
+      const parsedFocus = parseReference(focus);
+      const key = parsedFocus && logicalReference(parsedFocus);
+      if (key === undefined) {
+        skipped.push({ reference: "focus", reason: "focus names no FHIR resource to fetch" });
+      } else if (deletedKeys.has(key)) {
+        skipped.push({ reference: key, reason: "deleted at the source: no resource to map" });
+      } else if (!carriedKeys.has(key)) {
+        toFetch.add(key);
+      }
+    }
+    const fetched = await Promise.all([...toFetch].map((key) => fetchFocus(key, fetchResource)));
+    for (const outcome of fetched) if ("reason" in outcome) skipped.push(outcome);
+
+    const resources = [...carried, ...fetched.flatMap((outcome) => ("resource" in outcome ? [outcome] : []))];
+    const mapped = factsFromResources(resources, { dedupeKey: delivery.dedupeKey });
+    return { facts: mapped.facts, skipped: [...skipped, ...mapped.skipped] };
+  },
+};
+
+/**
+ * A fetch that can never succeed (the resource is gone, or lies outside the tenant's server) skips its focus;
+ * retryable failures propagate so SQS retries the message. Vendor-layer error messages carry no PHI.
+ */
+async function fetchFocus(
+  key: string,
+  fetchResource: ResourceFetcher,
+): Promise<BundledResource | MappedDelivery["skipped"][number]> {
+  try {
+    return { resource: await fetchResource(key) };
+  } catch (error) {
+    const permanent = error instanceof Error && "retryable" in error && error.retryable === false;
+    if (permanent) return { reference: key, reason: `fetch cannot succeed: ${error.message}` };
+    throw error;
+  }
+}
+
+const optionalNumber = (eventNumber: number | undefined) =>
+  eventNumber === undefined ? {} : { eventNumber };
+
+const normalized = (referenceText: string): string => {
+  const parsed = parseReference(referenceText);
+  return parsed === undefined ? referenceText : logicalReference(parsed);
+};
+
+const subscriptionOf = (status: NotificationStatus): string | undefined =>
+  status.subscription === undefined ? undefined : normalized(status.subscription);
+
+/** `Type/id` of an entry's resource, else of its fullUrl or request url (deletes and id-only entries). */
+function keyOfEntry(entry: BundleEntry): string | undefined {
+  if (entry.resource?.id !== undefined) return `${entry.resource.resourceType}/${entry.resource.id}`;
+  const named = parseReference(entry.fullUrl) ?? parseReference(entry.request?.url);
+  return named && logicalReference(named);
+}
+
+/** The values when there are some and none is missing, else undefined. */
+function everyPresent<T>(values: readonly (T | undefined)[]): T[] | undefined {
+  const present = values.filter((value): value is T => value !== undefined);
+  return present.length > 0 && present.length === values.length ? present : undefined;
+}
+
+/** One part reads as itself; several (a batched notification) as their digest. */
+const joined = (parts: readonly string[]): string =>
+  parts.length === 1 ? (parts[0] ?? "") : sha256Hex(parts.join("\n"));
+
+/**
+ * VENDORS.md: the event id when present (athenahealth), else subscription + event number, else a digest of
+ * each focus with its version. Handshakes, heartbeats and queries name no event: a retry repeats their bytes.
+ */
+function dedupeKeyOf(status: NotificationStatus, entries: readonly BundleEntry[], body: Buffer): string {
+  const ids = everyPresent(status.events.map((event) => event.id));
+  if (ids !== undefined) return `fhir:event:${joined(ids)}`;
+  const numbers = everyPresent(status.events.map((event) => event.eventNumber?.toString()));
+  const subscription = subscriptionOf(status);
+  if (subscription !== undefined && numbers !== undefined) return `fhir:${subscription}#${joined(numbers)}`;
+  const focuses = everyPresent(status.events.map((event) => event.focus));
+  if (focuses !== undefined) {
+    const versioned = focuses.map((focus) => `${normalized(focus)}@${focusVersion(focus, entries)}`);
+    return `fhir:focus:${sha256Hex(versioned.join("\n"))}`;
+  }
+  return `fhir:body:${sha256Hex(body)}`;
+}
+
+function focusVersion(focus: string, entries: readonly BundleEntry[]): string {
+  const parsed = parseReference(focus);
+  if (parsed?.version !== undefined) return parsed.version;
+  const key = parsed && logicalReference(parsed);
+  return (
+    entries.find((entry) => key !== undefined && keyOfEntry(entry) === key)?.resource?.meta?.versionId ?? ""
+  );
+}
+
+/** The patient the bundle's resources (or the events' context) name, else the focus, else the subscription. */
+function groupReferenceOf(status: NotificationStatus, entries: readonly BundleEntry[]): string {
+  const named = status.events
+    .flatMap((event) => [event.focus, ...event.additionalContext])
+    .map(parseReference);
+  const contextPatient = named.find((item) => item?.type === "Patient");
+  const firstFocus = status.events.find((event) => event.focus !== undefined)?.focus;
+  return (
+    entries.map((entry) => patientReferenceOf(entry.resource)).find((found) => found !== undefined) ??
+    (contextPatient && logicalReference(contextPatient)) ??
+    (firstFocus && normalized(firstFocus)) ??
+    subscriptionOf(status) ??
+    "fhir"
+  );
+}

@@ -1,0 +1,268 @@
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { z } from "zod";
+import {
+  type Credential,
+  credential,
+  type FactInput,
+  factSchema,
+  instant,
+  type VisitStatus,
+} from "../domain/facts.js";
+import { attestedSeconds } from "./elation.js";
+import { UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
+import { groupKeyOf, parseEnvelope, readJsonBody, sha256Hex } from "./fhir-envelope.js";
+import type { InboundRequest, MappedDelivery, VendorFormat } from "./format.js";
+
+/**
+ * Healthie webhooks: a thin body naming a resource, fetched in the apply Lambda through `fetchResource`.
+ *
+ * Authentication: HMAC-SHA256 over
+ * `"<method> <path> <query> <content-digest> application/json <content-length>"`, sent after `sig1=` in
+ * `Signature` (hex, or base64 as HTTP Message Signatures write it, `sig1=:<base64>:`). That string covers the
+ * body only through `Content-Digest`, so the digest (`sha-256=`, RFC 9530) and `Content-Length` are checked
+ * against the raw body too: otherwise a replayed set of headers would vouch for any body.
+ *
+ * What `fetchResource` returns: portaltime's projection of Healthie's GraphQL types, built by the fetcher.
+ * - `message/<id>`: the Note's `id`, `created_at`, `updated_at`, `content`,
+ *   `creator { id is_patient qualifications npi }`, plus `conversation { patient_id first_note_id }`: the
+ *   conversation's client, and its first note, which every later note replies to (R1: conversations are
+ *   flat).
+ * - `appointment/<id>`: `id`, `date`, `updated_at`, `pm_status`, `contact_type`, `user { id }` (the client;
+ *   none for group appointments and blocks), `provider { id qualifications npi }`.
+ *
+ * Conventions portaltime chose where Healthie documents nothing:
+ * - Time spent: Elation's convention, a line of its own in the note, `Time spent: <n> min`. Without one: zero
+ *   minutes, kept for audit.
+ * - Qualification (R4 fallback): the first token of the provider's free-text `qualifications` that is a known
+ *   credential ("M.D., FACP" is MD).
+ * - Order: a fact's version is the resource's `updated_at` in epoch milliseconds. A deletion is final in
+ *   Healthie, so it carries the highest version.
+ * - Modality: `contact_type` "In Person" is in person; every other contact type (video, phone, chat) is
+ *   virtual. An appointment without a `pm_status` is scheduled; an unknown one is skipped, never guessed
+ *   (R10).
+ */
+
+const healthieId = z.union([z.string().min(1).max(64), z.number().int().nonnegative()]).transform(String);
+
+/** Healthie's ISO 8601, or its older `2024-07-12 10:00:00 -0400`. */
+const healthieInstant = z
+  .string()
+  .transform((value) =>
+    value.replace(/^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) ([+-]\d{2})(\d{2})$/, "$1T$2$3:$4"),
+  )
+  .pipe(instant);
+
+const envelopeSchema = z.object({
+  resource_id: healthieId,
+  resource_id_type: z.string().min(1).max(64),
+  event_type: z.string().regex(/^[a-z_]+\.[a-z_]+$/, "expected <resource>.<event>"),
+  changed_fields: z.array(z.string()).nullish(),
+});
+type Envelope = z.infer<typeof envelopeSchema>;
+
+const providerSchema = z.object({
+  id: healthieId,
+  qualifications: z.string().nullish(),
+  npi: z.string().nullish(),
+});
+
+const noteSchema = z.object({
+  id: healthieId,
+  created_at: healthieInstant,
+  updated_at: healthieInstant,
+  content: z.string().nullish(),
+  creator: providerSchema.extend({ is_patient: z.boolean() }),
+  conversation: z.object({ patient_id: healthieId, first_note_id: healthieId }),
+});
+
+const appointmentSchema = z.object({
+  id: healthieId,
+  date: healthieInstant,
+  updated_at: healthieInstant,
+  pm_status: z.string().nullish(),
+  contact_type: z.string().nullish(),
+  user: z.object({ id: healthieId }).nullish(),
+  provider: providerSchema.nullish(),
+});
+
+/** Healthie's appointment statuses (R10 decides which took place); none set means booked. */
+const visitStatusByPmStatus = new Map<string, VisitStatus>([
+  ["", "scheduled"],
+  ["Occurred", "finished"],
+  ["No-Show", "no-show"],
+  ["No Show", "no-show"],
+  ["Cancelled", "cancelled"],
+  ["Late Cancellation", "cancelled"],
+  ["Re-Scheduled", "cancelled"],
+]);
+
+export const healthie: VendorFormat = {
+  name: "healthie",
+  contentTypes: ["application/json"],
+  acceptedStatus: 202,
+
+  authenticate(request, secrets) {
+    const { signature, "content-digest": contentDigest, "content-length": contentLength } = request.headers;
+    if (!signature || !contentDigest || !contentLength)
+      throw new UnauthorizedDeliveryError("missing-signature");
+    const offered = signatureBytes(signature);
+    if (
+      offered === undefined ||
+      !digestMatches(contentDigest, request.body) ||
+      contentLength.trim() !== String(request.body.length)
+    ) {
+      throw new UnauthorizedDeliveryError("bad-signature");
+    }
+    const signed = signedString(request, contentDigest, contentLength);
+    const signedBy = (secret: string) => {
+      const expected = createHmac("sha256", secret).update(signed).digest();
+      return offered.length === expected.length && timingSafeEqual(offered, expected);
+    };
+    if (!secrets.some(signedBy)) throw new UnauthorizedDeliveryError("bad-signature");
+  },
+
+  accept(request) {
+    const envelope = parseEnvelope(envelopeSchema, readJsonBody(request.body));
+    return {
+      format: "healthie",
+      kind: "event",
+      // No event id: a retry repeats the exact body.
+      dedupeKey: sha256Hex(request.body),
+      groupKey: groupKeyOf(factIdOf(envelope)),
+      payload: envelope,
+    };
+  },
+
+  async toFacts(delivery, fetchResource) {
+    const parsed = envelopeSchema.safeParse(delivery.payload);
+    if (!parsed.success)
+      throw new UnmappableDeliveryError(`payload fails the Healthie envelope at ${pathOf(parsed.error)}`);
+    const envelope = parsed.data;
+    const reference = referenceOf(envelope);
+    const factId = factIdOf(envelope);
+    switch (envelope.event_type) {
+      case "message.created":
+        return mapNote(envelope, await fetchResource(reference), delivery.dedupeKey);
+      case "appointment.created":
+      case "appointment.updated":
+        return mapAppointment(envelope, await fetchResource(reference), delivery.dedupeKey);
+      case "appointment.deleted":
+        // Healthie's delete names only the appointment, not the patient whose partition holds the visit: it
+        // cannot be applied safely, so it goes to the DLQ with this reason for a person to act on.
+        return skip(factId, "a deleted Healthie appointment names no patient; review the visit by hand");
+      default:
+        return skip(factId, "event type is not mapped to facts");
+    }
+  },
+};
+
+function mapNote(envelope: Envelope, resource: unknown, dedupeKey: string): MappedDelivery {
+  const factId = factIdOf(envelope);
+  const parsed = noteSchema.safeParse(resource);
+  if (!parsed.success) return skip(factId, `fetched message fails its schema at ${pathOf(parsed.error)}`);
+  const note = parsed.data;
+  if (note.id !== envelope.resource_id) return skip(factId, "fetched message is not the one the event names");
+  const common = {
+    id: factId,
+    version: Date.parse(note.updated_at),
+    dedupeKey,
+    messageId: factId,
+    inResponseTo:
+      note.conversation.first_note_id === note.id
+        ? undefined
+        : `healthie:message/${note.conversation.first_note_id}`,
+    at: note.created_at,
+  };
+  if (note.creator.is_patient) {
+    return mapped(factId, { ...common, kind: "inquiry", patientId: note.creator.id, author: "patient" });
+  }
+  return mapped(factId, {
+    ...common,
+    kind: "clinician-activity",
+    patientId: note.conversation.patient_id,
+    practitionerId: note.creator.id,
+    qualification: qualificationOf(note.creator.qualifications),
+    npi: note.creator.npi || undefined,
+    seconds: attestedSeconds(note.content),
+  });
+}
+
+function mapAppointment(envelope: Envelope, resource: unknown, dedupeKey: string): MappedDelivery {
+  const factId = factIdOf(envelope);
+  const parsed = appointmentSchema.safeParse(resource);
+  if (!parsed.success) return skip(factId, `fetched appointment fails its schema at ${pathOf(parsed.error)}`);
+  const appointment = parsed.data;
+  if (appointment.id !== envelope.resource_id)
+    return skip(factId, "fetched appointment is not the one the event names");
+  if (!appointment.user) return skip(factId, "appointment has no single client (group appointment or block)");
+  const status = visitStatusByPmStatus.get(appointment.pm_status ?? "");
+  if (status === undefined) return skip(factId, "pm_status is not a known Healthie appointment status");
+  return mapped(factId, {
+    kind: "visit",
+    id: factId,
+    version: Date.parse(appointment.updated_at),
+    dedupeKey,
+    patientId: appointment.user.id,
+    at: appointment.date,
+    status,
+    modality: /^in[ -]?person$/i.test(appointment.contact_type ?? "") ? "in-person" : "virtual",
+    source: "appointment",
+    practitionerId: appointment.provider?.id,
+  });
+}
+
+/** The convention above: the first token of `qualifications` that is a credential portaltime knows. */
+function qualificationOf(qualifications: string | null | undefined): Credential | undefined {
+  const tokens = (qualifications ?? "")
+    .toUpperCase()
+    .replaceAll(".", "")
+    .split(/[\s,;/]+/);
+  return tokens.map((token) => credential.safeParse(token)).find((result) => result.success)?.data;
+}
+
+/** The value after `sig1=`: hex, or base64 (optionally wrapped in colons, RFC 9421). */
+function signatureBytes(header: string): Buffer | undefined {
+  const value = /(?:^|[\s,])sig1=:?([A-Za-z0-9+/=]+):?(?:$|[\s,;])/.exec(header)?.[1];
+  if (value === undefined) return undefined;
+  const bytes = /^[0-9a-f]{64}$/i.test(value) ? Buffer.from(value, "hex") : Buffer.from(value, "base64");
+  return bytes.length === 32 ? bytes : undefined;
+}
+
+/** `Content-Digest: sha-256=:<base64>:` (RFC 9530; hex tolerated) must be the SHA-256 of the raw body. */
+function digestMatches(header: string, body: Buffer): boolean {
+  const value = /(?:^|[\s,])sha-256=:?([A-Za-z0-9+/=]+):?(?:$|[\s,;])/i.exec(header)?.[1];
+  if (value === undefined) return false;
+  const offered = /^[0-9a-f]{64}$/i.test(value) ? Buffer.from(value, "hex") : Buffer.from(value, "base64");
+  const actual = createHash("sha256").update(body).digest();
+  return offered.length === actual.length && timingSafeEqual(offered, actual);
+}
+
+const signedString = (request: InboundRequest, contentDigest: string, contentLength: string): string =>
+  [
+    request.method.toLowerCase(),
+    request.path,
+    request.rawQuery,
+    contentDigest,
+    "application/json",
+    contentLength,
+  ].join(" ");
+
+/** What `fetchResource` is asked for: `message/<id>`, `appointment/<id>`. */
+const referenceOf = (envelope: Envelope): string =>
+  `${envelope.event_type.split(".")[0]}/${envelope.resource_id}`;
+
+const factIdOf = (envelope: Envelope): string => `healthie:${referenceOf(envelope)}`;
+
+function mapped(reference: string, fact: FactInput): MappedDelivery {
+  const result = factSchema.safeParse(fact);
+  if (!result.success) return skip(reference, `mapped fact is invalid at ${pathOf(result.error)}`);
+  return { facts: [result.data], skipped: [] };
+}
+
+const skip = (reference: string, reason: string): MappedDelivery => ({
+  facts: [],
+  skipped: [{ reference, reason }],
+});
+
+/** The dotted path of the first failing field, for skip reasons (never a value). */
+const pathOf = (error: z.ZodError): string => error.issues[0]?.path.join(".") || "(root)";

@@ -1,0 +1,408 @@
+import { createHash, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { describe, expect, it, vi } from "vitest";
+import { factSchema } from "../../functions/domain/facts.js";
+import { elation } from "../../functions/vendors/elation.js";
+import { InvalidEnvelopeError, UnauthorizedDeliveryError } from "../../functions/vendors/errors.js";
+import type { AcceptedDelivery, InboundRequest } from "../../functions/vendors/format.js";
+
+const fixture = (name: string): Buffer =>
+  readFileSync(new URL(`../fixtures/vendors/elation/${name}`, import.meta.url));
+const fixtureJson = (name: string) => JSON.parse(fixture(name).toString("utf8"));
+
+/** The synthetic patient named in the fixtures: never to appear in an error or skip reason. */
+const PATIENT_NAME = "Quinn Harlow";
+const NOW = new Date("2025-03-04T15:30:00Z");
+
+const keyPair = () => generateKeyPairSync("ed25519");
+/** Elation's `signing_pub_key`: the 32 raw key bytes, base64 (the SPKI DER minus its 12-byte header). */
+const signingPubKey = (publicKey: KeyObject): string =>
+  publicKey.export({ format: "der", type: "spki" }).subarray(12).toString("base64");
+
+function signedRequest(body: Buffer, privateKey: KeyObject): InboundRequest {
+  return {
+    method: "POST",
+    path: "/webhooks/elation",
+    rawQuery: "",
+    headers: {
+      "content-type": "application/json",
+      "el8-ed25519-signature": sign(null, body, privateKey).toString("base64"),
+    },
+    body,
+  };
+}
+
+const unsigned = (body: Buffer): InboundRequest => ({
+  method: "POST",
+  path: "/webhooks/elation",
+  rawQuery: "",
+  headers: { "content-type": "application/json" },
+  body,
+});
+
+const authError = (act: () => void): UnauthorizedDeliveryError => {
+  try {
+    act();
+  } catch (error) {
+    if (error instanceof UnauthorizedDeliveryError) return error;
+    throw error;
+  }
+  throw new Error("expected the delivery to be rejected");
+};
+
+const envelopeError = (act: () => void): InvalidEnvelopeError => {
+  try {
+    act();
+  } catch (error) {
+    if (error instanceof InvalidEnvelopeError) return error;
+    throw error;
+  }
+  throw new Error("expected the envelope to be rejected");
+};
+
+const deliveryOf = (body: unknown): AcceptedDelivery =>
+  elation.accept(unsigned(Buffer.from(JSON.stringify(body))));
+
+const noFetch = vi.fn(async () => {
+  throw new Error("no fetch expected");
+});
+
+describe("elation: authenticate (Ed25519 over the raw body)", () => {
+  const body = fixture("appointment-checked-in.json");
+
+  it("accepts a delivery signed by the subscription's key", () => {
+    // Prepare
+    const { publicKey, privateKey } = keyPair();
+
+    // Act, Assess
+    expect(() =>
+      elation.authenticate(signedRequest(body, privateKey), [signingPubKey(publicKey)], NOW),
+    ).not.toThrow();
+  });
+
+  it("rejects a tampered body", () => {
+    const { publicKey, privateKey } = keyPair();
+    const request = signedRequest(body, privateKey);
+    const tampered = { ...request, body: Buffer.from(body.toString("utf8").replace("Checked In", "Billed")) };
+
+    expect(authError(() => elation.authenticate(tampered, [signingPubKey(publicKey)], NOW)).reason).toBe(
+      "bad-signature",
+    );
+  });
+
+  it("rejects a signature by another key", () => {
+    const { privateKey } = keyPair();
+    const other = keyPair();
+
+    expect(
+      authError(() =>
+        elation.authenticate(signedRequest(body, privateKey), [signingPubKey(other.publicKey)], NOW),
+      ).reason,
+    ).toBe("bad-signature");
+  });
+
+  it("accepts the second of two active keys (rotation)", () => {
+    const retiring = keyPair();
+    const current = keyPair();
+    const secrets = [signingPubKey(retiring.publicKey), signingPubKey(current.publicKey)];
+
+    expect(() => elation.authenticate(signedRequest(body, current.privateKey), secrets, NOW)).not.toThrow();
+  });
+
+  it("rejects a delivery without the signature header", () => {
+    const { publicKey } = keyPair();
+
+    expect(
+      authError(() => elation.authenticate(unsigned(body), [signingPubKey(publicKey)], NOW)).reason,
+    ).toBe("missing-signature");
+  });
+
+  it("rejects a signature that is not 64 bytes", () => {
+    const { publicKey } = keyPair();
+    const request = { ...unsigned(body), headers: { "el8-ed25519-signature": "c2hvcnQ=" } };
+
+    expect(authError(() => elation.authenticate(request, [signingPubKey(publicKey)], NOW)).reason).toBe(
+      "bad-signature",
+    );
+  });
+
+  it("answers exactly 200, as Elation requires", () => {
+    expect(elation.acceptedStatus).toBe(200);
+  });
+});
+
+describe("elation: accept", () => {
+  it("dedupes on event_uuid and groups by a digest of the patient id", () => {
+    // Act
+    const delivery = elation.accept(unsigned(fixture("appointment-checked-in.json")));
+
+    // Assess
+    expect(delivery).toMatchObject({
+      format: "elation",
+      kind: "event",
+      dedupeKey: "01955a1b-2c3d-7e4f-8a9b-0c1d2e3f4a5b",
+      groupKey: createHash("sha256").update("64058687489").digest("hex").slice(0, 32),
+    });
+  });
+
+  it("dedupes on event_id when the event has no event_uuid", () => {
+    const { event_uuid: _omitted, ...body } = fixtureJson("appointment-checked-in.json");
+
+    expect(deliveryOf(body).dedupeKey).toBe("918273");
+  });
+
+  it("groups by the resource reference when the payload names no patient", () => {
+    const body = { ...fixtureJson("appointment-checked-in.json"), data: { id: 5 } };
+
+    expect(deliveryOf(body).groupKey).toBe(
+      createHash("sha256").update("elation:appointments/5").digest("hex").slice(0, 32),
+    );
+  });
+
+  it("names the failing path without echoing the value", () => {
+    const body = { ...fixtureJson("thread-message-patient.json"), event_uuid: PATIENT_NAME };
+
+    const error = envelopeError(() => deliveryOf(body));
+
+    expect(error.path).toBe("event_uuid");
+    expect(error.message).not.toContain(PATIENT_NAME);
+  });
+
+  it("rejects an unknown action and an event without any id", () => {
+    const body = fixtureJson("thread-message-patient.json");
+    const { event_uuid: _u, event_id: _i, ...withoutIds } = body;
+
+    expect(envelopeError(() => deliveryOf({ ...body, action: "archived" })).path).toBe("action");
+    expect(envelopeError(() => deliveryOf(withoutIds)).path).toBe("event_uuid");
+  });
+
+  it("rejects a body that is not JSON without echoing it", () => {
+    const error = envelopeError(() => elation.accept(unsigned(Buffer.from(`{"name": "${PATIENT_NAME}"`))));
+
+    expect(error.message).not.toContain(PATIENT_NAME);
+  });
+});
+
+describe("elation: appointments to visits", () => {
+  const appointmentWith = (status: string | null, mode = "IN_PERSON") => {
+    const body = fixtureJson("appointment-checked-in.json");
+    body.data.mode = mode;
+    body.data.status = status === null ? null : { status };
+    return deliveryOf(body);
+  };
+
+  it.each([
+    ["Scheduled", "scheduled"],
+    ["Confirmed", "scheduled"],
+    ["Checked In", "arrived"],
+    ["In Room", "in-progress"],
+    ["In Room - Vitals Taken", "in-progress"],
+    ["With Doctor", "in-progress"],
+    ["Checked Out", "checked-out"],
+    ["Billed", "finished"],
+    ["Cancelled", "cancelled"],
+    ["Not Seen", "no-show"],
+  ])("R10: status %s is %s", async (elationStatus, status) => {
+    const { facts } = await elation.toFacts(appointmentWith(elationStatus), noFetch);
+
+    expect(facts).toHaveLength(1);
+    expect(facts[0]).toMatchObject({ kind: "visit", status, modality: "in-person" });
+  });
+
+  it("maps a video appointment to a virtual visit: id, patient, time, clinician, event version", async () => {
+    const delivery = elation.accept(unsigned(fixture("appointment-checked-in.json")));
+
+    const { facts, skipped } = await elation.toFacts(delivery, noFetch);
+
+    expect(skipped).toEqual([]);
+    expect(facts).toEqual([
+      factSchema.parse({
+        kind: "visit",
+        id: "elation:appointments/67176890458",
+        version: 0x01955a1b2c3d,
+        dedupeKey: "01955a1b-2c3d-7e4f-8a9b-0c1d2e3f4a5b",
+        patientId: "64058687489",
+        at: "2025-03-04T15:30:00Z",
+        status: "arrived",
+        modality: "virtual",
+        source: "appointment",
+        practitionerId: "131074",
+      }),
+    ]);
+  });
+
+  it("treats an appointment without a status as scheduled", async () => {
+    const { facts } = await elation.toFacts(appointmentWith(null), noFetch);
+
+    expect(facts[0]).toMatchObject({ status: "scheduled" });
+  });
+
+  it("R10: skips an unknown status with a reason instead of guessing", async () => {
+    const { facts, skipped } = await elation.toFacts(appointmentWith("Teleported"), noFetch);
+
+    expect(facts).toEqual([]);
+    expect(skipped).toEqual([
+      {
+        reference: "elation:appointments/67176890458",
+        reason: "status.status is not a known Elation appointment status",
+      },
+    ]);
+  });
+
+  it("retracts a deleted appointment, with a later version than its saves", async () => {
+    const saved = fixtureJson("appointment-checked-in.json");
+    const deleted = {
+      ...saved,
+      action: "deleted",
+      event_id: saved.event_id + 1,
+      event_uuid: "01955a1c-0000-7e4f-8a9b-0c1d2e3f4a5b",
+    };
+
+    const [before] = (await elation.toFacts(deliveryOf(saved), noFetch)).facts;
+    const [after] = (await elation.toFacts(deliveryOf(deleted), noFetch)).facts;
+
+    expect(after).toMatchObject({ id: before?.id, retracted: true });
+    expect(after?.version).toBeGreaterThan(before?.version ?? Number.POSITIVE_INFINITY);
+  });
+
+  it("skips an appointment whose data fails its schema, naming the path but not the value", async () => {
+    const body = fixtureJson("appointment-checked-in.json");
+    body.data.scheduled_date = PATIENT_NAME;
+
+    const { skipped } = await elation.toFacts(deliveryOf(body), noFetch);
+
+    expect(skipped[0]?.reason).toBe("appointment fails its schema at scheduled_date");
+    expect(JSON.stringify(skipped)).not.toContain(PATIENT_NAME);
+  });
+});
+
+describe("elation: messages to inquiries and clinician activity", () => {
+  const thread = fixtureJson("message-thread.json").data;
+
+  it("R1: a patient's thread message is an inquiry; its thread is fetched for its first message", async () => {
+    // Prepare
+    const fetchResource = vi.fn(async () => thread);
+    const delivery = elation.accept(unsigned(fixture("thread-message-patient.json")));
+
+    // Act
+    const { facts, skipped } = await elation.toFacts(delivery, fetchResource);
+
+    // Assess
+    expect(fetchResource).toHaveBeenCalledWith("message_threads/346226779");
+    expect(skipped).toEqual([]);
+    expect(facts).toEqual([
+      factSchema.parse({
+        kind: "inquiry",
+        id: "elation:thread_messages/346488926",
+        version: 0x01955a000000,
+        dedupeKey: "01955a00-0000-7abc-9def-0123456789ab",
+        patientId: "64058687489",
+        messageId: "elation:thread_messages/346488926",
+        at: "2025-03-03T14:05:00Z",
+        author: "patient",
+      }),
+    ]);
+  });
+
+  it("R1: a thread delivery makes every later message reply to the thread's first message", async () => {
+    const { facts } = await elation.toFacts(
+      elation.accept(unsigned(fixture("message-thread.json"))),
+      noFetch,
+    );
+
+    const byId = new Map(facts.map((fact) => [fact.id, fact]));
+    expect(byId.get("elation:thread_messages/346488926")).toMatchObject({
+      kind: "inquiry",
+      inResponseTo: undefined,
+    });
+    expect(byId.get("elation:thread_messages/346488990")).toMatchObject({
+      kind: "clinician-activity",
+      practitionerId: "131074",
+      inResponseTo: "elation:thread_messages/346488926",
+    });
+    expect(byId.get("elation:thread_messages/346489011")).toMatchObject({
+      kind: "inquiry",
+      inResponseTo: "elation:thread_messages/346488926",
+    });
+  });
+
+  it("reads a clinician's time from the body's `Time spent` line, in whole seconds", async () => {
+    const { facts } = await elation.toFacts(
+      elation.accept(unsigned(fixture("message-thread.json"))),
+      noFetch,
+    );
+
+    expect(facts.find((fact) => fact.kind === "clinician-activity")).toMatchObject({ seconds: 450 });
+  });
+
+  it("counts zero seconds, kept for audit, when a clinician's message attests no time", async () => {
+    const body = fixtureJson("message-thread.json");
+    body.data.messages[0].body = "Start the cream twice daily.";
+
+    const { facts } = await elation.toFacts(deliveryOf(body), noFetch);
+
+    expect(facts.find((fact) => fact.kind === "clinician-activity")).toMatchObject({ seconds: 0 });
+  });
+
+  it("retracts a deleted thread message without fetching its thread", async () => {
+    const body = { ...fixtureJson("thread-message-patient.json"), action: "deleted" };
+    const fetchResource = vi.fn();
+
+    const { facts } = await elation.toFacts(deliveryOf(body), fetchResource);
+
+    expect(fetchResource).not.toHaveBeenCalled();
+    expect(facts).toMatchObject([{ id: "elation:thread_messages/346488926", retracted: true }]);
+  });
+
+  it("skips a thread message whose thread cannot be read, naming the path", async () => {
+    const fetchResource = vi.fn(async () => ({ id: 346226779, patient: 64058687489 }));
+
+    const { facts, skipped } = await elation.toFacts(
+      elation.accept(unsigned(fixture("thread-message-patient.json"))),
+      fetchResource,
+    );
+
+    expect(facts).toEqual([]);
+    expect(skipped).toEqual([
+      { reference: "elation:thread_messages/346488926", reason: "its thread fails its schema at messages" },
+    ]);
+  });
+
+  it("maps a signed letter to the signer's clinician activity with the attested time", async () => {
+    const { facts } = await elation.toFacts(elation.accept(unsigned(fixture("letter-signed.json"))), noFetch);
+
+    expect(facts).toEqual([
+      factSchema.parse({
+        kind: "clinician-activity",
+        id: "elation:letters/140754680348890",
+        version: 0x01955b200000,
+        dedupeKey: "01955b20-0000-7abc-9def-0123456789ab",
+        patientId: "64058687489",
+        messageId: "elation:letters/140754680348890",
+        at: "2025-03-05T18:20:00Z",
+        practitionerId: "131074",
+        seconds: 720,
+      }),
+    ]);
+  });
+
+  it("skips an unsigned letter", async () => {
+    const body = fixtureJson("letter-signed.json");
+    body.data.signed_by = null;
+
+    const { facts, skipped } = await elation.toFacts(deliveryOf(body), noFetch);
+
+    expect(facts).toEqual([]);
+    expect(skipped[0]?.reason).toBe("unsigned letter: no author or time to credit");
+    expect(JSON.stringify(skipped)).not.toContain(PATIENT_NAME);
+  });
+
+  it("skips a resource it does not map", async () => {
+    const body = { ...fixtureJson("letter-signed.json"), resource: "patients" };
+
+    const { facts, skipped } = await elation.toFacts(deliveryOf(body), noFetch);
+
+    expect(facts).toEqual([]);
+    expect(skipped).toEqual([{ reference: "elation:patients", reason: "resource is not mapped to facts" }]);
+  });
+});
