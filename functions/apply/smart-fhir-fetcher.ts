@@ -1,0 +1,218 @@
+import { z } from "zod";
+import { ResourceFetchError, UnmappableDeliveryError } from "../vendors/errors.js";
+import type { ResourceFetcher } from "../vendors/format.js";
+import { SmartTokenError } from "./smart-token-provider.js";
+
+/** 404 or 410: the resource is gone, and callers skip this focus rather than fail the delivery. */
+export class ResourceGoneError extends Error {
+  readonly retryable = false;
+  constructor(
+    readonly reference: string,
+    readonly status: 404 | 410,
+  ) {
+    super(`resource gone (${status})`);
+    this.name = "ResourceGoneError";
+  }
+}
+
+/** What the fetcher needs of `SmartTokenProvider`. */
+export interface AccessTokens {
+  accessToken(): Promise<string>;
+  invalidate(rejectedToken: string): void;
+}
+
+export interface SmartFhirFetcherOptions {
+  /** The tenant's FHIR base URL, e.g. `https://ehr.example.com/fhir/R4`. */
+  baseUrl: string;
+  tokens: AccessTokens;
+  /** Attempts for transient failures (network, timeout, 408, 429, 5xx). Default 3. */
+  maxAttempts?: number;
+  /** The first backoff; each further one doubles. Default 200 ms. */
+  baseDelayMs?: number;
+  /** The longest wait between attempts. A longer `Retry-After` ends the attempts early. Default 5 s. */
+  maxDelayMs?: number;
+  /** Per request. Default 5 s. */
+  timeoutMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Epoch milliseconds, for `Retry-After` dates. */
+  now?: () => number;
+}
+
+/** `Type/id`, optionally `/_history/version`, with FHIR's id syntax. */
+const relativeReferencePattern =
+  /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+
+/** A reference checked to name a resource on the tenant's server. */
+interface ResolvedReference {
+  url: URL;
+  type: string;
+  id: string;
+}
+
+/** Checks only what makes a body a resource; the mappings check the rest. */
+const resourceSchema = z.looseObject({ resourceType: z.string().min(1), id: z.string().min(1) });
+
+/** One attempt's outcome when it does not end in an error the fetcher throws as is. */
+type AttemptOutcome =
+  | { kind: "resource"; resource: unknown }
+  | { kind: "unauthorized"; rejectedToken: string }
+  | { kind: "transient"; error: Error; retryAfterMs?: number };
+
+/**
+ * Fetches resources by reference from one tenant's FHIR server with a SMART Backend Services token.
+ * Throws `UnmappableDeliveryError` for references outside the server and bodies that are not resources,
+ * `ResourceGoneError` for 404 and 410, and otherwise a retryable `ResourceFetchError` or `SmartTokenError`.
+ */
+export function createSmartFhirFetcher(options: SmartFhirFetcherOptions): ResourceFetcher {
+  const base = parseBaseUrl(options.baseUrl);
+  const maxAttempts = options.maxAttempts ?? 3;
+  const baseDelayMs = options.baseDelayMs ?? 200;
+  const maxDelayMs = options.maxDelayMs ?? 5_000;
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const now = options.now ?? Date.now;
+  const { tokens } = options;
+
+  async function attempt({ url, type, id }: ResolvedReference, reference: string): Promise<AttemptOutcome> {
+    let token: string;
+    try {
+      token = await tokens.accessToken();
+    } catch (error) {
+      if (error instanceof SmartTokenError && error.transient) return { kind: "transient", error };
+      throw error;
+    }
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        headers: { accept: "application/fhir+json", authorization: `Bearer ${token}` },
+        // A redirect could lead to another host: the reference check would be for nothing.
+        redirect: "manual",
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch {
+      return { kind: "transient", error: new ResourceFetchError(reference, undefined) };
+    }
+    const { status } = response;
+    if (status >= 200 && status < 300) {
+      let body: string;
+      try {
+        body = await response.text();
+      } catch {
+        // The timeout fired or the connection dropped mid-body: the same as a failed request.
+        return { kind: "transient", error: new ResourceFetchError(reference, undefined) };
+      }
+      return { kind: "resource", resource: parseResource(body, type, id) };
+    }
+    // Bodies of failures are never read: they may echo PHI.
+    await response.body?.cancel();
+    if (status === 401) return { kind: "unauthorized", rejectedToken: token };
+    if (status === 404 || status === 410) throw new ResourceGoneError(reference, status);
+    if (status === 408 || status === 429 || status >= 500) {
+      const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), now());
+      return { kind: "transient", error: new ResourceFetchError(reference, status), retryAfterMs };
+    }
+    // Redirects, 403 and other statuses will not change within this invocation; SQS retries them later.
+    throw new ResourceFetchError(reference, status);
+  }
+
+  /** The wait after failed attempt `attemptNumber`; undefined when the server asks for more than we wait. */
+  function delayBefore(attemptNumber: number, retryAfterMs: number | undefined): number | undefined {
+    if (retryAfterMs !== undefined) return retryAfterMs <= maxDelayMs ? retryAfterMs : undefined;
+    // Equal jitter: retries of many messages spread out, yet each waits half the exponential delay or more.
+    const exponential = Math.min(maxDelayMs, baseDelayMs * 2 ** (attemptNumber - 1));
+    return exponential / 2 + Math.random() * (exponential / 2);
+  }
+
+  return async (reference) => {
+    const resolved = resolveReference(base, reference);
+    let refreshedAfter401 = false;
+    for (let attemptNumber = 1; ; ) {
+      const outcome = await attempt(resolved, reference);
+      if (outcome.kind === "resource") return outcome.resource;
+      if (outcome.kind === "unauthorized") {
+        // One fresh token settles an expired or revoked one; a second 401 is a grant problem.
+        if (refreshedAfter401) throw new ResourceFetchError(reference, 401);
+        refreshedAfter401 = true;
+        tokens.invalidate(outcome.rejectedToken);
+        continue;
+      }
+      const delayMs =
+        attemptNumber < maxAttempts ? delayBefore(attemptNumber, outcome.retryAfterMs) : undefined;
+      if (delayMs === undefined) throw outcome.error;
+      await sleep(delayMs);
+      attemptNumber += 1;
+    }
+  };
+}
+
+/** The base URL as its origin and its path with no trailing slash (empty at the root). */
+interface FhirBase {
+  origin: string;
+  path: string;
+}
+
+function parseBaseUrl(baseUrl: string): FhirBase {
+  const base = new URL(baseUrl);
+  if (base.protocol !== "https:" && base.protocol !== "http:") {
+    throw new Error("FHIR base URL must be http(s)");
+  }
+  if (base.search !== "" || base.hash !== "" || base.username !== "" || base.password !== "") {
+    throw new Error("FHIR base URL must carry no query, fragment or credentials");
+  }
+  return { origin: base.origin, path: base.pathname.replace(/\/+$/, "") };
+}
+
+/**
+ * A `Type/id` reference, relative or absolute under the base URL, resolved against the base URL. Anything
+ * else is refused before any request: a payload must not make us call another host or path (SSRF).
+ */
+function resolveReference(base: FhirBase, reference: string): ResolvedReference {
+  const refused = () =>
+    new UnmappableDeliveryError("reference is not a resource on the tenant's FHIR server");
+  const prefix = `${base.path}/`;
+  let relative = reference;
+  if (!relativeReferencePattern.test(reference)) {
+    const absolute = URL.canParse(reference) ? new URL(reference) : undefined;
+    const underBase =
+      absolute !== undefined &&
+      absolute.origin === base.origin &&
+      absolute.username === "" &&
+      absolute.password === "" &&
+      absolute.search === "" &&
+      absolute.hash === "" &&
+      absolute.pathname.startsWith(prefix);
+    if (!underBase) throw refused();
+    relative = absolute.pathname.slice(prefix.length);
+  }
+  const [, type, id] = relativeReferencePattern.exec(relative) ?? [];
+  if (type === undefined || id === undefined) throw refused();
+  const url = new URL(`${base.origin}${prefix}${relative}`);
+  // FHIR ids may be all dots: refuse whatever URL normalisation moves out of the base path.
+  if (url.origin !== base.origin || url.pathname !== `${prefix}${relative}`) throw refused();
+  return { url, type, id };
+}
+
+/** The body as a resource, checked to be the one referenced. Throws `UnmappableDeliveryError`. */
+function parseResource(body: string, type: string, id: string): unknown {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new UnmappableDeliveryError("fetched body is not JSON");
+  }
+  const resource = resourceSchema.safeParse(json);
+  if (!resource.success) throw new UnmappableDeliveryError("fetched body is not a FHIR resource");
+  if (resource.data.resourceType !== type || resource.data.id !== id) {
+    // An OperationOutcome in a 200 lands here too. The server's values stay out of the message.
+    throw new UnmappableDeliveryError(`fetched resource is not the referenced ${type}`);
+  }
+  return resource.data;
+}
+
+/** `Retry-After` (seconds or an HTTP-date) in milliseconds from now; undefined when absent or unreadable. */
+function parseRetryAfter(header: string | null, nowMs: number): number | undefined {
+  if (header === null) return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
+  const dateMs = Date.parse(header);
+  return Number.isNaN(dateMs) ? undefined : Math.max(0, dateMs - nowMs);
+}
