@@ -8,7 +8,7 @@ import { formatNames } from "./vendors/format.js";
  */
 export const runtimeConfigSchema = z.object({
   tableName: z.string().min(1),
-  inboxQueueUrl: z.url(),
+  inboxQueueUrl: z.url().optional(),
   claimsQueueUrl: z.url().optional(),
   inboxDlqUrl: z.url().optional(),
   enabledFormats: z.array(z.enum(formatNames)).min(1),
@@ -17,7 +17,16 @@ export const runtimeConfigSchema = z.object({
   /** Local runs only: the secrets themselves, by format, instead of Secrets Manager. */
   localSecrets: z.record(z.enum(formatNames), z.array(z.string().min(1))).optional(),
   retentionDays: z.number().int().min(30).default(2190),
-  maxBodyBytes: z.number().int().min(1024).max(240 * 1024).default(240 * 1024),
+  /** Claim lines whose window ended longer ago than this are settled history: never voided or replaced. */
+  adjustmentHorizonDays: z.number().int().min(30).max(3650).default(365),
+  /** The finalizer's longest run, in ms; it also stops 30 s before its Lambda timeout. */
+  finalizeBudgetMs: z.number().int().min(1000).default(240_000),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(240 * 1024)
+    .default(240 * 1024),
   tenant: tenantConfigSchema,
   /** AWS endpoint overrides, set only by the local stack (DynamoDB Local, the SQS-compatible server). */
   endpoints: z.object({ dynamodb: z.url().optional(), sqs: z.url().optional() }).default({}),
@@ -25,6 +34,14 @@ export const runtimeConfigSchema = z.object({
 export type RuntimeConfig = z.infer<typeof runtimeConfigSchema>;
 
 const json = (value: string | undefined): unknown => (value === undefined ? undefined : JSON.parse(value));
+const numberOf = (value: string | undefined): number | undefined =>
+  value === undefined ? undefined : Number(value);
+
+/** A setting one function needs and others don't: missing, it fails at cold start naming the setting. */
+export function required<T>(value: T | undefined, setting: string): T {
+  if (value === undefined) throw new Error(`runtime configuration: ${setting} is required by this function`);
+  return value;
+}
 
 /** Reads the runtime configuration from the environment, failing at cold start with the failing variable. */
 export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
@@ -36,8 +53,10 @@ export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Runt
     enabledFormats: env.ENABLED_FORMATS?.split(",").map((format) => format.trim()),
     secretPrefix: env.SECRET_PREFIX,
     localSecrets: json(env.LOCAL_SECRETS),
-    retentionDays: env.RETENTION_DAYS === undefined ? undefined : Number(env.RETENTION_DAYS),
-    maxBodyBytes: env.MAX_BODY_BYTES === undefined ? undefined : Number(env.MAX_BODY_BYTES),
+    retentionDays: numberOf(env.RETENTION_DAYS),
+    adjustmentHorizonDays: numberOf(env.ADJUSTMENT_HORIZON_DAYS),
+    finalizeBudgetMs: numberOf(env.FINALIZE_BUDGET_MS),
+    maxBodyBytes: numberOf(env.MAX_BODY_BYTES),
     tenant: json(env.TENANT_CONFIG),
     endpoints: { dynamodb: env.DYNAMODB_ENDPOINT, sqs: env.SQS_ENDPOINT },
   });

@@ -1,0 +1,18 @@
+import { dynamoDocumentClient, sqsClient } from "../aws-clients.js";
+import { SqsClaimSink } from "../queue/claims-sender.js";
+import { required, runtimeConfigFromEnv } from "../runtime-config.js";
+import { DynamoEpisodeStore } from "../store/episode-store.js";
+import { createFinalizeHandler } from "./finalize-handler.js";
+
+const config = runtimeConfigFromEnv();
+
+/** Lambda entry point: configuration is read and validated once, at cold start. */
+export const handler = createFinalizeHandler({
+  store: new DynamoEpisodeStore(dynamoDocumentClient(config), config.tableName),
+  claims: new SqsClaimSink(sqsClient(config), required(config.claimsQueueUrl, "CLAIMS_QUEUE_URL")),
+  tenant: config.tenant,
+  retentionDays: config.retentionDays,
+  adjustmentHorizonDays: config.adjustmentHorizonDays,
+  clock: () => Date.now(),
+  maxBudgetMs: config.finalizeBudgetMs,
+});

@@ -1,0 +1,65 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
+import middy from "@middy/core";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
+import { sqsClient } from "../aws-clients.js";
+import { observability } from "../observability.js";
+import { SqsInboxSender } from "../queue/inbox-sender.js";
+import { type RuntimeConfig, required } from "../runtime-config.js";
+import { enabledFormats } from "../vendors/registry.js";
+import { inboundRequestOf, proxyResultOf } from "./api-gateway.js";
+import { type IngestDependencies, type IngestResult, ingestDelivery } from "./ingest-delivery.js";
+import { secretsManagerSource, staticSecretSource } from "./secrets.js";
+
+/** Vendors give 2-4 s to answer: one quick retry of the queue send, then 503 so the vendor retries instead. */
+const SEND_OPTIONS = { maxAttempts: 2, requestTimeoutMs: 800 };
+
+export function ingestDependencies(config: RuntimeConfig): IngestDependencies {
+  return {
+    formats: enabledFormats(config.enabledFormats),
+    secrets: config.localSecrets
+      ? staticSecretSource(config.localSecrets)
+      : secretsManagerSource(config.secretPrefix),
+    inbox: new SqsInboxSender(
+      sqsClient(config, SEND_OPTIONS),
+      required(config.inboxQueueUrl, "INBOX_QUEUE_URL"),
+    ),
+    now: () => new Date(),
+    maxBodyBytes: config.maxBodyBytes,
+  };
+}
+
+/** The ingest Lambda: a thin middy chain around `ingestDelivery` (API Gateway event in, answer out). */
+export function createIngestHandler(
+  config: RuntimeConfig,
+  deps: IngestDependencies = ingestDependencies(config),
+) {
+  const { logger, metrics, tracer } = observability("ingest");
+  const knownFormats = new Set(deps.formats.keys());
+
+  const record = (outcome: IngestResult) => {
+    const metric = metrics.singleMetric();
+    // Unknown path segments are folded into one value: a dimension must not take arbitrary caller input.
+    metric.addDimension("format", knownFormats.has(outcome.format) ? outcome.format : "unknown");
+    if (outcome.result === "accepted") {
+      metric.addDimension("kind", outcome.kind);
+      metric.addMetric("DeliveriesAccepted", MetricUnit.Count, 1);
+      logger.info("delivery accepted", { format: outcome.format, kind: outcome.kind });
+    } else {
+      metric.addDimension("reason", outcome.reason);
+      metric.addMetric("DeliveriesRejected", MetricUnit.Count, 1);
+      logger.warn("delivery rejected", { format: outcome.format, reason: outcome.reason });
+    }
+  };
+
+  return middy(async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    const answer = await ingestDelivery(event.pathParameters?.format ?? "", inboundRequestOf(event), deps);
+    record(answer.outcome);
+    return proxyResultOf(answer);
+  })
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+}
