@@ -2,8 +2,30 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     environment: "node",
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          // Everything but the integration tests (domain, vendors, infra, handlers), so no new folder is skipped.
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/integration/**"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          // Starts DynamoDB Local and fauxqs once for all integration files, and stops them.
+          globalSetup: ["test/support/global-setup.ts"],
+          // Calls go to real servers, and redrive tests wait out visibility timeouts.
+          testTimeout: 20_000,
+          hookTimeout: 30_000,
+        },
+      },
+    ],
     coverage: {
       provider: "v8",
       include: ["functions/domain/**/*.ts"],

@@ -1,0 +1,165 @@
+import {
+  CreateTableCommand,
+  DescribeTimeToLiveCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+  waitUntilTableExists,
+} from "@aws-sdk/client-dynamodb";
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  claimsQueue,
+  dlqName,
+  fifoName,
+  inboxQueue,
+  type QueueDesign,
+} from "../../functions/queue/queue-design.js";
+import { tableDesign } from "../../functions/store/table-design.js";
+
+/** The table and queues of the shared designs, created on local servers (aws-servers.ts). */
+
+export interface LocalEndpoints {
+  dynamodbEndpoint: string;
+  sqsEndpoint: string;
+}
+
+export interface LocalResources {
+  tableName: string;
+  inboxUrl: string;
+  inboxDlqUrl: string;
+  claimsUrl: string;
+  claimsDlqUrl: string;
+}
+
+export interface FifoQueueWithDlq {
+  queueUrl: string;
+  dlqUrl: string;
+}
+
+const REGION = "us-east-1";
+/** Local servers accept any credentials; static ones keep the SDK from searching the machine for real ones. */
+const DUMMY_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
+
+export const localDynamodbClient = (endpoint: string): DynamoDBClient =>
+  new DynamoDBClient({ region: REGION, endpoint, credentials: DUMMY_CREDENTIALS });
+
+export const localSqsClient = (endpoint: string): SQSClient =>
+  new SQSClient({ region: REGION, endpoint, credentials: DUMMY_CREDENTIALS });
+
+export const localClients = (endpoints: LocalEndpoints): { dynamodb: DynamoDBClient; sqs: SQSClient } => ({
+  dynamodb: localDynamodbClient(endpoints.dynamodbEndpoint),
+  sqs: localSqsClient(endpoints.sqsEndpoint),
+});
+
+/** The episode table's name under a prefix; the design leaves naming to the stack that deploys it. */
+export const tableName = (prefix: string): string => `${prefix}-episodes`;
+
+/** Creates what is missing and accepts what exists, so it can run against servers that already hold them. */
+export async function createResources(options: LocalEndpoints & { prefix: string }): Promise<LocalResources> {
+  const { dynamodb, sqs } = localClients(options);
+  try {
+    const [table, inbox, claims] = await Promise.all([
+      createTable(dynamodb, tableName(options.prefix)),
+      createFifoQueueWithDlq(sqs, options.prefix, inboxQueue),
+      createFifoQueueWithDlq(sqs, options.prefix, claimsQueue),
+    ]);
+    return {
+      tableName: table,
+      inboxUrl: inbox.queueUrl,
+      inboxDlqUrl: inbox.dlqUrl,
+      claimsUrl: claims.queueUrl,
+      claimsDlqUrl: claims.dlqUrl,
+    };
+  } finally {
+    dynamodb.destroy();
+    sqs.destroy();
+  }
+}
+
+async function createTable(dynamodb: DynamoDBClient, name: string): Promise<string> {
+  const { partitionKey, sortKey, ttlAttribute, dueIndex } = tableDesign;
+  try {
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: [
+          { AttributeName: partitionKey, AttributeType: "S" },
+          { AttributeName: sortKey, AttributeType: "S" },
+          { AttributeName: dueIndex.partitionKey, AttributeType: "S" },
+          { AttributeName: dueIndex.sortKey, AttributeType: "N" },
+        ],
+        KeySchema: [
+          { AttributeName: partitionKey, KeyType: "HASH" },
+          { AttributeName: sortKey, KeyType: "RANGE" },
+        ],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: dueIndex.name,
+            KeySchema: [
+              { AttributeName: dueIndex.partitionKey, KeyType: "HASH" },
+              { AttributeName: dueIndex.sortKey, KeyType: "RANGE" },
+            ],
+            // The finalizer reads due keys and then the items themselves; KEYS_ONLY carries pk/sk.
+            Projection: { ProjectionType: "KEYS_ONLY" },
+          },
+        ],
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: name });
+  const ttl = await dynamodb.send(new DescribeTimeToLiveCommand({ TableName: name }));
+  // Enabling it again is a ValidationException, so only a table without TTL gets it.
+  if (ttl.TimeToLiveDescription?.TimeToLiveStatus !== "ENABLED") {
+    await dynamodb.send(
+      new UpdateTimeToLiveCommand({
+        TableName: name,
+        TimeToLiveSpecification: { AttributeName: ttlAttribute, Enabled: true },
+      }),
+    );
+  }
+  return name;
+}
+
+/**
+ * A FIFO queue and its FIFO dead-letter queue (SQS requires a FIFO source to redrive to a FIFO DLQ). Exported
+ * so tests can build a queue of the same shape with a short visibility timeout.
+ */
+export async function createFifoQueueWithDlq(
+  sqs: SQSClient,
+  prefix: string,
+  design: QueueDesign,
+): Promise<FifoQueueWithDlq> {
+  const dlq = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: dlqName(prefix, design.name),
+      Attributes: { FifoQueue: "true", MessageRetentionPeriod: String(design.retentionSeconds) },
+    }),
+  );
+  const dlqUrl = required(dlq.QueueUrl, "dead-letter queue URL");
+  const dlqAttributes = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["QueueArn"] }),
+  );
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: fifoName(prefix, design.name),
+      Attributes: {
+        FifoQueue: "true",
+        VisibilityTimeout: String(design.visibilityTimeoutSeconds),
+        MessageRetentionPeriod: String(design.retentionSeconds),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: required(dlqAttributes.Attributes?.QueueArn, "dead-letter queue ARN"),
+          maxReceiveCount: design.maxReceiveCount,
+        }),
+      },
+    }),
+  );
+  return { queueUrl: required(queue.QueueUrl, "queue URL"), dlqUrl };
+}
+
+function required(value: string | undefined, what: string): string {
+  if (value === undefined) throw new Error(`SQS answered without a ${what}`);
+  return value;
+}
