@@ -28,6 +28,21 @@ export const runtimeConfigSchema = z.object({
     .max(240 * 1024)
     .default(240 * 1024),
   tenant: tenantConfigSchema,
+  /** The vendor APIs the apply function fetches thin payloads from; secrets are Secrets Manager names. */
+  hydration: z
+    .object({
+      fhir: z
+        .object({
+          baseUrl: z.url(),
+          tokenUrl: z.url(),
+          clientId: z.string().min(1),
+          scope: z.string().min(1).default("system/*.read"),
+          /** Secret holding `{ privateKeyJwk | privateKeyPem, kid, alg }`. */
+          keySecretName: z.string().min(1),
+        })
+        .optional(),
+    })
+    .default({}),
   /** AWS endpoint overrides, set only by the local stack (DynamoDB Local, the SQS-compatible server). */
   endpoints: z.object({ dynamodb: z.url().optional(), sqs: z.url().optional() }).default({}),
 });
@@ -58,6 +73,7 @@ export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Runt
     finalizeBudgetMs: numberOf(env.FINALIZE_BUDGET_MS),
     maxBodyBytes: numberOf(env.MAX_BODY_BYTES),
     tenant: json(env.TENANT_CONFIG),
+    hydration: json(env.HYDRATION),
     endpoints: { dynamodb: env.DYNAMODB_ENDPOINT, sqs: env.SQS_ENDPOINT },
   });
 }

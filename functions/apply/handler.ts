@@ -1,0 +1,28 @@
+import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import { dynamoDocumentClient, sqsClient } from "../aws-clients.js";
+import { SqsDeadLetterSink } from "../queue/dead-letter.js";
+import { required, runtimeConfigFromEnv } from "../runtime-config.js";
+import { DynamoFactStore } from "../store/fact-store.js";
+import { DynamoSubscriptionStore } from "../store/subscription-store.js";
+import { enabledFormats } from "../vendors/registry.js";
+import { createApplyHandler } from "./apply-handler.js";
+import { resourceFetchers } from "./resource-fetchers.js";
+
+const config = runtimeConfigFromEnv();
+const dynamodb = dynamoDocumentClient(config);
+const secrets = new SecretsProvider();
+
+/** Lambda entry point: configuration is read and validated once, at cold start. */
+export const handler = createApplyHandler({
+  formats: enabledFormats(config.enabledFormats),
+  fetcherFor: resourceFetchers(config.hydration, async (name) =>
+    String(await secrets.get(name, { maxAge: 300 })),
+  ),
+  facts: new DynamoFactStore(dynamodb, {
+    tableName: config.tableName,
+    retentionDays: config.retentionDays,
+    settleHours: config.tenant.settleHours,
+  }),
+  subscriptions: new DynamoSubscriptionStore(dynamodb, config.tableName),
+  deadLetters: new SqsDeadLetterSink(sqsClient(config), required(config.inboxDlqUrl, "INBOX_DLQ_URL")),
+});
