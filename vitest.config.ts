@@ -3,6 +3,10 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     environment: "node",
+    // Powertools writes through the global console in dev mode, so tests can read logs and metrics as data;
+    // console output is shown only for failing tests.
+    env: { POWERTOOLS_DEV: "true", POWERTOOLS_LOG_LEVEL: "INFO" },
+    silent: "passed-only",
     projects: [
       {
         extends: true,

@@ -2,6 +2,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { sqsClient } from "../aws-clients.js";
@@ -16,7 +17,10 @@ import { secretsManagerSource, staticSecretSource } from "./secrets.js";
 /** Vendors give 2-4 s to answer: one quick retry of the queue send, then 503 so the vendor retries instead. */
 const SEND_OPTIONS = { maxAttempts: 2, requestTimeoutMs: 800 };
 
-export function ingestDependencies(config: RuntimeConfig): IngestDependencies {
+export function ingestDependencies(
+  config: RuntimeConfig,
+  sqs: SQSClient = sqsClient(config, SEND_OPTIONS),
+): IngestDependencies {
   return {
     formats: enabledFormats(config.enabledFormats),
     secrets: config.localSecrets

@@ -1,0 +1,293 @@
+import { createHash, randomUUID } from "node:crypto";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSEvent, SQSRecord } from "aws-lambda";
+import { createApplyHandler } from "../../functions/apply/apply-handler.js";
+import { type ClaimLine, claimLineSchema } from "../../functions/domain/claim-line.js";
+import type { FinalizeReport } from "../../functions/finalize/finalize-due-episodes.js";
+import { createFinalizeHandler } from "../../functions/finalize/finalize-handler.js";
+import { createIngestHandler, ingestDependencies } from "../../functions/ingest/ingest-handler.js";
+import { SqsClaimSink } from "../../functions/queue/claims-sender.js";
+import { SqsDeadLetterSink } from "../../functions/queue/dead-letter.js";
+import { type RuntimeConfig, runtimeConfigSchema } from "../../functions/runtime-config.js";
+import { DynamoEpisodeStore } from "../../functions/store/episode-store.js";
+import { DynamoFactStore } from "../../functions/store/fact-store.js";
+import { DynamoSubscriptionStore } from "../../functions/store/subscription-store.js";
+import { type FormatName, formatNames, type ResourceFetcher } from "../../functions/vendors/format.js";
+import { enabledFormats } from "../../functions/vendors/registry.js";
+import { devFormatSecrets } from "./dev-secrets.js";
+import {
+  type LocalEndpoints,
+  type LocalResources,
+  localDynamodbClient,
+  localSqsClient,
+} from "./resources.js";
+import { isSigned, signWithDevSecret } from "./sign-delivery.js";
+
+export interface PipelineOptions {
+  endpoints: LocalEndpoints;
+  resources: LocalResources;
+  /** Tenant configuration (policies, roster, fees), validated like the deployed one. */
+  tenant: unknown;
+  enabledFormats?: FormatName[];
+  retentionDays?: number;
+  adjustmentHorizonDays?: number;
+  /** Fetchers for thin payloads; by default no vendor API is reachable locally. */
+  fetcherFor?: (format: FormatName) => ResourceFetcher;
+  /** Clients to use instead of fresh ones (to count requests or inject faults through their middleware). */
+  clients?: { dynamodb?: DynamoDBClient; sqs?: SQSClient };
+}
+
+export interface Delivery {
+  format: string;
+  headers?: Record<string, string>;
+  /** A string is sent as its bytes; anything else as its JSON. */
+  body: unknown;
+}
+
+const defaultContentType = (format: string): string =>
+  format === "fhir" ? "application/fhir+json" : "application/json";
+
+/**
+ * The whole of portaltime on one machine: the real ingest, apply and finalize handlers against DynamoDB Local
+ * and the SQS-compatible server, driven step by step with a clock the caller sets. `npm start`, `npm run replay`
+ * and the end-to-end tests all go through it, so nothing they show bypasses a handler.
+ */
+export class LocalPipeline {
+  readonly config: RuntimeConfig;
+  private readonly sqs: SQSClient;
+  private readonly dynamodb: DynamoDBClient;
+  private now = new Date(0);
+  private readonly ingest: ReturnType<typeof createIngestHandler>;
+  private readonly apply: ReturnType<typeof createApplyHandler>;
+  private readonly finalizeHandler: ReturnType<typeof createFinalizeHandler>;
+
+  constructor(private readonly options: PipelineOptions) {
+    const { resources, endpoints } = options;
+    this.config = runtimeConfigSchema.parse({
+      tableName: resources.tableName,
+      inboxQueueUrl: resources.inboxUrl,
+      inboxDlqUrl: resources.inboxDlqUrl,
+      claimsQueueUrl: resources.claimsUrl,
+      enabledFormats: options.enabledFormats ?? [...formatNames],
+      secretPrefix: "local",
+      localSecrets: devFormatSecrets,
+      retentionDays: options.retentionDays,
+      adjustmentHorizonDays: options.adjustmentHorizonDays,
+      tenant: options.tenant,
+      endpoints: { dynamodb: endpoints.dynamodbEndpoint, sqs: endpoints.sqsEndpoint },
+    });
+    this.sqs = options.clients?.sqs ?? localSqsClient(endpoints.sqsEndpoint);
+    this.dynamodb = options.clients?.dynamodb ?? localDynamodbClient(endpoints.dynamodbEndpoint);
+    const documents = DynamoDBDocumentClient.from(this.dynamodb, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    const config = this.config;
+
+    this.ingest = createIngestHandler(config, {
+      ...ingestDependencies(config, this.sqs),
+      now: () => this.now,
+    });
+    const notFetchable: ResourceFetcher = async () => {
+      throw new Error("no vendor API is reachable from the local stack");
+    };
+    this.apply = createApplyHandler({
+      formats: enabledFormats(config.enabledFormats),
+      fetcherFor: options.fetcherFor ?? (() => notFetchable),
+      facts: new DynamoFactStore(documents, {
+        tableName: config.tableName,
+        retentionDays: config.retentionDays,
+        settleHours: config.tenant.settleHours,
+      }),
+      subscriptions: new DynamoSubscriptionStore(documents, config.tableName),
+      deadLetters: new SqsDeadLetterSink(this.sqs, resources.inboxDlqUrl),
+    });
+    this.finalizeHandler = createFinalizeHandler({
+      store: new DynamoEpisodeStore(documents, config.tableName),
+      claims: new SqsClaimSink(this.sqs, resources.claimsUrl),
+      tenant: config.tenant,
+      retentionDays: config.retentionDays,
+      adjustmentHorizonDays: config.adjustmentHorizonDays,
+      clock: () => this.now.getTime(),
+      maxBudgetMs: 240_000,
+    });
+  }
+
+  /** The instant every handler sees as now. */
+  setClock(at: Date): void {
+    this.now = at;
+  }
+
+  /**
+   * Posts a delivery to the ingest handler exactly as API Gateway would invoke it. A delivery without signature
+   * headers is signed with its format's local development secret.
+   */
+  async post(delivery: Delivery): Promise<APIGatewayProxyResult> {
+    const body = Buffer.from(
+      typeof delivery.body === "string" ? delivery.body : JSON.stringify(delivery.body),
+    );
+    const path = `/webhooks/${delivery.format}`;
+    let headers: Record<string, string> = { "content-type": defaultContentType(delivery.format) };
+    for (const [name, value] of Object.entries(delivery.headers ?? {})) headers[name.toLowerCase()] = value;
+    const format = delivery.format as FormatName;
+    if (formatNames.includes(format) && !isSigned(format, headers)) {
+      headers = signWithDevSecret(format, { method: "POST", path, rawQuery: "", body, headers }, this.now);
+    }
+    return this.invokeIngest({ format: delivery.format, headers, body });
+  }
+
+  /** Invokes the ingest handler with raw bytes and headers, as API Gateway's proxy integration does. */
+  async invokeIngest(request: { format: string; headers: Record<string, string>; body: Buffer }) {
+    const path = `/webhooks/${request.format}`;
+    const event = {
+      resource: "/webhooks/{format}",
+      path,
+      httpMethod: "POST",
+      headers: request.headers,
+      multiValueHeaders: {},
+      queryStringParameters: null,
+      multiValueQueryStringParameters: null,
+      pathParameters: { format: request.format },
+      stageVariables: null,
+      requestContext: { path, httpMethod: "POST", requestId: randomUUID(), stage: "local" },
+      body: request.body.toString("base64"),
+      isBase64Encoded: true,
+    } as unknown as APIGatewayProxyEvent;
+    return (await this.ingest(event, lambdaContext("ingest"))) as APIGatewayProxyResult;
+  }
+
+  /**
+   * Runs the apply handler over the inbox until it is empty, as the SQS event source would: batches of up to 10,
+   * successful records deleted, failed ones made visible again (SQS moves them to the DLQ after maxReceiveCount).
+   */
+  async applyInbox(): Promise<{ applied: number; failed: number }> {
+    let applied = 0;
+    let failed = 0;
+    for (;;) {
+      const received = await this.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.options.resources.inboxUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+          VisibilityTimeout: 60,
+          MessageSystemAttributeNames: ["All"],
+        }),
+      );
+      const messages = received.Messages ?? [];
+      if (messages.length === 0) return { applied, failed };
+      const event: SQSEvent = {
+        Records: messages.map((message) => sqsRecordOf(message, this.options.resources.inboxUrl)),
+      };
+      const response = (await this.apply(event, lambdaContext("apply"))) as {
+        batchItemFailures: { itemIdentifier: string }[];
+      };
+      const failedIds = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
+      const done = messages.filter((message) => !failedIds.has(message.MessageId ?? ""));
+      applied += done.length;
+      failed += failedIds.size;
+      if (done.length > 0) {
+        await this.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: this.options.resources.inboxUrl,
+            Entries: done.map((message, index) => ({
+              Id: String(index),
+              ReceiptHandle: message.ReceiptHandle,
+            })),
+          }),
+        );
+      }
+      for (const message of messages.filter((m) => failedIds.has(m.MessageId ?? ""))) {
+        await this.sqs.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: this.options.resources.inboxUrl,
+            ReceiptHandle: message.ReceiptHandle,
+            VisibilityTimeout: 0,
+          }),
+        );
+      }
+    }
+  }
+
+  /** One scheduled finalizer run at the clock's instant. */
+  async finalize(): Promise<FinalizeReport> {
+    return (await this.finalizeHandler({}, lambdaContext("finalize"))) as FinalizeReport;
+  }
+
+  /** Everything on the claims queue, as the clearinghouse connector would read it (and deleted, as it would). */
+  async takeClaims(): Promise<ClaimLine[]> {
+    const lines: ClaimLine[] = [];
+    for (;;) {
+      const received = await this.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.options.resources.claimsUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+        }),
+      );
+      const messages = received.Messages ?? [];
+      if (messages.length === 0) return lines;
+      for (const message of messages) lines.push(claimLineSchema.parse(JSON.parse(message.Body ?? "")));
+      await this.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.options.resources.claimsUrl,
+          Entries: messages.map((message, index) => ({
+            Id: String(index),
+            ReceiptHandle: message.ReceiptHandle,
+          })),
+        }),
+      );
+    }
+  }
+}
+
+function sqsRecordOf(message: Message, queueUrl: string): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  return {
+    messageId: message.MessageId ?? "",
+    receiptHandle: message.ReceiptHandle ?? "",
+    body: message.Body ?? "",
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? "1",
+      SentTimestamp: attributes.SentTimestamp ?? "0",
+      SenderId: attributes.SenderId ?? "local",
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? "0",
+      MessageGroupId: attributes.MessageGroupId,
+      MessageDeduplicationId: attributes.MessageDeduplicationId,
+      SequenceNumber: attributes.SequenceNumber,
+    },
+    messageAttributes: {},
+    md5OfBody:
+      message.MD5OfBody ??
+      createHash("md5")
+        .update(message.Body ?? "")
+        .digest("hex"),
+    eventSource: "aws:sqs",
+    eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${queueUrl.split("/").pop()}`,
+    awsRegion: "us-east-1",
+  };
+}
+
+/** The Lambda context the handlers' middleware reads, for a local invocation. */
+export function lambdaContext(name: string): Context {
+  return {
+    functionName: `portaltime-${name}`,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:portaltime-${name}`,
+    memoryLimitInMB: "512",
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/portaltime-${name}`,
+    logStreamName: "local",
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => 300_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}

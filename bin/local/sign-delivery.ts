@@ -1,0 +1,71 @@
+import { createHash, createHmac, sign } from "node:crypto";
+import { Webhook } from "standardwebhooks";
+import type { FormatName } from "../../functions/vendors/format.js";
+import { devElationPrivateKey, devSecrets } from "./dev-secrets.js";
+
+export interface UnsignedDelivery {
+  method: string;
+  path: string;
+  rawQuery: string;
+  body: Buffer;
+  headers: Record<string, string>;
+}
+
+/** Headers that carry a signature, per format: a delivery that has any of them is posted as it is. */
+const signatureHeaders: Record<FormatName, readonly string[]> = {
+  fhir: ["authorization", "x-hub-signature"],
+  medplum: ["x-signature"],
+  elation: ["el8-ed25519-signature"],
+  healthie: ["signature"],
+  bridge: ["webhook-signature"],
+};
+
+export const isSigned = (format: FormatName, headers: Record<string, string>): boolean =>
+  signatureHeaders[format].some((name) => headers[name] !== undefined);
+
+/** Signs a delivery the way its vendor would, with the local development secret of its format. */
+export function signWithDevSecret(
+  format: FormatName,
+  delivery: UnsignedDelivery,
+  now: Date,
+): Record<string, string> {
+  const { body } = delivery;
+  const headers = { ...delivery.headers };
+  switch (format) {
+    case "fhir":
+      headers.authorization = `Bearer ${devSecrets.fhir}`;
+      break;
+    case "medplum":
+      headers["x-signature"] = createHmac("sha256", devSecrets.medplum).update(body).digest("hex");
+      break;
+    case "elation":
+      headers["el8-ed25519-signature"] = sign(null, body, devElationPrivateKey).toString("base64");
+      break;
+    case "healthie": {
+      const digest = `sha-256=:${createHash("sha256").update(body).digest("base64")}:`;
+      const length = String(body.byteLength);
+      const signed = [
+        delivery.method.toLowerCase(),
+        delivery.path,
+        delivery.rawQuery,
+        digest,
+        "application/json",
+        length,
+      ];
+      headers["content-digest"] = digest;
+      headers["content-length"] = length;
+      headers.signature = `sig1=${createHmac("sha256", devSecrets.healthie).update(signed.join(" ")).digest("hex")}`;
+      break;
+    }
+    case "bridge": {
+      // Without an id of its own, the body's hash: the same delivery replayed twice is the same message.
+      const id =
+        headers["webhook-id"] ?? `msg_${createHash("sha256").update(body).digest("hex").slice(0, 32)}`;
+      headers["webhook-id"] = id;
+      headers["webhook-timestamp"] = String(Math.floor(now.getTime() / 1000));
+      headers["webhook-signature"] = new Webhook(devSecrets.bridge).sign(id, now, body.toString("utf8"));
+      break;
+    }
+  }
+  return headers;
+}
