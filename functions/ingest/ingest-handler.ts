@@ -26,10 +26,7 @@ export function ingestDependencies(
     secrets: config.localSecrets
       ? staticSecretSource(config.localSecrets)
       : secretsManagerSource(config.secretPrefix),
-    inbox: new SqsInboxSender(
-      sqsClient(config, SEND_OPTIONS),
-      required(config.inboxQueueUrl, "INBOX_QUEUE_URL"),
-    ),
+    inbox: new SqsInboxSender(sqs, required(config.inboxQueueUrl, "INBOX_QUEUE_URL")),
     now: () => new Date(),
     maxBodyBytes: config.maxBodyBytes,
   };

@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
-import { beforeAll, describe, expect, it } from "vitest";
-import { inject } from "vitest";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 import { LocalPipeline } from "../../bin/local/pipeline.js";
 import { isolatedResources } from "../support/integration.js";
 
@@ -39,9 +38,9 @@ describe("example scenarios through the real handlers, DynamoDB Local and the SQ
 
         // Assess: the hand-worked expectations, field by field.
         const keys = Object.keys(expected[0] ?? { patientId: "" });
-        expect(lines.map((line) => Object.fromEntries(keys.map((key) => [key, line[key as keyof typeof line]])))).toEqual(
-          expected,
-        );
+        expect(
+          lines.map((line) => Object.fromEntries(keys.map((key) => [key, line[key as keyof typeof line]]))),
+        ).toEqual(expected);
       });
 
       it("sends nothing more when the finalizer runs again", async () => {
