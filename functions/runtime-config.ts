@@ -41,6 +41,23 @@ export const runtimeConfigSchema = z.object({
           keySecretName: z.string().min(1),
         })
         .optional(),
+      healthie: z
+        .object({
+          apiUrl: z.url(),
+          /** Secret holding the API key as its plain string value. */
+          apiKeySecretName: z.string().min(1),
+          authorizationShard: z.string().min(1).optional(),
+        })
+        .optional(),
+      elation: z
+        .object({
+          apiBaseUrl: z.url(),
+          tokenUrl: z.url(),
+          clientId: z.string().min(1),
+          /** Secret holding the OAuth client secret as its plain string value. */
+          clientSecretName: z.string().min(1),
+        })
+        .optional(),
     })
     .default({}),
   /** AWS endpoint overrides, set only by the local stack (DynamoDB Local, the SQS-compatible server). */

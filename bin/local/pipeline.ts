@@ -63,6 +63,8 @@ const defaultContentType = (format: string): string =>
 export class LocalPipeline {
   readonly config: RuntimeConfig;
   private readonly sqs: SQSClient;
+  /** The Lambda service's side of the queues (receive, delete): its calls are not the functions' own. */
+  private readonly eventSource: SQSClient;
   private readonly dynamodb: DynamoDBClient;
   private now = new Date(0);
   private readonly ingest: ReturnType<typeof createIngestHandler>;
@@ -85,6 +87,7 @@ export class LocalPipeline {
       endpoints: { dynamodb: endpoints.dynamodbEndpoint, sqs: endpoints.sqsEndpoint },
     });
     this.sqs = options.clients?.sqs ?? localSqsClient(endpoints.sqsEndpoint);
+    this.eventSource = localSqsClient(endpoints.sqsEndpoint);
     this.dynamodb = options.clients?.dynamodb ?? localDynamodbClient(endpoints.dynamodbEndpoint);
     const documents = DynamoDBDocumentClient.from(this.dynamodb, {
       marshallOptions: { removeUndefinedValues: true },
@@ -171,7 +174,7 @@ export class LocalPipeline {
     let applied = 0;
     let failed = 0;
     for (;;) {
-      const received = await this.sqs.send(
+      const received = await this.eventSource.send(
         new ReceiveMessageCommand({
           QueueUrl: this.options.resources.inboxUrl,
           MaxNumberOfMessages: 10,
@@ -185,15 +188,13 @@ export class LocalPipeline {
       const event: SQSEvent = {
         Records: messages.map((message) => sqsRecordOf(message, this.options.resources.inboxUrl)),
       };
-      const response = (await this.apply(event, lambdaContext("apply"))) as {
-        batchItemFailures: { itemIdentifier: string }[];
-      };
+      const response = await this.invokeApply(event);
       const failedIds = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
       const done = messages.filter((message) => !failedIds.has(message.MessageId ?? ""));
       applied += done.length;
       failed += failedIds.size;
       if (done.length > 0) {
-        await this.sqs.send(
+        await this.eventSource.send(
           new DeleteMessageBatchCommand({
             QueueUrl: this.options.resources.inboxUrl,
             Entries: done.map((message, index) => ({
@@ -204,7 +205,7 @@ export class LocalPipeline {
         );
       }
       for (const message of messages.filter((m) => failedIds.has(m.MessageId ?? ""))) {
-        await this.sqs.send(
+        await this.eventSource.send(
           new ChangeMessageVisibilityCommand({
             QueueUrl: this.options.resources.inboxUrl,
             ReceiptHandle: message.ReceiptHandle,
@@ -213,6 +214,13 @@ export class LocalPipeline {
         );
       }
     }
+  }
+
+  /** Invokes the apply handler with an SQS event, as the event source would; returns the batch item failures. */
+  async invokeApply(event: SQSEvent): Promise<{ batchItemFailures: { itemIdentifier: string }[] }> {
+    return (await this.apply(event, lambdaContext("apply"))) as {
+      batchItemFailures: { itemIdentifier: string }[];
+    };
   }
 
   /** One scheduled finalizer run at the clock's instant. */
@@ -224,7 +232,7 @@ export class LocalPipeline {
   async takeClaims(): Promise<ClaimLine[]> {
     const lines: ClaimLine[] = [];
     for (;;) {
-      const received = await this.sqs.send(
+      const received = await this.eventSource.send(
         new ReceiveMessageCommand({
           QueueUrl: this.options.resources.claimsUrl,
           MaxNumberOfMessages: 10,
@@ -234,7 +242,7 @@ export class LocalPipeline {
       const messages = received.Messages ?? [];
       if (messages.length === 0) return lines;
       for (const message of messages) lines.push(claimLineSchema.parse(JSON.parse(message.Body ?? "")));
-      await this.sqs.send(
+      await this.eventSource.send(
         new DeleteMessageBatchCommand({
           QueueUrl: this.options.resources.claimsUrl,
           Entries: messages.map((message, index) => ({
@@ -247,7 +255,7 @@ export class LocalPipeline {
   }
 }
 
-function sqsRecordOf(message: Message, queueUrl: string): SQSRecord {
+export function sqsRecordOf(message: Message, queueUrl: string): SQSRecord {
   const attributes = message.Attributes ?? {};
   return {
     messageId: message.MessageId ?? "",

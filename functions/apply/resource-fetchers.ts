@@ -1,6 +1,8 @@
 import type { RuntimeConfig } from "../runtime-config.js";
 import { UnmappableDeliveryError } from "../vendors/errors.js";
 import type { FormatName, ResourceFetcher } from "../vendors/format.js";
+import { createElationFetcher } from "./elation-fetcher.js";
+import { createHealthieFetcher } from "./healthie-fetcher.js";
 import { createSmartFhirFetcher } from "./smart-fhir-fetcher.js";
 import { loadSmartSigningKey, SmartTokenProvider } from "./smart-token-provider.js";
 
@@ -8,41 +10,66 @@ import { loadSmartSigningKey, SmartTokenProvider } from "./smart-token-provider.
 export type SecretReader = (name: string) => Promise<string>;
 
 /**
- * The fetchers the apply function gives each format for thin payloads. Clients are built on first use and kept
- * for the warm function (tokens stay cached). A format whose API is not configured cannot hydrate: its thin
- * deliveries go to the DLQ with that reason instead of failing forever.
+ * The fetchers the apply function gives each format for thin payloads. Each client is built on first use, from
+ * secrets read then, and kept for the warm function (tokens stay cached); a failed build is retried on the next
+ * delivery. A format whose API is not configured cannot hydrate: its thin deliveries go to the DLQ with that
+ * reason instead of failing forever.
  */
 export function resourceFetchers(
   hydration: RuntimeConfig["hydration"],
   readSecret: SecretReader,
 ): (format: FormatName) => ResourceFetcher {
-  const notConfigured =
-    (format: FormatName): ResourceFetcher =>
-    async () => {
-      throw new UnmappableDeliveryError(`no ${format} API is configured to fetch resources from`);
-    };
-
-  let fhir: ResourceFetcher | undefined;
-  const fhirSettings = hydration.fhir;
-  if (fhirSettings !== undefined) {
-    let ready: Promise<ResourceFetcher> | undefined;
-    fhir = async (reference) => {
-      ready ??= (async () => {
-        const key = await loadSmartSigningKey(await readSecret(fhirSettings.keySecretName));
-        const tokens = new SmartTokenProvider({
-          tokenUrl: fhirSettings.tokenUrl,
-          clientId: fhirSettings.clientId,
-          scope: fhirSettings.scope,
-          key,
-        });
-        return createSmartFhirFetcher({ baseUrl: fhirSettings.baseUrl, tokens });
-      })().catch((error: unknown) => {
-        ready = undefined; // a failed key read is retried on the next delivery
-        throw error;
+  const builders: Partial<Record<FormatName, () => Promise<ResourceFetcher>>> = {};
+  const { fhir, healthie, elation } = hydration;
+  if (fhir !== undefined) {
+    builders.fhir = async () => {
+      const key = await loadSmartSigningKey(await readSecret(fhir.keySecretName));
+      const tokens = new SmartTokenProvider({
+        tokenUrl: fhir.tokenUrl,
+        clientId: fhir.clientId,
+        scope: fhir.scope,
+        key,
       });
-      return (await ready)(reference);
+      return createSmartFhirFetcher({ baseUrl: fhir.baseUrl, tokens });
     };
   }
+  if (healthie !== undefined) {
+    builders.healthie = async () =>
+      createHealthieFetcher({
+        apiUrl: healthie.apiUrl,
+        apiKey: await readSecret(healthie.apiKeySecretName),
+        authorizationShard: healthie.authorizationShard,
+      });
+  }
+  if (elation !== undefined) {
+    builders.elation = async () =>
+      createElationFetcher({
+        apiBaseUrl: elation.apiBaseUrl,
+        tokenUrl: elation.tokenUrl,
+        clientId: elation.clientId,
+        clientSecret: await readSecret(elation.clientSecretName),
+      });
+  }
 
-  return (format) => (format === "fhir" && fhir !== undefined ? fhir : notConfigured(format));
+  const fetchers = new Map<FormatName, ResourceFetcher>();
+  return (format) => {
+    const known = fetchers.get(format);
+    if (known !== undefined) return known;
+    const build = builders[format];
+    let ready: Promise<ResourceFetcher> | undefined;
+    const fetcher: ResourceFetcher =
+      build === undefined
+        ? async () => {
+            throw new UnmappableDeliveryError(`no ${format} API is configured to fetch resources from`);
+          }
+        : async (reference) => {
+            ready ??= build().catch((error: unknown) => {
+              ready = undefined;
+              throw error;
+            });
+            return (await ready)(reference);
+          };
+    fetchers.set(format, fetcher);
+    return fetcher;
+  };
 }

@@ -1,6 +1,15 @@
 import { z } from "zod";
 import { ResourceFetchError, UnmappableDeliveryError } from "../vendors/errors.js";
 import type { ResourceFetcher } from "../vendors/format.js";
+import {
+  type AttemptOutcome,
+  createRetrier,
+  discardBody,
+  isTransientStatus,
+  type RetryOptions,
+  readText,
+  send,
+} from "./http-retry.js";
 import { SmartTokenError } from "./smart-token-provider.js";
 
 /** 404 or 410: the resource is gone, and callers skip this focus rather than fail the delivery. */
@@ -21,21 +30,13 @@ export interface AccessTokens {
   invalidate(rejectedToken: string): void;
 }
 
-export interface SmartFhirFetcherOptions {
+/** Retries: `maxAttempts` (default 3), `baseDelayMs` (200), `maxDelayMs` (5 s), `sleep`, `now` (http-retry.ts). */
+export interface SmartFhirFetcherOptions extends RetryOptions {
   /** The tenant's FHIR base URL, e.g. `https://ehr.example.com/fhir/R4`. */
   baseUrl: string;
   tokens: AccessTokens;
-  /** Attempts for transient failures (network, timeout, 408, 429, 5xx). Default 3. */
-  maxAttempts?: number;
-  /** The first backoff; each further one doubles. Default 200 ms. */
-  baseDelayMs?: number;
-  /** The longest wait between attempts. A longer `Retry-After` ends the attempts early. Default 5 s. */
-  maxDelayMs?: number;
   /** Per request. Default 5 s. */
   timeoutMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-  /** Epoch milliseconds, for `Retry-After` dates. */
-  now?: () => number;
 }
 
 /** `Type/id`, optionally `/_history/version`, with FHIR's id syntax. */
@@ -52,12 +53,6 @@ interface ResolvedReference {
 /** Checks only what makes a body a resource; the mappings check the rest. */
 const resourceSchema = z.looseObject({ resourceType: z.string().min(1), id: z.string().min(1) });
 
-/** One attempt's outcome when it does not end in an error the fetcher throws as is. */
-type AttemptOutcome =
-  | { kind: "resource"; resource: unknown }
-  | { kind: "unauthorized"; rejectedToken: string }
-  | { kind: "transient"; error: Error; retryAfterMs?: number };
-
 /**
  * Fetches resources by reference from one tenant's FHIR server with a SMART Backend Services token.
  * Throws `UnmappableDeliveryError` for references outside the server and bodies that are not resources,
@@ -65,15 +60,16 @@ type AttemptOutcome =
  */
 export function createSmartFhirFetcher(options: SmartFhirFetcherOptions): ResourceFetcher {
   const base = parseBaseUrl(options.baseUrl);
-  const maxAttempts = options.maxAttempts ?? 3;
-  const baseDelayMs = options.baseDelayMs ?? 200;
-  const maxDelayMs = options.maxDelayMs ?? 5_000;
   const timeoutMs = options.timeoutMs ?? 5_000;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const now = options.now ?? Date.now;
+  const retrier = createRetrier(options);
   const { tokens } = options;
 
-  async function attempt({ url, type, id }: ResolvedReference, reference: string): Promise<AttemptOutcome> {
+  /** One request; `refreshed` tells whether a 401 has already cost the cached token. */
+  async function attempt(
+    { url, type, id }: ResolvedReference,
+    reference: string,
+    refreshed: { after401: boolean },
+  ): Promise<AttemptOutcome<unknown>> {
     let token: string;
     try {
       token = await tokens.accessToken();
@@ -81,67 +77,41 @@ export function createSmartFhirFetcher(options: SmartFhirFetcherOptions): Resour
       if (error instanceof SmartTokenError && error.transient) return { kind: "transient", error };
       throw error;
     }
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        headers: { accept: "application/fhir+json", authorization: `Bearer ${token}` },
-        // A redirect could lead to another host: the reference check would be for nothing.
-        redirect: "manual",
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch {
+    const response = await send(
+      url,
+      { headers: { accept: "application/fhir+json", authorization: `Bearer ${token}` } },
+      timeoutMs,
+    );
+    if (response === undefined)
       return { kind: "transient", error: new ResourceFetchError(reference, undefined) };
-    }
     const { status } = response;
     if (status >= 200 && status < 300) {
-      let body: string;
-      try {
-        body = await response.text();
-      } catch {
-        // The timeout fired or the connection dropped mid-body: the same as a failed request.
+      const body = await readText(response);
+      // The timeout fired or the connection dropped mid-body: the same as a failed request.
+      if (body === undefined)
         return { kind: "transient", error: new ResourceFetchError(reference, undefined) };
-      }
-      return { kind: "resource", resource: parseResource(body, type, id) };
+      return { kind: "done", value: parseResource(body, type, id) };
     }
     // Bodies of failures are never read: they may echo PHI.
-    await response.body?.cancel();
-    if (status === 401) return { kind: "unauthorized", rejectedToken: token };
-    if (status === 404 || status === 410) throw new ResourceGoneError(reference, status);
-    if (status === 408 || status === 429 || status >= 500) {
-      const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), now());
-      return { kind: "transient", error: new ResourceFetchError(reference, status), retryAfterMs };
+    await discardBody(response);
+    if (status === 401) {
+      // One fresh token settles an expired or revoked one; a second 401 is a grant problem.
+      if (refreshed.after401) throw new ResourceFetchError(reference, 401);
+      refreshed.after401 = true;
+      tokens.invalidate(token);
+      return { kind: "again" };
     }
+    if (status === 404 || status === 410) throw new ResourceGoneError(reference, status);
+    if (isTransientStatus(status))
+      return retrier.transient(new ResourceFetchError(reference, status), response);
     // Redirects, 403 and other statuses will not change within this invocation; SQS retries them later.
     throw new ResourceFetchError(reference, status);
   }
 
-  /** The wait after failed attempt `attemptNumber`; undefined when the server asks for more than we wait. */
-  function delayBefore(attemptNumber: number, retryAfterMs: number | undefined): number | undefined {
-    if (retryAfterMs !== undefined) return retryAfterMs <= maxDelayMs ? retryAfterMs : undefined;
-    // Equal jitter: retries of many messages spread out, yet each waits half the exponential delay or more.
-    const exponential = Math.min(maxDelayMs, baseDelayMs * 2 ** (attemptNumber - 1));
-    return exponential / 2 + Math.random() * (exponential / 2);
-  }
-
   return async (reference) => {
     const resolved = resolveReference(base, reference);
-    let refreshedAfter401 = false;
-    for (let attemptNumber = 1; ; ) {
-      const outcome = await attempt(resolved, reference);
-      if (outcome.kind === "resource") return outcome.resource;
-      if (outcome.kind === "unauthorized") {
-        // One fresh token settles an expired or revoked one; a second 401 is a grant problem.
-        if (refreshedAfter401) throw new ResourceFetchError(reference, 401);
-        refreshedAfter401 = true;
-        tokens.invalidate(outcome.rejectedToken);
-        continue;
-      }
-      const delayMs =
-        attemptNumber < maxAttempts ? delayBefore(attemptNumber, outcome.retryAfterMs) : undefined;
-      if (delayMs === undefined) throw outcome.error;
-      await sleep(delayMs);
-      attemptNumber += 1;
-    }
+    const refreshed = { after401: false };
+    return retrier.run(() => attempt(resolved, reference, refreshed));
   };
 }
 
@@ -207,12 +177,4 @@ function parseResource(body: string, type: string, id: string): unknown {
     throw new UnmappableDeliveryError(`fetched resource is not the referenced ${type}`);
   }
   return resource.data;
-}
-
-/** `Retry-After` (seconds or an HTTP-date) in milliseconds from now; undefined when absent or unreadable. */
-function parseRetryAfter(header: string | null, nowMs: number): number | undefined {
-  if (header === null) return undefined;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
-  const dateMs = Date.parse(header);
-  return Number.isNaN(dateMs) ? undefined : Math.max(0, dateMs - nowMs);
 }

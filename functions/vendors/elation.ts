@@ -2,6 +2,7 @@ import { createPublicKey, verify } from "node:crypto";
 import { z } from "zod";
 import { ConfigurationError } from "../domain/errors.js";
 import { type FactInput, factSchema, instant, type VisitStatus } from "../domain/facts.js";
+import { attestedSeconds } from "./attested-time.js";
 import { UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
 import { groupKeyOf, parseEnvelope, readJsonBody } from "./fhir-envelope.js";
 import type { MappedDelivery, ResourceFetcher, VendorFormat } from "./format.js";
@@ -283,15 +284,6 @@ function messageFact(message: ThreadMessage, thread: ThreadContext, event: Event
     practitionerId: message.sender,
     seconds: attestedSeconds(message.body),
   };
-}
-
-const timeSpentLine =
-  /^[ \t]*(?:total )?time spent:[ \t]*(\d{1,4}(?:\.\d+)?)[ \t]*(?:min|mins|minutes?)\.?[ \t]*$/gim;
-
-/** The convention above: the last `Time spent: <n> min` line of the body, in whole seconds. */
-export function attestedSeconds(body: string | null | undefined): number {
-  const minutes = [...(body ?? "").matchAll(timeSpentLine)].at(-1)?.[1];
-  return minutes === undefined ? 0 : Math.round(Number(minutes) * 60);
 }
 
 /** A UUIDv7 starts with its creation time (48 bits of milliseconds); else the sequential `event_id`. */

@@ -8,7 +8,7 @@ import {
   instant,
   type VisitStatus,
 } from "../domain/facts.js";
-import { attestedSeconds } from "./elation.js";
+import { attestedSeconds } from "./attested-time.js";
 import { UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
 import { groupKeyOf, parseEnvelope, readJsonBody, sha256Hex } from "./fhir-envelope.js";
 import type { InboundRequest, MappedDelivery, VendorFormat } from "./format.js";

@@ -1,0 +1,309 @@
+import { z } from "zod";
+import { ResourceFetchError, UnmappableDeliveryError } from "../vendors/errors.js";
+import type { ResourceFetcher } from "../vendors/format.js";
+import {
+  type AttemptOutcome,
+  createRetrier,
+  discardBody,
+  isTransientStatus,
+  type RetryOptions,
+  readText,
+  send,
+} from "./http-retry.js";
+import { ResourceGoneError } from "./smart-fhir-fetcher.js";
+
+/**
+ * Fetches what healthie.ts asks for (`message/<id>`, `appointment/<id>`) from Healthie's GraphQL API
+ * (`POST https://api.gethealthie.com/graphql`, staging `https://staging-api.gethealthie.com/graphql`), with the
+ * headers `Authorization: Basic <api key>` and `AuthorizationSource: API` (and `AuthorizationShard` for
+ * sharded accounts). It returns exactly the projection healthie.ts parses, built from Healthie's types:
+ *
+ * `message/<id>`: two requests, the Note then its Conversation.
+ * - `id`, `created_at`, `updated_at`, `content`: the Note's fields of those names (`note(id:)`).
+ * - `creator { id is_patient qualifications npi }`: the Note's `creator`, a User with those fields.
+ * - `conversation.patient_id`: not Healthie's `Conversation.patient_id`, which Healthie sets only on
+ *   conversations it created on a provider assignment and tells integrators to replace with `invitees`. It is
+ *   the note's creator when the creator is a patient; otherwise the one user with `is_patient` among the
+ *   conversation's `owner` and `invitees` (Healthie's `patient_id` only when neither names any patient). A
+ *   provider's note in a conversation with no or several clients cannot be credited to a patient: refused as
+ *   unmappable.
+ * - `conversation.first_note_id`: Healthie has no such field. It is the first node of
+ *   `notes(conversation_id:, order_by: CREATED_AT_ASC, first: 1)`, the conversation's earliest note.
+ *
+ * `appointment/<id>`: one request, `appointment(id:)`.
+ * - `id`, `date`, `updated_at`, `pm_status`, `contact_type`, `provider { id qualifications npi }`: the
+ *   Appointment's fields of those names.
+ * - `user { id }`: the Appointment's `user` ("the client in a 1:1 appointment"), forced to null for group
+ *   appointments (`is_group`) and blocks (`is_blocker`), which credit no single client.
+ *
+ * Failures: `ResourceGoneError` (404) when Healthie answers 404 or 410, answers a null resource, or reports
+ * an error coded or worded "not found"; transient failures (network, timeout, 408, 429, 5xx, and Healthie's
+ * `TOO_MANY_REQUESTS` error) are retried with backoff, then thrown as `ResourceFetchError`; any other GraphQL
+ * error, status or unreadable answer is a `ResourceFetchError` at once (SQS retries the message). Neither
+ * bodies nor GraphQL error messages reach an error: they may carry PHI.
+ */
+
+export interface HealthieFetcherOptions extends RetryOptions {
+  /** Healthie's GraphQL endpoint, e.g. `https://api.gethealthie.com/graphql`. */
+  apiUrl: string;
+  apiKey: string;
+  /** The `AuthorizationShard` header, for accounts on a shard. */
+  authorizationShard?: string;
+  /** Per request. Default 5 s. */
+  timeoutMs?: number;
+}
+
+const noteQuery = `query portaltimeNote($id: ID) {
+  note(id: $id) {
+    id
+    created_at
+    updated_at
+    content
+    conversation_id
+    creator { id is_patient qualifications npi }
+  }
+}`;
+
+const conversationQuery = `query portaltimeConversation($conversation_id: ID) {
+  conversation(id: $conversation_id) {
+    id
+    patient_id
+    owner { id is_patient }
+    invitees { id is_patient }
+  }
+  notes(conversation_id: $conversation_id, order_by: CREATED_AT_ASC, first: 1) {
+    nodes { id }
+  }
+}`;
+
+const appointmentQuery = `query portaltimeAppointment($id: ID) {
+  appointment(id: $id) {
+    id
+    date
+    updated_at
+    pm_status
+    contact_type
+    is_group
+    is_blocker
+    user { id }
+    provider { id qualifications npi }
+  }
+}`;
+
+/** Healthie's `ID`: a string, though some fields (`user_id`) are integers. */
+const healthieId = z.union([z.string().min(1), z.number().int()]).transform(String);
+
+const member = z.object({ id: healthieId, is_patient: z.boolean().nullish() });
+
+const noteSchema = z.object({
+  id: healthieId,
+  created_at: z.string(),
+  updated_at: z.string(),
+  content: z.string().nullish(),
+  conversation_id: healthieId.nullish(),
+  creator: z
+    .object({
+      id: healthieId,
+      is_patient: z.boolean().nullish(),
+      qualifications: z.string().nullish(),
+      npi: z.string().nullish(),
+    })
+    .nullish(),
+});
+type Note = z.infer<typeof noteSchema>;
+
+const conversationSchema = z.object({
+  id: healthieId,
+  patient_id: healthieId.nullish(),
+  owner: member.nullish(),
+  invitees: z.array(member).nullish(),
+});
+type Conversation = z.infer<typeof conversationSchema>;
+
+const firstNotesSchema = z.object({ nodes: z.array(z.object({ id: healthieId })).nullish() }).nullish();
+
+const appointmentSchema = z.object({
+  id: healthieId,
+  date: z.string().nullish(),
+  updated_at: z.string().nullish(),
+  pm_status: z.string().nullish(),
+  contact_type: z.string().nullish(),
+  is_group: z.boolean().nullish(),
+  is_blocker: z.boolean().nullish(),
+  user: z.object({ id: healthieId }).nullish(),
+  provider: z
+    .object({ id: healthieId, qualifications: z.string().nullish(), npi: z.string().nullish() })
+    .nullish(),
+});
+
+/** A GraphQL response (spec §7.1): only `extensions.code` of an error is read, never its message. */
+const graphqlResponseSchema = z.object({
+  data: z.record(z.string(), z.unknown()).nullish(),
+  errors: z
+    .array(
+      z.looseObject({
+        message: z.unknown().optional(),
+        extensions: z.looseObject({ code: z.unknown().optional() }).nullish(),
+      }),
+    )
+    .nullish(),
+});
+type GraphqlError = NonNullable<z.infer<typeof graphqlResponseSchema>["errors"]>[number];
+
+/** `message/<id>` or `appointment/<id>`, as healthie.ts names them. */
+const referencePattern = /^(message|appointment)\/([A-Za-z0-9_-]{1,64})$/;
+
+const notFoundCodes = new Set(["NOT_FOUND", "RECORD_NOT_FOUND", "RESOURCE_NOT_FOUND"]);
+
+/** Creates the fetcher healthie.ts's `toFacts` is given. */
+export function createHealthieFetcher(options: HealthieFetcherOptions): ResourceFetcher {
+  const apiUrl = parseApiUrl(options.apiUrl);
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const retrier = createRetrier(options);
+  const headers: Record<string, string> = {
+    accept: "application/json",
+    "content-type": "application/json",
+    authorization: `Basic ${options.apiKey}`,
+    authorizationsource: "API",
+  };
+  if (options.authorizationShard !== undefined) headers.authorizationshard = options.authorizationShard;
+
+  /** One POST of `query`; its `data`, or a thrown error. */
+  async function attempt(reference: string, body: string): Promise<AttemptOutcome<Record<string, unknown>>> {
+    const response = await send(apiUrl, { method: "POST", headers, body }, timeoutMs);
+    if (response === undefined)
+      return { kind: "transient", error: new ResourceFetchError(reference, undefined) };
+    const { status } = response;
+    if (status !== 200) {
+      // Failures' bodies are never read: they may echo PHI.
+      await discardBody(response);
+      if (status === 404 || status === 410) throw new ResourceGoneError(reference, status);
+      if (isTransientStatus(status))
+        return retrier.transient(new ResourceFetchError(reference, status), response);
+      // 401 (a revoked key), 403, redirects: not worth retrying within this invocation.
+      throw new ResourceFetchError(reference, status);
+    }
+    const text = await readText(response);
+    if (text === undefined) return { kind: "transient", error: new ResourceFetchError(reference, undefined) };
+    const parsed = graphqlResponseSchema.safeParse(parseJson(text));
+    // A 200 that is not GraphQL (a proxy's page) says nothing about the resource: SQS retries later.
+    if (!parsed.success) throw new ResourceFetchError(reference, status);
+    const { data, errors } = parsed.data;
+    if (errors && errors.length > 0) {
+      if (errors.some((error) => codeOf(error) === "TOO_MANY_REQUESTS"))
+        return retrier.transient(new ResourceFetchError(reference, 429), response);
+      if (errors.some(isNotFound)) throw new ResourceGoneError(reference, 404);
+      throw new ResourceFetchError(reference, status);
+    }
+    if (!data) throw new ResourceFetchError(reference, status);
+    return { kind: "done", value: data };
+  }
+
+  const query = (reference: string, document: string, variables: Record<string, string>) => {
+    const body = JSON.stringify({ query: document, variables });
+    return retrier.run(() => attempt(reference, body));
+  };
+
+  async function fetchNote(reference: string, id: string): Promise<unknown> {
+    const note = parseField(noteSchema, (await query(reference, noteQuery, { id })).note, reference, "note");
+    if (note.conversation_id === null || note.conversation_id === undefined)
+      throw new UnmappableDeliveryError("Healthie note belongs to no conversation");
+    const data = await query(reference, conversationQuery, { conversation_id: note.conversation_id });
+    const conversation = parseField(conversationSchema, data.conversation, reference, "conversation");
+    const firstNotes = firstNotesSchema.safeParse(data.notes);
+    if (!firstNotes.success)
+      throw new UnmappableDeliveryError(`Healthie notes fail their schema at ${pathOf(firstNotes.error)}`);
+    return {
+      id: note.id,
+      created_at: note.created_at,
+      updated_at: note.updated_at,
+      content: note.content,
+      creator: note.creator ?? undefined,
+      conversation: {
+        patient_id: patientOf(note, conversation),
+        // The conversation's earliest note; none listed (yet) leaves this note as its opener.
+        first_note_id: firstNotes.data?.nodes?.[0]?.id ?? note.id,
+      },
+    };
+  }
+
+  async function fetchAppointment(reference: string, id: string): Promise<unknown> {
+    const data = await query(reference, appointmentQuery, { id });
+    const { is_group, is_blocker, user, ...appointment } = parseField(
+      appointmentSchema,
+      data.appointment,
+      reference,
+      "appointment",
+    );
+    return { ...appointment, user: is_group || is_blocker ? null : user };
+  }
+
+  return async (reference) => {
+    const [, kind, id] = referencePattern.exec(reference) ?? [];
+    if (kind === undefined || id === undefined)
+      throw new UnmappableDeliveryError("reference is not a Healthie message or appointment");
+    return kind === "message" ? fetchNote(reference, id) : fetchAppointment(reference, id);
+  };
+}
+
+/**
+ * The patient a note is about: its creator when a patient wrote it, else the conversation's one client (see
+ * the module comment). Throws `UnmappableDeliveryError` when there is no single client.
+ */
+function patientOf(note: Note, conversation: Conversation): string | undefined {
+  if (note.creator === null || note.creator === undefined) return undefined;
+  if (note.creator.is_patient) return note.creator.id;
+  const members = [conversation.owner, ...(conversation.invitees ?? [])];
+  const clients = new Set(members.filter((user) => user?.is_patient).map((user) => user?.id));
+  const [client] = clients;
+  if (clients.size === 1 && client !== undefined) return client;
+  if (clients.size === 0 && conversation.patient_id) return conversation.patient_id;
+  throw new UnmappableDeliveryError(
+    `Healthie conversation has ${clients.size === 0 ? "no" : "several"} clients to credit a provider's note to`,
+  );
+}
+
+/** A root field of `data`: null is a resource Healthie does not have; a wrong shape is unmappable. */
+function parseField<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  reference: string,
+  field: string,
+): z.infer<T> {
+  if (value === null || value === undefined) throw new ResourceGoneError(reference, 404);
+  const parsed = schema.safeParse(value);
+  if (!parsed.success)
+    throw new UnmappableDeliveryError(`Healthie ${field} fails its schema at ${pathOf(parsed.error)}`);
+  return parsed.data;
+}
+
+const codeOf = (error: GraphqlError): string | undefined => {
+  const code = error.extensions?.code;
+  return typeof code === "string" ? code.toUpperCase() : undefined;
+};
+
+/** Healthie reports a missing record by code, or only in words ("Note not found"). */
+const isNotFound = (error: GraphqlError): boolean =>
+  notFoundCodes.has(codeOf(error) ?? "") ||
+  (typeof error.message === "string" && /\bnot found\b/i.test(error.message));
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function parseApiUrl(apiUrl: string): URL {
+  const url = new URL(apiUrl);
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw new Error("Healthie API URL must be http(s)");
+  if (url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") {
+    throw new Error("Healthie API URL must carry no query, fragment or credentials");
+  }
+  return url;
+}
+
+/** The dotted path of the first failing field (never a value). */
+const pathOf = (error: z.ZodError): string => error.issues[0]?.path.join(".") || "(root)";
