@@ -65,66 +65,86 @@ export async function finalizeDueEpisodes(deps: FinalizeDependencies): Promise<F
     cursor = page.cursor;
     if (first && page.markers[0] !== undefined) report.lagMs = started - page.markers[0].dueAt;
     first = false;
-    for (const marker of page.markers) {
-      if (seen.has(marker.patientId)) continue;
+    const patients = [...new Set(page.markers.map((marker) => marker.patientId))].filter(
+      (id) => !seen.has(id),
+    );
+    for (let start = 0; start < patients.length; start += PATIENTS_PER_CHUNK) {
       if (deps.clock() - started > deps.budgetMs) {
         report.stoppedEarly = true;
         return report;
       }
-      seen.add(marker.patientId);
-      await finalizePatient(marker.patientId, started, deps, report);
+      const chunk = patients.slice(start, start + PATIENTS_PER_CHUNK);
+      for (const patientId of chunk) seen.add(patientId);
+      await finalizeChunk(chunk, started, deps, report);
     }
   } while (cursor !== undefined);
   return report;
 }
 
-async function finalizePatient(
-  patientId: string,
+/** Patients decided together: their lines share SQS batches of 10, their DynamoDB calls run side by side. */
+const PATIENTS_PER_CHUNK = 10;
+
+/**
+ * Three phases, each safe to crash after: (1) decide each patient and commit its owed lines to its outbox,
+ * (2) send every outbox line of the chunk, (3) empty the outboxes and clear the accounted markers.
+ */
+async function finalizeChunk(
+  patientIds: readonly string[],
   now: number,
   deps: FinalizeDependencies,
   report: FinalizeReport,
 ) {
-  const record = await deps.store.loadPatient(patientId);
-  let state = record.state;
-
-  // A previous run recorded lines but may have crashed before sending them: send them first, same dedup ids.
-  if (state.outbox.length > 0) {
-    await deps.claims.send(state.outbox);
-    tally(state.outbox, report);
-    const flushed: PatientState = { ...state, version: state.version + 1, outbox: [] };
-    if (!(await deps.store.saveState(patientId, flushed, state.version))) {
-      report.conflicts += 1;
-      return;
-    }
-    state = flushed;
+  const prepared = (await Promise.all(patientIds.map((id) => preparePatient(id, now, deps, report)))).filter(
+    (patient): patient is PreparedPatient => patient !== undefined,
+  );
+  const lines = prepared.flatMap((patient) => patient.state.outbox);
+  if (lines.length > 0) {
+    await deps.claims.send(lines);
+    tally(lines, report);
   }
+  await Promise.all(prepared.map((patient) => completePatient(patient, deps, report)));
+}
+
+interface PreparedPatient {
+  record: PatientRecord;
+  /** The state as committed, its outbox holding every line to send (including any a crashed run left). */
+  state: PatientState;
+}
+
+async function preparePatient(
+  patientId: string,
+  now: number,
+  deps: FinalizeDependencies,
+  report: FinalizeReport,
+): Promise<PreparedPatient | undefined> {
+  const record = await deps.store.loadPatient(patientId);
+  const state = record.state;
 
   // Lines whose window ended before the adjustment horizon are settled history: the engine neither adjusts them
-  // nor, once their record is gone, bills their episodes again.
+  // nor, once their record is gone, bills their episodes again. Lines left in the outbox by a crashed run are
+  // already in `sent`: the engine owes nothing new for them, and they are sent again below with the same ids.
   const horizon = now - deps.adjustmentHorizonDays * DAY_MS;
   const withinHorizon = (line: ClaimLine) => Date.parse(line.windowEnd) >= horizon;
-  const facts = record.facts.map(({ fact }) => fact);
   const asOf = new Date(now).toISOString();
   const decided = decideEpisodes(
-    facts,
+    record.facts.map(({ fact }) => fact),
     deps.tenant,
     asOf,
     state.sent.map(({ line }) => line).filter(withinHorizon),
   );
   const owed = decided.owed.filter(withinHorizon);
-  const episodes = decided.episodes;
   report.patientsDecided += 1;
 
   const retainedFrom = now - deps.retentionDays * DAY_MS;
-  const changed = changedDecisions(episodes, state);
+  const changed = changedDecisions(decided.episodes, state);
   const next: PatientState = {
     version: state.version + 1,
     sent: [
       ...state.sent.filter(({ line }) => Date.parse(line.windowEnd) >= retainedFrom),
       ...owed.map((line) => ({ line, sentAt: asOf })),
     ],
-    outbox: owed,
-    dueAt: nextDueAt(episodes, deps.tenant),
+    outbox: [...state.outbox, ...owed],
+    dueAt: nextDueAt(decided.episodes, deps.tenant),
     decided: {
       ...state.decided,
       ...Object.fromEntries(changed.map((episode) => [episode.episodeId, decisionDigest(episode)])),
@@ -132,28 +152,32 @@ async function finalizePatient(
   };
   // Audit records first: the state only records a decision's digest once its audit record exists, so a crash
   // in between rewrites the audit on the next run instead of losing it.
-  for (const episode of changed) {
-    await deps.store.putAudit({
-      episodeId: episode.episodeId,
-      patientId,
-      decidedAt: asOf,
-      expiresAt: Math.floor(Date.parse(episode.windowEnd) / 1000) + deps.retentionDays * 86_400,
-      record: auditRecord(episode, deps.tenant, next.sent),
-    });
-  }
+  await Promise.all(
+    changed.map((episode) =>
+      deps.store.putAudit({
+        episodeId: episode.episodeId,
+        patientId,
+        decidedAt: asOf,
+        expiresAt: Math.floor(Date.parse(episode.windowEnd) / 1000) + deps.retentionDays * 86_400,
+        record: auditRecord(episode, deps.tenant, next.sent),
+      }),
+    ),
+  );
   if (!(await deps.store.saveState(patientId, next, state.version))) {
     report.conflicts += 1;
-    return;
+    return undefined;
   }
   for (const episode of changed) {
     report.episodesFinalized[episode.outcome] = (report.episodesFinalized[episode.outcome] ?? 0) + 1;
   }
+  return { record, state: next };
+}
 
-  if (owed.length > 0) {
-    await deps.claims.send(owed);
-    tally(owed, report);
-    const done: PatientState = { ...next, version: next.version + 1, outbox: [] };
-    if (!(await deps.store.saveState(patientId, done, next.version))) {
+async function completePatient(patient: PreparedPatient, deps: FinalizeDependencies, report: FinalizeReport) {
+  const { record, state } = patient;
+  if (state.outbox.length > 0) {
+    const done: PatientState = { ...state, version: state.version + 1, outbox: [] };
+    if (!(await deps.store.saveState(record.patientId, done, state.version))) {
       report.conflicts += 1;
       return;
     }
@@ -180,9 +204,11 @@ const decisionDigest = (episode: Episode): string => canonicalJson({ ...episode,
 
 /** Every fact the decision accounted for: its episodes are now decided or covered by the state's due marker. */
 async function clearAccountedMarkers(record: PatientRecord, deps: FinalizeDependencies): Promise<void> {
-  for (const { fact, dueAt } of record.facts) {
-    if (dueAt !== undefined) await deps.store.clearFactMarker(record.patientId, fact.id, dueAt);
-  }
+  await Promise.all(
+    record.facts.flatMap(({ fact, dueAt }) =>
+      dueAt === undefined ? [] : [deps.store.clearFactMarker(record.patientId, fact.id, dueAt)],
+    ),
+  );
 }
 
 function auditRecord(episode: Episode, tenant: TenantConfig, sent: readonly SentLine[]) {

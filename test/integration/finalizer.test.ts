@@ -1,0 +1,356 @@
+import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { describe, expect, inject, it } from "vitest";
+import { RequestCounter } from "../../bin/local/request-counter.js";
+import { localDynamodbClient, localSqsClient } from "../../bin/local/resources.js";
+import type { ClaimLine } from "../../functions/domain/claim-line.js";
+import type { Fact } from "../../functions/domain/facts.js";
+import {
+  type FinalizeDependencies,
+  finalizeDueEpisodes,
+} from "../../functions/finalize/finalize-due-episodes.js";
+import { type ClaimSink, SqsClaimSink } from "../../functions/queue/claims-sender.js";
+import { DynamoEpisodeStore, type EpisodeStore } from "../../functions/store/episode-store.js";
+import { DynamoFactStore } from "../../functions/store/fact-store.js";
+import { activity, inquiry, tenant, visit } from "../support/domain-builders.js";
+import { isolatedResources } from "../support/integration.js";
+
+const TENANT = tenant();
+const AS_OF = Date.parse("2026-03-12T12:00:00Z");
+
+/** A table and queues of its own, with the real adapters, for one test. */
+async function finalizerWorld() {
+  const endpoints = inject("localAws");
+  const resources = await isolatedResources();
+  const counter = new RequestCounter();
+  const dynamodb = localDynamodbClient(endpoints.dynamodbEndpoint);
+  const sqs = localSqsClient(endpoints.sqsEndpoint);
+  counter.attach(dynamodb, "DynamoDB").attach(sqs, "SQS");
+  const documents = DynamoDBDocumentClient.from(dynamodb, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const facts = new DynamoFactStore(documents, {
+    tableName: resources.tableName,
+    retentionDays: 2190,
+    settleHours: 48,
+  });
+  const store = new DynamoEpisodeStore(documents, resources.tableName);
+  const claims = new SqsClaimSink(sqs, resources.claimsUrl);
+  const reader = localSqsClient(endpoints.sqsEndpoint);
+
+  const seed = async (all: readonly Fact[], concurrency = 25) => {
+    for (let start = 0; start < all.length; start += concurrency) {
+      await Promise.all(all.slice(start, start + concurrency).map((fact) => facts.put(fact)));
+    }
+  };
+  const run = (at: number, overrides: Partial<FinalizeDependencies> = {}) => {
+    const started = Date.now();
+    return finalizeDueEpisodes({
+      store,
+      claims,
+      tenant: TENANT,
+      retentionDays: 2190,
+      adjustmentHorizonDays: 365,
+      clock: () => at + (Date.now() - started),
+      budgetMs: 60_000,
+      ...overrides,
+    });
+  };
+  /** Everything on the claims queue, read and deleted as the connector would. */
+  const takeClaims = async (): Promise<ClaimLine[]> => {
+    const lines: ClaimLine[] = [];
+    for (;;) {
+      const received = await reader.send(
+        new ReceiveMessageCommand({
+          QueueUrl: resources.claimsUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+        }),
+      );
+      const messages = received.Messages ?? [];
+      if (messages.length === 0) return lines;
+      lines.push(...messages.map((message) => JSON.parse(message.Body ?? "") as ClaimLine));
+      await reader.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: resources.claimsUrl,
+          Entries: messages.map((message, index) => ({
+            Id: String(index),
+            ReceiptHandle: message.ReceiptHandle,
+          })),
+        }),
+      );
+    }
+  };
+  const audits = async (patientId: string) => {
+    const result = await documents.send(
+      new QueryCommand({
+        TableName: resources.tableName,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :episode)",
+        ExpressionAttributeValues: { ":pk": `PAT#${patientId}`, ":episode": "EPISODE#" },
+      }),
+    );
+    return (result.Items ?? []).map((item) => JSON.parse(String(item.record)));
+  };
+  return { seed, run, takeClaims, audits, counter, store, claims };
+}
+
+/** An episode opened on 2026-03-02 (Monday) for one patient: an inquiry and counted replies. */
+const episode = (
+  patientId: string,
+  replies: Array<{ practitionerId: string; minutes: number; at?: string }>,
+): Fact[] => [
+  inquiry({ id: `${patientId}-q`, patientId, at: "2026-03-02T14:00:00Z" }),
+  ...replies.map((reply, index) =>
+    activity({
+      id: `${patientId}-a${index}`,
+      patientId,
+      at: reply.at ?? `2026-03-0${2 + index}T19:00:00Z`,
+      practitionerId: reply.practitionerId,
+      minutes: reply.minutes,
+      inResponseTo: `${patientId}-q`,
+    }),
+  ),
+];
+
+const summary = (lines: readonly ClaimLine[]) =>
+  lines
+    .map(
+      (line) =>
+        `${line.patientId} ${line.action} r${line.revision} ${line.procedureCode} ${line.totalMinutes}`,
+    )
+    .sort();
+
+describe("the finalizer against DynamoDB Local and the SQS-compatible server", () => {
+  it("decides a week of mixed episodes, sends the billable lines and keeps an audit record of each", async () => {
+    // Prepare
+    const world = await finalizerWorld();
+    await world.seed([
+      ...episode("p-99422", [{ practitionerId: "dr-adams", minutes: 12 }]),
+      ...episode("p-99423", [
+        { practitionerId: "np-baker", minutes: 15 },
+        { practitionerId: "dr-evans", minutes: 10 },
+      ]),
+      ...episode("p-below", [{ practitionerId: "dr-adams", minutes: 4 }]),
+      ...episode("p-bundled", [{ practitionerId: "dr-adams", minutes: 8 }]),
+      visit({ id: "p-bundled-v", patientId: "p-bundled", at: "2026-03-05T15:00:00Z" }),
+      activity({
+        id: "p-npi-a",
+        patientId: "p-npi",
+        at: "2026-03-03T15:00:00Z",
+        practitionerId: "dr-adams",
+        minutes: 10,
+      }),
+      ...episode("p-98970", [{ practitionerId: "pt-chen", minutes: 6 }]),
+    ]);
+
+    // Act
+    const report = await world.run(AS_OF);
+    const lines = await world.takeClaims();
+
+    // Assess: 12 -> 99422, 15 + 10 -> 99423 by the NP, PT 6 -> 98970; the rest explained, not billed.
+    expect(summary(lines)).toEqual([
+      "p-98970 original r0 98970 6",
+      "p-99422 original r0 99422 12",
+      "p-99423 original r0 99423 25",
+    ]);
+    expect(lines.find((line) => line.patientId === "p-99423")?.renderingProviderNpi).toBe("1003000134");
+    expect(report.episodesFinalized).toEqual({
+      billable: 3,
+      "below-threshold": 1,
+      "bundled-into-visit": 1,
+      "not-patient-initiated": 1,
+    });
+    expect(report.linesSent).toEqual({ original: 3, void: 0, replacement: 0 });
+    expect(report.billableMinutes).toBe(43);
+    expect(report.chargeCents).toBe(2846 + 4496 + 1132);
+    const [bundled] = await world.audits("p-bundled");
+    expect(bundled).toMatchObject({
+      outcome: "bundled-into-visit",
+      reasons: ["bundled-into-visit"],
+      bundledVisit: { visitId: "p-bundled-v", minutes: 8 },
+      evidence: { inquiries: ["p-bundled-q"], counted: ["p-bundled-a0"], visits: ["p-bundled-v"] },
+      minutesByClinician: [{ practitionerId: "dr-adams", minutes: 8 }],
+      codeSetYear: 2026,
+      policies: { settleHours: 48, windowMode: "calendar-days", timezone: "America/New_York" },
+      sent: [],
+    });
+    const [billed] = await world.audits("p-99422");
+    expect(billed.sent).toEqual([
+      { line: lines.find((l) => l.patientId === "p-99422"), sentAt: expect.any(String) },
+    ]);
+    // The run's as-of instant, read when it started (the test clock moves on with real time from AS_OF).
+    expect(Date.parse(billed.sent[0].sentAt) - AS_OF).toBeGreaterThanOrEqual(0);
+    expect(Date.parse(billed.sent[0].sentAt) - AS_OF).toBeLessThan(5_000);
+
+    // A second run finds nothing due and sends nothing.
+    expect((await world.run(AS_OF + 60_000)).patientsDecided).toBe(0);
+    expect(await world.takeClaims()).toEqual([]);
+  });
+
+  it("works through a backlog of 2,000 due episodes over several runs with a small time budget", async () => {
+    // Prepare
+    const world = await finalizerWorld();
+    const patients = Array.from({ length: 2000 }, (_, i) => `backlog-${i}`);
+    await world.seed(patients.flatMap((id) => episode(id, [{ practitionerId: "dr-adams", minutes: 6 }])));
+
+    // Act: runs of at most 1.5 s each until one finishes the backlog.
+    const runs = [];
+    for (let i = 0; i < 100; i++) {
+      const report = await world.run(AS_OF + i * 60_000, { budgetMs: 1500 });
+      runs.push(report);
+      if (!report.stoppedEarly) break;
+    }
+    const lines = await world.takeClaims();
+
+    // Assess
+    expect(runs.length).toBeGreaterThan(1);
+    expect(runs.at(-1)?.stoppedEarly).toBe(false);
+    expect(runs.reduce((sum, run) => sum + run.linesSent.original, 0)).toBe(2000);
+    expect(lines).toHaveLength(2000);
+    expect(new Set(lines.map((line) => line.claimLineId)).size).toBe(2000);
+    expect(new Set(lines.map((line) => line.patientId))).toEqual(new Set(patients));
+  }, 120_000);
+
+  describe("a crash at any point ends, on the next run, with each line delivered exactly once", () => {
+    const crashes: Array<
+      [string, (world: Awaited<ReturnType<typeof finalizerWorld>>) => Partial<FinalizeDependencies>]
+    > = [
+      [
+        "before sending",
+        () => ({
+          claims: { send: async () => Promise.reject(new Error("crash before send")) } satisfies ClaimSink,
+        }),
+      ],
+      [
+        "between send and record",
+        ({ claims }) => ({
+          claims: {
+            send: async (lines) => {
+              await claims.send(lines);
+              throw new Error("crash after send");
+            },
+          } satisfies ClaimSink,
+        }),
+      ],
+      [
+        "between record and return",
+        ({ store }) => ({
+          store: {
+            ...bind(store),
+            clearFactMarker: async () => Promise.reject(new Error("crash after record")),
+          } satisfies EpisodeStore,
+        }),
+      ],
+    ];
+
+    for (const [when, crashing] of crashes) {
+      it(when, async () => {
+        // Prepare
+        const world = await finalizerWorld();
+        await world.seed([
+          ...episode("crash-1", [{ practitionerId: "dr-adams", minutes: 12 }]),
+          ...episode("crash-2", [{ practitionerId: "np-baker", minutes: 30 }]),
+          ...episode("crash-3", [{ practitionerId: "pt-chen", minutes: 7 }]),
+        ]);
+
+        // Act: a run that crashes, then a normal run a minute later (within the queue's 5-minute dedup window),
+        // then one more for good measure.
+        await expect(world.run(AS_OF, crashing(world))).rejects.toThrow(/crash/);
+        await world.run(AS_OF + 60_000);
+        await world.run(AS_OF + 120_000);
+        const lines = await world.takeClaims();
+
+        // Assess
+        expect(summary(lines)).toEqual([
+          "crash-1 original r0 99422 12",
+          "crash-2 original r0 99423 30",
+          "crash-3 original r0 98970 7",
+        ]);
+      });
+    }
+  });
+
+  it("R16: a late visit in the window voids the sent line; a late activity replaces it with the new tier", async () => {
+    // Prepare: two episodes billed as 99421 (6 minutes each).
+    const world = await finalizerWorld();
+    await world.seed([
+      ...episode("late-visit", [{ practitionerId: "dr-adams", minutes: 6 }]),
+      ...episode("late-time", [{ practitionerId: "dr-adams", minutes: 6 }]),
+    ]);
+    await world.run(AS_OF);
+    const originals = await world.takeClaims();
+
+    // Act: a visit on 2026-03-05 and 8 more minutes on 2026-03-04 arrive after the lines were sent.
+    await world.seed([
+      visit({ id: "late-visit-v", patientId: "late-visit", at: "2026-03-05T15:00:00Z" }),
+      activity({
+        id: "late-time-a9",
+        patientId: "late-time",
+        at: "2026-03-04T16:00:00Z",
+        practitionerId: "np-baker",
+        minutes: 8,
+        inResponseTo: "late-time-q",
+      }),
+    ]);
+    const report = await world.run(AS_OF + 86_400_000);
+    const adjustments = await world.takeClaims();
+
+    // Assess
+    expect(summary(originals)).toEqual(["late-time original r0 99421 6", "late-visit original r0 99421 6"]);
+    expect(summary(adjustments)).toEqual(["late-time replacement r1 99422 14", "late-visit void r1 99421 6"]);
+    const byPatient = new Map(adjustments.map((line) => [line.patientId, line]));
+    expect(byPatient.get("late-visit")?.claimLineId).toBe(
+      originals.find((l) => l.patientId === "late-visit")?.claimLineId,
+    );
+    expect(byPatient.get("late-visit")?.adjusts).toBe(0);
+    expect(byPatient.get("late-time")?.renderingProviderNpi).toBe("1003000134");
+    expect(report.linesSent).toEqual({ original: 0, void: 1, replacement: 1 });
+    expect(report.billableMinutes).toBe(14 - 6);
+  });
+
+  it("its DynamoDB requests do not grow with 10x more episodes that are not due", async () => {
+    // Prepare: 20 due episodes alone, and the same 20 with 200 episodes still open (replies on 2026-03-11).
+    const due = Array.from({ length: 20 }, (_, i) =>
+      episode(`due-${i}`, [{ practitionerId: "dr-adams", minutes: 12 }]),
+    ).flat();
+    const open = Array.from({ length: 200 }, (_, i) => [
+      inquiry({ id: `open-${i}-q`, patientId: `open-${i}`, at: "2026-03-11T13:00:00Z" }),
+      activity({
+        id: `open-${i}-a`,
+        patientId: `open-${i}`,
+        at: "2026-03-11T14:00:00Z",
+        practitionerId: "dr-adams",
+        minutes: 12,
+        inResponseTo: `open-${i}-q`,
+      }),
+    ]).flat();
+    const alone = await finalizerWorld();
+    await alone.seed(due);
+    const crowded = await finalizerWorld();
+    await crowded.seed([...due, ...open]);
+    alone.counter.reset();
+    crowded.counter.reset();
+
+    // Act
+    const aloneReport = await alone.run(AS_OF);
+    const crowdedReport = await crowded.run(AS_OF);
+
+    // Assess: the same work, the same requests; claim lines in SQS batches of 10.
+    expect(crowdedReport.linesSent.original).toBe(20);
+    expect(aloneReport.linesSent.original).toBe(20);
+    expect(crowded.counter.snapshot()).toEqual(alone.counter.snapshot());
+    expect(crowded.counter.snapshot()["SQS.SendMessageBatch"]).toBe(2);
+    expect(crowded.counter.total("DynamoDB")).toBe(alone.counter.total("DynamoDB"));
+  });
+});
+
+/** The store's methods bound to it, so a test can replace one and keep the others. */
+function bind(store: EpisodeStore): EpisodeStore {
+  return {
+    dueMarkers: store.dueMarkers.bind(store),
+    loadPatient: store.loadPatient.bind(store),
+    saveState: store.saveState.bind(store),
+    clearFactMarker: store.clearFactMarker.bind(store),
+    putAudit: store.putAudit.bind(store),
+  };
+}
