@@ -1,0 +1,237 @@
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { APIGatewayProxyEvent } from "aws-lambda";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { devFormatSecrets } from "../../bin/local/dev-secrets.js";
+import { lambdaContext } from "../../bin/local/pipeline.js";
+import { signWithDevSecret } from "../../bin/local/sign-delivery.js";
+import { createIngestHandler, ingestDependencies } from "../../functions/ingest/ingest-handler.js";
+import { inboxMessageSchema } from "../../functions/queue/inbox-message.js";
+import { runtimeConfigSchema } from "../../functions/runtime-config.js";
+
+const sqsMock = mockClient(SQSClient);
+const NOW = new Date("2026-03-02T15:00:00Z");
+const PATIENT_NAME = "Synthetic Zebulon Quixote";
+
+const config = runtimeConfigSchema.parse({
+  tableName: "test-episodes",
+  inboxQueueUrl: "https://sqs.us-east-1.amazonaws.com/000000000000/test-inbox.fifo",
+  enabledFormats: ["fhir", "bridge"],
+  secretPrefix: "test",
+  localSecrets: devFormatSecrets,
+  maxBodyBytes: 4096,
+  tenant: { timezone: "America/New_York" },
+});
+
+const bridgeBody = (patientId = "pat-1") =>
+  JSON.stringify({
+    schemaVersion: "1.0",
+    patientId,
+    facts: [
+      { kind: "inquiry", id: "q1", at: "2026-03-02T14:00:00Z", author: "patient", diagnosisCodes: ["E11.9"] },
+    ],
+  });
+
+function event(format: string, body: string, headers: Record<string, string>): APIGatewayProxyEvent {
+  return {
+    resource: "/webhooks/{format}",
+    path: `/webhooks/${format}`,
+    httpMethod: "POST",
+    headers,
+    multiValueHeaders: {},
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: { format },
+    stageVariables: null,
+    requestContext: { path: `/prod/webhooks/${format}` },
+    body: Buffer.from(body).toString("base64"),
+    isBase64Encoded: true,
+  } as unknown as APIGatewayProxyEvent;
+}
+
+const signedBridge = (body: string, at = NOW, extra: Record<string, string> = {}) =>
+  event(
+    "bridge",
+    body,
+    signWithDevSecret(
+      "bridge",
+      {
+        method: "POST",
+        path: "/webhooks/bridge",
+        rawQuery: "",
+        body: Buffer.from(body),
+        headers: { "content-type": "application/json", ...extra },
+      },
+      at,
+    ),
+  );
+
+/** EMF documents printed by Powertools Metrics, as data. */
+function emittedMetrics(spy: ReturnType<typeof vi.spyOn>) {
+  return spy.mock.calls
+    .map((call: unknown[]) => String(call[0]))
+    .filter((line: string) => line.includes('"_aws"'))
+    .map((line: string) => JSON.parse(line));
+}
+
+describe("the ingest handler", () => {
+  let log: ReturnType<typeof vi.spyOn>;
+  let handler: ReturnType<typeof createIngestHandler>;
+
+  beforeEach(() => {
+    vi.stubEnv("POWERTOOLS_METRICS_DISABLED", "false");
+    sqsMock.reset();
+    sqsMock.on(SendMessageCommand).resolves({ MessageId: "m1" });
+    log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    vi.spyOn(console, "info").mockImplementation(() => undefined);
+    vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    handler = createIngestHandler(config, {
+      ...ingestDependencies(config, new SQSClient({ region: "us-east-1" })),
+      now: () => NOW,
+    });
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.unstubAllEnvs();
+  });
+
+  it("accepts a signed delivery: one SQS send to the FIFO inbox, grouped and deduplicated, then 202", async () => {
+    const answer = await handler(
+      signedBridge(bridgeBody(), NOW, { "webhook-id": "msg_1" }),
+      lambdaContext("ingest"),
+    );
+
+    expect(answer).toMatchObject({ statusCode: 202, body: JSON.stringify({ status: "accepted" }) });
+    const sends = sqsMock.commandCalls(SendMessageCommand);
+    expect(sends).toHaveLength(1);
+    const input = sends[0]?.args[0].input;
+    expect(input?.QueueUrl).toBe(config.inboxQueueUrl);
+    expect(input?.MessageGroupId).toMatch(/^[0-9a-f]{32}$/);
+    expect(input?.MessageDeduplicationId).toMatch(/^[0-9a-f]{64}$/);
+    expect(inboxMessageSchema.parse(JSON.parse(input?.MessageBody ?? ""))).toMatchObject({
+      format: "bridge",
+      kind: "event",
+      dedupeKey: "msg_1",
+      receivedAt: NOW.toISOString(),
+    });
+    const [metric] = emittedMetrics(log);
+    expect(metric).toMatchObject({
+      DeliveriesAccepted: 1,
+      format: "bridge",
+      kind: "event",
+      service: "ingest",
+    });
+  });
+
+  const rejections: Array<[string, () => APIGatewayProxyEvent, number, string]> = [
+    [
+      "an unknown format",
+      () => event("hl7v2", bridgeBody(), { "content-type": "application/json" }),
+      404,
+      "unknown-format",
+    ],
+    [
+      "a format not enabled",
+      () => event("healthie", bridgeBody(), { "content-type": "application/json" }),
+      404,
+      "unknown-format",
+    ],
+    [
+      "a body over the limit",
+      () => signedBridge(JSON.stringify({ pad: "x".repeat(5000) })),
+      413,
+      "payload-too-large",
+    ],
+    [
+      "a wrong content type",
+      () => ({
+        ...signedBridge(bridgeBody()),
+        headers: { ...signedBridge(bridgeBody()).headers, "content-type": "text/plain" },
+      }),
+      415,
+      "unsupported-content-type",
+    ],
+    [
+      "no signature",
+      () => event("bridge", bridgeBody(), { "content-type": "application/json" }),
+      401,
+      "missing-signature",
+    ],
+    [
+      "a tampered body",
+      () => ({ ...signedBridge(bridgeBody()), body: Buffer.from(bridgeBody("pat-2")).toString("base64") }),
+      401,
+      "bad-signature",
+    ],
+    [
+      "a stale timestamp",
+      () => signedBridge(bridgeBody(), new Date(NOW.getTime() - 6 * 60_000)),
+      401,
+      "stale-timestamp",
+    ],
+    [
+      "a future timestamp",
+      () => signedBridge(bridgeBody(), new Date(NOW.getTime() + 6 * 60_000)),
+      401,
+      "future-timestamp",
+    ],
+    [
+      "an envelope failing its schema",
+      () => signedBridge(JSON.stringify({ schemaVersion: "1.0", patientId: PATIENT_NAME, facts: "none" })),
+      400,
+      "invalid-envelope",
+    ],
+  ];
+
+  for (const [what, request, status, reason] of rejections) {
+    it(`rejects ${what}: ${status} problem+json, a metric by format and reason, nothing queued`, async () => {
+      const answer = (await handler(request(), lambdaContext("ingest"))) as {
+        statusCode: number;
+        headers: Record<string, string>;
+        body: string;
+      };
+
+      expect(answer.statusCode).toBe(status);
+      expect(answer.headers["content-type"]).toBe("application/problem+json");
+      const problem = JSON.parse(answer.body);
+      expect(problem).toMatchObject({ type: `https://portaltime.dev/problems/${reason}`, status });
+      expect(answer.body).not.toContain(PATIENT_NAME);
+      expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
+      const [metric] = emittedMetrics(log);
+      expect(metric).toMatchObject({ DeliveriesRejected: 1, reason, service: "ingest" });
+      expect(["bridge", "unknown"]).toContain(metric.format);
+    });
+  }
+
+  it("names the failing field path of a bad envelope, never its value", async () => {
+    const body = JSON.stringify({
+      schemaVersion: "1.0",
+      patientId: "pat-1",
+      facts: [{ kind: "inquiry", id: "q1", at: PATIENT_NAME, author: "patient" }],
+    });
+
+    const answer = (await handler(signedBridge(body), lambdaContext("ingest"))) as { body: string };
+
+    expect(JSON.parse(answer.body).path).toBe("facts.0.at");
+    expect(answer.body).not.toContain(PATIENT_NAME);
+  });
+
+  it("answers 503 with Retry-After when the inbox is unavailable, so the vendor retries", async () => {
+    sqsMock
+      .on(SendMessageCommand)
+      .rejects(Object.assign(new Error("service unavailable"), { name: "ServiceUnavailable" }));
+
+    const answer = (await handler(signedBridge(bridgeBody()), lambdaContext("ingest"))) as {
+      statusCode: number;
+      headers: Record<string, string>;
+    };
+
+    expect(answer.statusCode).toBe(503);
+    expect(answer.headers["retry-after"]).toBe("30");
+    expect(emittedMetrics(log)[0]).toMatchObject({
+      DeliveriesRejected: 1,
+      reason: "queue-unavailable",
+      format: "bridge",
+    });
+  });
+});
