@@ -1,0 +1,118 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { lambdaContext } from "../../bin/local/pipeline.js";
+import type { ClaimLine } from "../../functions/domain/claim-line.js";
+import { createFinalizeHandler } from "../../functions/finalize/finalize-handler.js";
+import type { EpisodeStore, PatientState } from "../../functions/store/episode-store.js";
+import { activity, inquiry, tenant } from "../support/domain-builders.js";
+
+const AS_OF = Date.parse("2026-03-12T12:00:00Z");
+const TENANT = tenant();
+
+/** An in-memory store of one patient, enough to drive the handler and read what it emits. */
+function memoryStore(): EpisodeStore {
+  const facts = [
+    inquiry({ id: "q1", at: "2026-03-02T14:00:00Z" }),
+    activity({
+      id: "a1",
+      at: "2026-03-02T19:00:00Z",
+      practitionerId: "dr-adams",
+      minutes: 12,
+      inResponseTo: "q1",
+    }),
+  ];
+  let state: PatientState = { version: 0, sent: [], outbox: [], decided: {} };
+  let due = true;
+  return {
+    dueMarkers: async () => ({ markers: due ? [{ patientId: "pat-1", dueAt: AS_OF - 3_600_000 }] : [] }),
+    loadPatient: async (patientId) => ({
+      patientId,
+      facts: facts.map((fact) => ({ fact, dueAt: AS_OF - 3_600_000 })),
+      state,
+    }),
+    saveState: async (_patientId, next, expected) => {
+      if (expected !== state.version) return false;
+      state = next;
+      return true;
+    },
+    clearFactMarker: async () => {
+      due = false;
+    },
+    putAudit: async () => undefined,
+  };
+}
+
+describe("the finalize handler", () => {
+  let log: ReturnType<typeof vi.spyOn>;
+
+  beforeEach(() => {
+    vi.stubEnv("POWERTOOLS_METRICS_DISABLED", "false");
+    log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    vi.spyOn(console, "info").mockImplementation(() => undefined);
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.unstubAllEnvs();
+  });
+
+  it("emits the business metrics as EMF: episodes by outcome, lines by action, minutes, charges, lag", async () => {
+    // Prepare
+    const sent: ClaimLine[] = [];
+    const handler = createFinalizeHandler({
+      store: memoryStore(),
+      claims: { send: async (lines) => void sent.push(...lines) },
+      tenant: TENANT,
+      retentionDays: 2190,
+      adjustmentHorizonDays: 365,
+      clock: () => AS_OF,
+      maxBudgetMs: 60_000,
+    });
+
+    // Act
+    const report = await handler({}, lambdaContext("finalize"));
+
+    // Assess
+    const documents = log.mock.calls
+      .map((call: unknown[]) => String(call[0]))
+      .filter((line: string) => line.includes('"_aws"'))
+      .map((line: string) => JSON.parse(line));
+    const metric = (name: string) => documents.find((document: Record<string, unknown>) => name in document);
+    expect(sent.map((line) => [line.procedureCode, line.totalMinutes])).toEqual([["99422", 12]]);
+    expect(metric("EpisodesFinalized")).toMatchObject({
+      EpisodesFinalized: 1,
+      outcome: "billable",
+      service: "finalize",
+    });
+    expect(metric("ClaimLinesSent")).toMatchObject({ ClaimLinesSent: 1, action: "original" });
+    expect(metric("BillableMinutes")).toMatchObject({
+      BillableMinutes: 12,
+      ChargesCents: 2846,
+      FinalizerLagSeconds: 3600,
+    });
+    expect(report).toMatchObject({ patientsDecided: 1, lagMs: 3_600_000, stoppedEarly: false });
+  });
+
+  it("keeps its time budget 30 s short of the Lambda timeout", async () => {
+    // Prepare: a context with 20 s left leaves no budget: the run takes no patient.
+    const handler = createFinalizeHandler({
+      store: memoryStore(),
+      claims: { send: async () => undefined },
+      tenant: TENANT,
+      retentionDays: 2190,
+      adjustmentHorizonDays: 365,
+      clock: (() => {
+        let now = AS_OF;
+        return () => (now += 1);
+      })(),
+      maxBudgetMs: 60_000,
+    });
+
+    // Act
+    const report = await handler(
+      {},
+      { ...lambdaContext("finalize"), getRemainingTimeInMillis: () => 20_000 },
+    );
+
+    // Assess
+    expect(report).toMatchObject({ patientsDecided: 0, stoppedEarly: true });
+  });
+});
