@@ -1,5 +1,5 @@
 import { writeFileSync } from "node:fs";
-import { jsonSchemaText, publishedSchemas } from "../functions/domain/published-schemas.js";
+import { jsonSchemaText, publishedSchemas } from "../functions/published-schemas.js";
 
 // Writes the published contracts' JSON Schemas; a test fails when the committed files are stale.
 for (const [file, schema] of Object.entries(publishedSchemas)) {
