@@ -37,7 +37,8 @@ export async function applyDelivery(message: InboxMessage, deps: ApplyDependenci
       format: message.format,
       subscription: message.subscription,
       kind: message.kind,
-      eventNumber: message.eventNumber,
+      // Only events move the high-water mark: a handshake or heartbeat is always recorded, whenever it arrives.
+      eventNumber: message.kind === "event" ? message.eventNumber : undefined,
       at: message.receivedAt,
     });
   }

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
+import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import type { SQSEvent } from "aws-lambda";
-import { afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import { devFormatSecrets } from "../../bin/local/dev-secrets.js";
 import { LocalPipeline } from "../../bin/local/pipeline.js";
 import { RequestCounter } from "../../bin/local/request-counter.js";
@@ -297,6 +298,55 @@ describe("no PHI in logs", () => {
   });
 });
 
-beforeAll(() => {
-  // The integration project's global setup starts the servers; nothing else is shared between these tests.
+describe("FHIR subscription bookkeeping", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.unstubAllEnvs();
+  });
+
+  it("records handshakes and heartbeats whenever they arrive, and counts a gap in event numbers", async () => {
+    // Prepare: EMF output read as data.
+    vi.stubEnv("POWERTOOLS_METRICS_DISABLED", "false");
+    const emitted: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((line: unknown) => void emitted.push(String(line)));
+    vi.spyOn(console, "info").mockImplementation(() => undefined);
+    vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    const endpoints = inject("localAws");
+    const resources = await isolatedResources();
+    const pipeline = new LocalPipeline({ endpoints, resources, tenant: TENANT });
+    const event8 = vendorFixture("fhir/r4-inquiry.json");
+    const event10 = JSON.parse(JSON.stringify(event8).replaceAll('"8"', '"10"'));
+    pipeline.setClock(new Date("2026-03-02T14:01:00Z"));
+
+    // Act: event 8, then event 10 (9 never came), then a handshake and a heartbeat arriving late.
+    for (const body of [
+      event8,
+      event10,
+      vendorFixture("fhir/r4-handshake.json"),
+      vendorFixture("fhir/r4-heartbeat.json"),
+    ]) {
+      expect((await pipeline.post({ format: "fhir", body })).statusCode).toBe(200);
+      await pipeline.applyInbox();
+    }
+
+    // Assess
+    const documents = DynamoDBDocumentClient.from(localDynamodbClient(endpoints.dynamodbEndpoint));
+    const { Item } = await documents.send(
+      new GetCommand({
+        TableName: resources.tableName,
+        Key: { pk: "SUB#fhir#Subscription/sub-portal", sk: "STATUS" },
+      }),
+    );
+    expect(Item).toMatchObject({
+      lastEventNumber: 10,
+      "last-event-at": "2026-03-02T14:01:00.000Z",
+      "last-handshake-at": "2026-03-02T14:01:00.000Z",
+      "last-heartbeat-at": "2026-03-02T14:01:00.000Z",
+    });
+    const gaps = emitted
+      .filter((line) => line.includes('"SubscriptionEventGaps"'))
+      .map((line) => JSON.parse(line));
+    expect(gaps).toHaveLength(1);
+    expect(gaps[0]).toMatchObject({ SubscriptionEventGaps: 1, service: "apply" });
+  });
 });
