@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, type DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
@@ -11,6 +11,7 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSEvent, SQSRecord } from "aws-lambda";
 import { createApplyHandler } from "../../functions/apply/apply-handler.js";
 import { type ClaimLine, claimLineSchema } from "../../functions/domain/claim-line.js";
+import type { Episode } from "../../functions/domain/engine.js";
 import type { FinalizeReport } from "../../functions/finalize/finalize-due-episodes.js";
 import { createFinalizeHandler } from "../../functions/finalize/finalize-handler.js";
 import { createIngestHandler, ingestDependencies } from "../../functions/ingest/ingest-handler.js";
@@ -45,6 +46,12 @@ export interface PipelineOptions {
   clients?: { dynamodb?: DynamoDBClient; sqs?: SQSClient };
 }
 
+/** An episode's audit record as the finalizer wrote it. */
+export type EpisodeRecord = Episode & {
+  policies: Record<string, unknown>;
+  sent: Array<{ line: ClaimLine; sentAt: string }>;
+};
+
 export interface Delivery {
   format: string;
   headers?: Record<string, string>;
@@ -66,7 +73,8 @@ export class LocalPipeline {
   /** The Lambda service's side of the queues (receive, delete): its calls are not the functions' own. */
   private readonly eventSource: SQSClient;
   private readonly dynamodb: DynamoDBClient;
-  private now = new Date(0);
+  /** What every handler sees as now: real time, or the instant a replay has set. */
+  private clock: () => Date = () => new Date();
   private readonly ingest: ReturnType<typeof createIngestHandler>;
   private readonly apply: ReturnType<typeof createApplyHandler>;
   private readonly finalizeHandler: ReturnType<typeof createFinalizeHandler>;
@@ -96,7 +104,7 @@ export class LocalPipeline {
 
     this.ingest = createIngestHandler(config, {
       ...ingestDependencies(config, this.sqs),
-      now: () => this.now,
+      now: () => this.clock(),
     });
     const notFetchable: ResourceFetcher = async () => {
       throw new Error("no vendor API is reachable from the local stack");
@@ -118,14 +126,14 @@ export class LocalPipeline {
       tenant: config.tenant,
       retentionDays: config.retentionDays,
       adjustmentHorizonDays: config.adjustmentHorizonDays,
-      clock: () => this.now.getTime(),
+      clock: () => this.clock().getTime(),
       maxBudgetMs: 240_000,
     });
   }
 
-  /** The instant every handler sees as now. */
-  setClock(at: Date): void {
-    this.now = at;
+  /** Fixes the instant every handler sees as now (replay); `undefined` goes back to real time. */
+  setClock(at: Date | undefined): void {
+    this.clock = at === undefined ? () => new Date() : () => at;
   }
 
   /**
@@ -141,7 +149,11 @@ export class LocalPipeline {
     for (const [name, value] of Object.entries(delivery.headers ?? {})) headers[name.toLowerCase()] = value;
     const format = delivery.format as FormatName;
     if (formatNames.includes(format) && !isSigned(format, headers)) {
-      headers = signWithDevSecret(format, { method: "POST", path, rawQuery: "", body, headers }, this.now);
+      headers = signWithDevSecret(
+        format,
+        { method: "POST", path, rawQuery: "", body, headers },
+        this.clock(),
+      );
     }
     return this.invokeIngest({ format: delivery.format, headers, body });
   }
@@ -226,6 +238,30 @@ export class LocalPipeline {
   /** One scheduled finalizer run at the clock's instant. */
   async finalize(): Promise<FinalizeReport> {
     return (await this.finalizeHandler({}, lambdaContext("finalize"))) as FinalizeReport;
+  }
+
+  /**
+   * Every episode the finalizer has decided, from its audit records. A local tool's view: it scans the local
+   * table, which nothing in the deployed functions ever does.
+   */
+  async decidedEpisodes(): Promise<EpisodeRecord[]> {
+    const records: EpisodeRecord[] = [];
+    let cursor: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.dynamodb.send(
+        new ScanCommand({
+          TableName: this.config.tableName,
+          FilterExpression: "begins_with(sk, :episode)",
+          ExpressionAttributeValues: { ":episode": { S: "EPISODE#" } },
+          ExclusiveStartKey: cursor,
+        }),
+      );
+      for (const item of page.Items ?? []) records.push(JSON.parse(item.record?.S ?? "{}") as EpisodeRecord);
+      cursor = page.LastEvaluatedKey;
+    } while (cursor !== undefined);
+    return records.sort(
+      (a, b) => Date.parse(a.windowStart) - Date.parse(b.windowStart) || (a.episodeId < b.episodeId ? -1 : 1),
+    );
   }
 
   /** Everything on the claims queue, as the clearinghouse connector would read it (and deleted, as it would). */

@@ -40,18 +40,18 @@ export function createIngestHandler(
   const { logger, metrics, tracer } = observability("ingest");
   const knownFormats = new Set(deps.formats.keys());
 
+  // One delivery per invocation: its dimensions go on the invocation's metrics, flushed (and cleared) at the end.
   const record = (outcome: IngestResult) => {
-    const metric = metrics.singleMetric();
     // Unknown path segments are folded into one value: a dimension must not take arbitrary caller input.
-    metric.addDimension("format", knownFormats.has(outcome.format) ? outcome.format : "unknown");
+    const format = knownFormats.has(outcome.format) ? outcome.format : "unknown";
     if (outcome.result === "accepted") {
-      metric.addDimension("kind", outcome.kind);
-      metric.addMetric("DeliveriesAccepted", MetricUnit.Count, 1);
-      logger.info("delivery accepted", { format: outcome.format, kind: outcome.kind });
+      metrics.addDimensions({ format, kind: outcome.kind });
+      metrics.addMetric("DeliveriesAccepted", MetricUnit.Count, 1);
+      logger.info("delivery accepted", { format, kind: outcome.kind });
     } else {
-      metric.addDimension("reason", outcome.reason);
-      metric.addMetric("DeliveriesRejected", MetricUnit.Count, 1);
-      logger.warn("delivery rejected", { format: outcome.format, reason: outcome.reason });
+      metrics.addDimensions({ format, reason: outcome.reason });
+      metrics.addMetric("DeliveriesRejected", MetricUnit.Count, 1);
+      logger.warn("delivery rejected", { format, reason: outcome.reason });
     }
   };
 
