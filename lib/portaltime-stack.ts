@@ -1,0 +1,125 @@
+import { CfnOutput, Stack, type StackProps, Tags } from "aws-cdk-lib";
+import type * as logs from "aws-cdk-lib/aws-logs";
+import type { Construct } from "constructs";
+import { claimsQueue, inboxQueue } from "../functions/queue/queue-design.js";
+import { Apply } from "./apply.js";
+import type { DeploymentConfig } from "./deployment-config.js";
+import { EpisodeStore } from "./episode-store.js";
+import { FifoQueueWithDlq } from "./fifo-queue.js";
+import { Finalizer } from "./finalizer.js";
+import { IngestApi } from "./ingest-api.js";
+import { PortaltimeKeys } from "./keys.js";
+import { Monitoring } from "./monitoring.js";
+import { WebhookSecrets } from "./webhook-secrets.js";
+
+export interface PortaltimeStackProps extends StackProps {
+  config: DeploymentConfig;
+}
+
+/** Everything one customer account runs (ARCHITECTURE.md "Data flow"), wired from the validated configuration. */
+export class PortaltimeStack extends Stack {
+  readonly keys: PortaltimeKeys;
+  readonly store: EpisodeStore;
+  readonly inbox: FifoQueueWithDlq;
+  readonly claims: FifoQueueWithDlq;
+  readonly ingestApi: IngestApi;
+  readonly apply: Apply;
+  readonly finalizer: Finalizer;
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: PortaltimeStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const { prefix } = config;
+    Tags.of(this).add("application", "portaltime");
+    Tags.of(this).add("portaltime:deployment", prefix);
+
+    this.keys = new PortaltimeKeys(this, "Keys", { prefix });
+    this.store = new EpisodeStore(this, "EpisodeStore", { key: this.keys.data });
+    this.inbox = new FifoQueueWithDlq(this, "Inbox", { design: inboxQueue, prefix, key: this.keys.queues });
+    this.claims = new FifoQueueWithDlq(this, "Claims", {
+      design: claimsQueue,
+      prefix,
+      key: this.keys.queues,
+    });
+    const secrets = new WebhookSecrets(this, "Secrets", {
+      prefix,
+      enabledFormats: config.enabledFormats,
+      fhirClientKey: config.fhir !== undefined,
+      key: this.keys.data,
+    });
+
+    // What functions/runtime-config.ts requires of every function; each adds only what it uses.
+    const baseEnvironment = {
+      TABLE_NAME: this.store.table.tableName,
+      ENABLED_FORMATS: config.enabledFormats.join(","),
+      SECRET_PREFIX: secrets.vendorSecretPrefix,
+      TENANT_CONFIG: JSON.stringify(config.tenant),
+    };
+    const logs = { logsKey: this.keys.logs, logRetention: config.logRetentionDays as logs.RetentionDays };
+
+    this.ingestApi = new IngestApi(this, "IngestApi", {
+      config,
+      baseEnvironment,
+      inbox: this.inbox,
+      secrets,
+      ...logs,
+    });
+    this.apply = new Apply(this, "Apply", {
+      config,
+      baseEnvironment,
+      inbox: this.inbox,
+      store: this.store,
+      secrets,
+      ...logs,
+    });
+    this.finalizer = new Finalizer(this, "Finalizer", {
+      config,
+      baseEnvironment,
+      store: this.store,
+      claims: this.claims,
+      ...logs,
+    });
+    this.monitoring = new Monitoring(this, "Monitoring", {
+      config,
+      stage: this.ingestApi.api.deploymentStage,
+      firewall: this.ingestApi.firewall,
+      functions: {
+        ingest: this.ingestApi.ingest.function,
+        apply: this.apply.apply.function,
+        finalize: this.finalizer.finalize.function,
+      },
+      inbox: this.inbox,
+      claims: this.claims,
+      table: this.store.table,
+      alarmsKey: this.keys.alarms,
+    });
+
+    const output = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description });
+    output(
+      "WebhookBaseUrl",
+      this.ingestApi.webhookBaseUrl,
+      "Give vendors this URL followed by the format name",
+    );
+    output(
+      "ClaimsQueueUrl",
+      this.claims.queue.queueUrl,
+      "The clearinghouse connector reads claim lines here",
+    );
+    output(
+      "ClaimsQueueArn",
+      this.claims.queue.queueArn,
+      "Grant the connector sqs:ReceiveMessage/DeleteMessage",
+    );
+    output("QueueKeyArn", this.keys.queues.keyArn, "Grant the connector kms:Decrypt on this key");
+    output("InboxDeadLetterQueueUrl", this.inbox.deadLetterQueue.queueUrl, "Deliveries that could not apply");
+    output(
+      "ClaimsDeadLetterQueueUrl",
+      this.claims.deadLetterQueue.queueUrl,
+      "Claim lines the connector failed",
+    );
+    output("VendorSecretPrefix", secrets.vendorSecretPrefix, 'Put {"active":["<key>"]} at <prefix>/<format>');
+    output("DashboardName", this.monitoring.dashboard.dashboardName, "CloudWatch dashboard");
+  }
+}

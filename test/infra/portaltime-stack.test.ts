@@ -1,0 +1,559 @@
+import { Match, type Template } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { claimsQueue, inboxQueue } from "../../functions/queue/queue-design.js";
+import { tableDesign } from "../../functions/store/table-design.js";
+import { demoConfig, synthTemplate } from "./synth.js";
+
+/**
+ * The stack synthesized from the demo configuration (functions bundled by esbuild, as `cdk synth` does),
+ * asserted on what keeps it safe and observable.
+ */
+let template: Template;
+beforeAll(() => {
+  template = synthTemplate(demoConfig(), { bundle: true });
+}, 60_000);
+
+/** The logical id of the one resource of `type` whose properties match `props`. */
+function logicalId(type: string, props: Record<string, unknown>): string {
+  const ids = Object.keys(template.findResources(type, { Properties: props }));
+  expect(ids).toHaveLength(1);
+  return ids[0] as string;
+}
+
+const functionId = (name: string) =>
+  logicalId("AWS::Lambda::Function", { FunctionName: `portaltime-${name}` });
+
+/** The logical id of the key behind `alias/portaltime/<alias>`. */
+function keyId(alias: string): string {
+  const [found] = Object.values(
+    template.findResources("AWS::KMS::Alias", { Properties: { AliasName: `alias/portaltime/${alias}` } }),
+  );
+  return found?.Properties.TargetKeyId["Fn::GetAtt"][0];
+}
+
+const arnOf = (id: string) => ({ "Fn::GetAtt": [id, "Arn"] });
+const environmentOf = (name: string): Record<string, unknown> =>
+  template.findResources("AWS::Lambda::Function")[functionId(name)]?.Properties.Environment.Variables;
+
+describe("encryption everywhere", () => {
+  it("has four customer-managed keys, all rotated", () => {
+    template.resourceCountIs("AWS::KMS::Key", 4);
+    for (const key of Object.values(template.findResources("AWS::KMS::Key"))) {
+      expect(key.Properties.EnableKeyRotation).toBe(true);
+    }
+    expect(["data", "queues", "logs", "alarms"].map(keyId).every(Boolean)).toBe(true);
+  });
+
+  it("encrypts the table with the data key", () => {
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      SSESpecification: { SSEEnabled: true, SSEType: "KMS", KMSMasterKeyId: arnOf(keyId("data")) },
+    });
+  });
+
+  it("encrypts every queue with the queue key and denies every request without TLS", () => {
+    const queues = template.findResources("AWS::SQS::Queue");
+    expect(Object.keys(queues)).toHaveLength(4);
+    for (const queue of Object.values(queues)) {
+      expect(queue.Properties.KmsMasterKeyId).toEqual(arnOf(keyId("queues")));
+    }
+    const policies = Object.values(template.findResources("AWS::SQS::QueuePolicy"));
+    expect(policies).toHaveLength(4);
+    for (const policy of policies) {
+      expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({
+          Effect: "Deny",
+          Principal: { AWS: "*" },
+          Action: "sqs:*",
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        }),
+      );
+    }
+  });
+
+  it("declares every log group with the logs key and the configured retention", () => {
+    const groups = Object.values(template.findResources("AWS::Logs::LogGroup"));
+    // Three functions, API access and execution logs, the firewall's blocked requests.
+    expect(groups).toHaveLength(6);
+    for (const group of groups) {
+      expect(group.Properties.KmsKeyId).toEqual(arnOf(keyId("logs")));
+      expect(group.Properties.RetentionInDays).toBe(365);
+    }
+    template.hasResourceProperties("AWS::Logs::LogGroup", {
+      LogGroupName: { "Fn::Join": ["", ["API-Gateway-Execution-Logs_", Match.anyValue(), "/v1"]] },
+    });
+  });
+
+  it("lets CloudWatch Logs use the logs key only for this account's log groups", () => {
+    template.hasResourceProperties("AWS::KMS::Key", {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: { "Fn::Join": ["", ["logs.", { Ref: "AWS::Region" }, ".amazonaws.com"]] } },
+            Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": Match.anyValue() } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it("encrypts every secret with the data key and the alarm topic with the alarm key", () => {
+    const secrets = Object.values(template.findResources("AWS::SecretsManager::Secret"));
+    // One per enabled format, and the FHIR client key.
+    expect(secrets).toHaveLength(6);
+    for (const secret of secrets) expect(secret.Properties.KmsKeyId).toEqual(arnOf(keyId("data")));
+    template.hasResourceProperties("AWS::SecretsManager::Secret", { Name: "portaltime/webhooks/healthie" });
+    template.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: arnOf(keyId("alarms")) });
+  });
+});
+
+describe("episode table", () => {
+  it("is on demand, with the shared keys, TTL, PITR and deletion protection, and retained", () => {
+    template.hasResource("AWS::DynamoDB::Table", {
+      DeletionPolicy: "Retain",
+      UpdateReplacePolicy: "Retain",
+      Properties: {
+        BillingMode: "PAY_PER_REQUEST",
+        KeySchema: [
+          { AttributeName: tableDesign.partitionKey, KeyType: "HASH" },
+          { AttributeName: tableDesign.sortKey, KeyType: "RANGE" },
+        ],
+        TimeToLiveSpecification: { AttributeName: tableDesign.ttlAttribute, Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+      },
+    });
+  });
+
+  it("has the sparse due index the finalizer queries", () => {
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: tableDesign.dueIndex.partitionKey, AttributeType: "S" },
+        { AttributeName: tableDesign.dueIndex.sortKey, AttributeType: "N" },
+      ]),
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: tableDesign.dueIndex.name,
+          KeySchema: [
+            { AttributeName: tableDesign.dueIndex.partitionKey, KeyType: "HASH" },
+            { AttributeName: tableDesign.dueIndex.sortKey, KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "KEYS_ONLY" },
+        },
+      ],
+    });
+  });
+});
+
+describe("queues", () => {
+  it.each([
+    ["inbox", inboxQueue],
+    ["claims", claimsQueue],
+  ])("%s: FIFO, redriven to its FIFO DLQ after the shared design's receive count", (name, design) => {
+    const dlq = logicalId("AWS::SQS::Queue", { QueueName: `portaltime-${name}-dlq.fifo` });
+    template.hasResourceProperties("AWS::SQS::Queue", {
+      QueueName: `portaltime-${name}-dlq.fifo`,
+      FifoQueue: true,
+    });
+    template.hasResourceProperties("AWS::SQS::Queue", {
+      QueueName: `portaltime-${name}.fifo`,
+      FifoQueue: true,
+      VisibilityTimeout: design.visibilityTimeoutSeconds,
+      MessageRetentionPeriod: design.retentionSeconds,
+      RedrivePolicy: { deadLetterTargetArn: arnOf(dlq), maxReceiveCount: design.maxReceiveCount },
+    });
+  });
+
+  it("feeds the apply function in FIFO batches with partial failures and a concurrency cap", () => {
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionName: { Ref: functionId("apply") },
+      EventSourceArn: arnOf(logicalId("AWS::SQS::Queue", { QueueName: "portaltime-inbox.fifo" })),
+      BatchSize: 10,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+  });
+
+  it("keeps the inbox visibility timeout at least six times the apply function's timeout", () => {
+    const apply = template.findResources("AWS::Lambda::Function")[functionId("apply")];
+    expect(inboxQueue.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(6 * apply?.Properties.Timeout);
+  });
+});
+
+describe("functions", () => {
+  it("are Node.js 24 on arm64, traced, logging to their own group, bundled as minified ESM", () => {
+    const functions = Object.values(template.findResources("AWS::Lambda::Function"));
+    expect(functions).toHaveLength(3);
+    for (const fn of functions) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: "nodejs24.x",
+        Architectures: ["arm64"],
+        Handler: "index.handler",
+        TracingConfig: { Mode: "Active" },
+        LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
+      });
+      expect(fn.Properties.Environment.Variables).toMatchObject({
+        POWERTOOLS_METRICS_NAMESPACE: "portaltime",
+        POWERTOOLS_LOG_LEVEL: "INFO",
+        NODE_OPTIONS: "--enable-source-maps",
+      });
+    }
+  });
+
+  it("give each function only the settings it reads", () => {
+    const queueUrls = ["INBOX_QUEUE_URL", "INBOX_DLQ_URL", "CLAIMS_QUEUE_URL"];
+    const present = (name: string) =>
+      ["HYDRATION", "MAX_BODY_BYTES", "FINALIZE_BUDGET_MS", ...queueUrls].filter(
+        (key) => key in environmentOf(name),
+      );
+
+    expect(present("ingest")).toEqual(["MAX_BODY_BYTES", "INBOX_QUEUE_URL"]);
+    expect(present("apply")).toEqual(["HYDRATION", "INBOX_DLQ_URL"]);
+    expect(present("finalize")).toEqual(["FINALIZE_BUDGET_MS", "CLAIMS_QUEUE_URL"]);
+    expect(environmentOf("ingest")).toMatchObject({
+      ENABLED_FORMATS: "fhir,medplum,elation,healthie,bridge",
+      SECRET_PREFIX: "portaltime/webhooks",
+      MAX_BODY_BYTES: String(240 * 1024),
+    });
+    expect(JSON.parse(environmentOf("finalize").TENANT_CONFIG as string)).toMatchObject({
+      timezone: "America/New_York",
+    });
+  });
+
+  it("stops the finalizer 30 s before its timeout, which fits in one schedule interval", () => {
+    const finalize = template.findResources("AWS::Lambda::Function")[functionId("finalize")];
+
+    expect(finalize?.Properties.Timeout).toBe(300);
+    expect(environmentOf("finalize").FINALIZE_BUDGET_MS).toBe("270000");
+    template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      FunctionName: { Ref: functionId("finalize") },
+      MaximumRetryAttempts: 0,
+    });
+  });
+});
+
+describe("least privilege", () => {
+  /** Every statement of the stack's identity policies, with the roles it is attached to. */
+  interface Statement {
+    Action: string[];
+    Resource: unknown;
+    Condition?: unknown;
+    /** The roles the statement's policy is attached to. */
+    roles: unknown[];
+  }
+  const statements = (): Statement[] =>
+    Object.values(template.findResources("AWS::IAM::Policy")).flatMap((policy) =>
+      policy.Properties.PolicyDocument.Statement.map((statement: Omit<Statement, "roles">) => ({
+        ...statement,
+        Action: [statement.Action].flat(),
+        roles: policy.Properties.Roles,
+      })),
+    );
+  const actionsOf = (name: string) => {
+    const role = logicalId("AWS::IAM::Role", { Description: `portaltime ${name} function` });
+    return new Set(
+      statements()
+        .filter((statement) => expect.arrayContaining([{ Ref: role }]).asymmetricMatch(statement.roles))
+        .flatMap((statement) => statement.Action),
+    );
+  };
+
+  it("grants no wildcard action, and Resource * only for X-Ray", () => {
+    const all = statements();
+    expect(all.length).toBeGreaterThan(0);
+    for (const statement of all) {
+      for (const action of statement.Action) expect(action).not.toContain("*");
+      if (statement.Resource === "*") {
+        expect(statement.Action).toEqual(["xray:PutTraceSegments", "xray:PutTelemetryRecords"]);
+      }
+    }
+  });
+
+  it("gives each function exactly the actions it uses", () => {
+    const withLogsAndTraces = (...actions: string[]) =>
+      new Set([
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+        ...actions,
+      ]);
+    const tableKey = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"];
+    const secretRead = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"];
+
+    expect(actionsOf("ingest")).toEqual(
+      withLogsAndTraces("sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt", ...secretRead),
+    );
+    expect(actionsOf("apply")).toEqual(
+      withLogsAndTraces(
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueUrl",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:SendMessage",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        ...tableKey,
+        ...secretRead,
+      ),
+    );
+    expect(actionsOf("finalize")).toEqual(
+      withLogsAndTraces(
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "sqs:SendMessage",
+        ...tableKey,
+      ),
+    );
+  });
+
+  it("lets the finalizer query the table and the due index by name, nothing else", () => {
+    const table = logicalId("AWS::DynamoDB::Table", {});
+    const query = statements().find((statement) => statement.Action.includes("dynamodb:Query"));
+
+    expect(query?.Resource).toEqual([
+      arnOf(table),
+      { "Fn::Join": ["", [arnOf(table), `/index/${tableDesign.dueIndex.name}`]] },
+    ]);
+  });
+
+  it("uses the data and queue keys only through DynamoDB and SQS", () => {
+    for (const statement of statements().filter((s) => s.Action.some((a) => a.startsWith("kms:")))) {
+      if (statement.Condition === undefined) {
+        // The SQS event source's decrypt of received messages, on the queue key.
+        expect(statement).toMatchObject({ Action: ["kms:Decrypt"], Resource: arnOf(keyId("queues")) });
+      } else {
+        expect(JSON.stringify(statement.Condition)).toMatch(/kms:ViaService/);
+      }
+    }
+  });
+});
+
+describe("schedule and API", () => {
+  it("runs the finalizer on the configured rate", () => {
+    template.hasResourceProperties("AWS::Events::Rule", {
+      ScheduleExpression: "rate(5 minutes)",
+      State: "ENABLED",
+      Targets: [Match.objectLike({ Arn: arnOf(functionId("finalize")), RetryPolicy: Match.anyValue() })],
+    });
+  });
+
+  it("throttles the stage, logs access as JSON, execution errors only without data, and traces", () => {
+    template.hasResourceProperties("AWS::ApiGateway::Stage", {
+      StageName: "v1",
+      TracingEnabled: true,
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('"requestId"') },
+      MethodSettings: [
+        Match.objectLike({
+          LoggingLevel: "ERROR",
+          DataTraceEnabled: false,
+          ThrottlingRateLimit: 50,
+          ThrottlingBurstLimit: 100,
+        }),
+      ],
+    });
+    template.hasResourceProperties("AWS::ApiGateway::RestApi", {
+      EndpointConfiguration: { Types: ["REGIONAL"] },
+      BinaryMediaTypes: ["*/*"],
+    });
+    template.hasResourceProperties("AWS::ApiGateway::Resource", { PathPart: "{format}" });
+    template.hasResourceProperties("AWS::ApiGateway::Method", {
+      HttpMethod: "POST",
+      Integration: { Type: "AWS_PROXY" },
+      RequestParameters: { "method.request.path.format": true },
+    });
+  });
+
+  it("refuses a declared body over the limit at the firewall, with 413, and logs what it blocks", () => {
+    template.hasResourceProperties("AWS::WAFv2::WebACL", {
+      Scope: "REGIONAL",
+      DefaultAction: { Allow: {} },
+      Rules: [
+        Match.objectLike({
+          Action: {
+            Block: { CustomResponse: { ResponseCode: 413, CustomResponseBodyKey: "payloadTooLarge" } },
+          },
+          Statement: {
+            RegexMatchStatement: Match.objectLike({
+              FieldToMatch: { SingleHeader: { Name: "content-length" } },
+            }),
+          },
+        }),
+      ],
+    });
+    template.resourceCountIs("AWS::WAFv2::WebACLAssociation", 1);
+    template.hasResourceProperties("AWS::WAFv2::LoggingConfiguration", {
+      RedactedFields: Match.arrayWith([{ SingleHeader: { Name: "authorization" } }]),
+    });
+  });
+});
+
+describe("monitoring", () => {
+  it("sends every alarm, and its recovery, to the encrypted topic e-mailing the configured address", () => {
+    const topic = logicalId("AWS::SNS::Topic", {});
+    template.hasResourceProperties("AWS::SNS::Subscription", {
+      Protocol: "email",
+      Endpoint: "billing-alerts@example.com",
+      TopicArn: { Ref: topic },
+    });
+    const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm"));
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic }]);
+      expect(alarm.Properties.OKActions).toEqual([{ Ref: topic }]);
+    }
+    expect(alarms.map((alarm) => alarm.Properties.AlarmName).sort()).toEqual(
+      [
+        "inbox-dlq-not-empty",
+        "claims-dlq-not-empty",
+        "api-server-errors",
+        "ingest-errors",
+        "ingest-throttles",
+        "apply-errors",
+        "apply-throttles",
+        "finalize-errors",
+        "finalize-throttles",
+        "finalizer-lag",
+        "table-throttles",
+      ]
+        .map((name) => `portaltime-${name}`)
+        .sort(),
+    );
+  });
+
+  /** The single metric an alarm watches (CDK renders labelled metrics as a one-entry `Metrics` list). */
+  const watched = (metric: Record<string, unknown>, stat: string) =>
+    Match.arrayWith([Match.objectLike({ MetricStat: Match.objectLike({ Metric: metric, Stat: stat }) })]);
+
+  it("alarms on any message in a DLQ", () => {
+    for (const name of ["inbox", "claims"]) {
+      const dlq = logicalId("AWS::SQS::Queue", { QueueName: `portaltime-${name}-dlq.fifo` });
+      template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        AlarmName: `portaltime-${name}-dlq-not-empty`,
+        Metrics: watched(
+          {
+            Namespace: "AWS/SQS",
+            MetricName: "ApproximateNumberOfMessagesVisible",
+            Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [dlq, "QueueName"] } }],
+          },
+          "Maximum",
+        ),
+        Threshold: 1,
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      });
+    }
+  });
+
+  it("alarms on finalizer lag over the threshold, and when the finalizer stops reporting", () => {
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      AlarmName: "portaltime-finalizer-lag",
+      Metrics: watched(
+        {
+          Namespace: "portaltime",
+          MetricName: "FinalizerLagSeconds",
+          Dimensions: [{ Name: "service", Value: "finalize" }],
+        },
+        "Maximum",
+      ),
+      Threshold: 30 * 60,
+      ComparisonOperator: "GreaterThanThreshold",
+      TreatMissingData: "breaching",
+    });
+  });
+
+  it("alarms on errors and throttles of each function", () => {
+    for (const name of ["ingest", "apply", "finalize"]) {
+      for (const [alarm, metric] of [
+        ["errors", "Errors"],
+        ["throttles", "Throttles"],
+      ]) {
+        template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+          AlarmName: `portaltime-${name}-${alarm}`,
+          Namespace: "AWS/Lambda",
+          MetricName: metric,
+          Dimensions: [{ Name: "FunctionName", Value: { Ref: functionId(name) } }],
+          Threshold: 1,
+          ComparisonOperator: "GreaterThanOrEqualToThreshold",
+        });
+      }
+    }
+  });
+
+  it("alarms on the 5xx rate and on DynamoDB throttles of the table and the due index", () => {
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      AlarmName: "portaltime-api-server-errors",
+      Threshold: 1,
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: "100 * errors / requests" })]),
+    });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      AlarmName: "portaltime-table-throttles",
+      Metrics: Match.arrayWith([
+        Match.objectLike({
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({
+              MetricName: "WriteThrottleEvents",
+              Dimensions: Match.arrayWith([{ Name: "GlobalSecondaryIndexName", Value: "due" }]),
+            }),
+          }),
+        }),
+      ]),
+    });
+  });
+
+  it("shows the breakdowns and the business line on the dashboard", () => {
+    const dashboard = JSON.stringify(Object.values(template.findResources("AWS::CloudWatch::Dashboard"))[0]);
+    for (const search of [
+      String.raw`{portaltime,format,kind,service} MetricName=\\\"DeliveriesAccepted\\\"`,
+      String.raw`{portaltime,format,reason,service} MetricName=\\\"DeliveriesRejected\\\"`,
+      String.raw`{portaltime,format,service} MetricName=\\\"DeliveriesDeadLettered\\\"`,
+      String.raw`{portaltime,outcome,service} MetricName=\\\"EpisodesFinalized\\\"`,
+      String.raw`{portaltime,action,service} MetricName=\\\"ClaimLinesSent\\\"`,
+    ]) {
+      expect(dashboard).toContain(search);
+    }
+    for (const metric of [
+      "BillableMinutes",
+      "ChargesCents",
+      "ApproximateAgeOfOldestMessage",
+      "ConcurrentExecutions",
+    ]) {
+      expect(dashboard).toContain(metric);
+    }
+  });
+});
+
+describe("configuration", () => {
+  it("follows the configuration: schedule, throttling, concurrency, formats, no FHIR hydration", () => {
+    const config = demoConfig();
+    delete config.fhir;
+    const variant = synthTemplate({
+      ...config,
+      prefix: "acme",
+      enabledFormats: ["healthie"],
+      finalizeScheduleMinutes: 2,
+      finalizerLagAlarmMinutes: 10,
+      applyMaxConcurrency: 3,
+      apiThrottle: { rateLimit: 5, burstLimit: 10 },
+    });
+
+    variant.hasResourceProperties("AWS::Events::Rule", { ScheduleExpression: "rate(2 minutes)" });
+    variant.hasResourceProperties("AWS::Lambda::Function", {
+      FunctionName: "acme-finalize",
+      Timeout: 120,
+      Environment: { Variables: Match.objectLike({ FINALIZE_BUDGET_MS: "90000" }) },
+    });
+    variant.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      ScalingConfig: { MaximumConcurrency: 3 },
+    });
+    variant.hasResourceProperties("AWS::ApiGateway::Stage", {
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 })],
+    });
+    variant.resourceCountIs("AWS::SecretsManager::Secret", 1);
+    variant.hasResourceProperties("AWS::SecretsManager::Secret", { Name: "acme/webhooks/healthie" });
+    variant.hasResourceProperties("AWS::SQS::Queue", { QueueName: "acme-inbox.fifo" });
+    variant.hasResourceProperties("AWS::Lambda::Function", {
+      FunctionName: "acme-apply",
+      Environment: { Variables: Match.objectLike({ HYDRATION: Match.absent() }) },
+    });
+  });
+});
