@@ -1,0 +1,183 @@
+import { Console } from "node:console";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { parseArgs } from "node:util";
+import { DateTime } from "luxon";
+import type { ClaimLine } from "../functions/domain/claim-line.js";
+import { parseTenantConfig } from "../functions/domain/config.js";
+import { startLocalAws } from "./local/aws-servers.js";
+import { demoPractice } from "./local/demo-practice.js";
+import { demoWeek } from "./local/demo-week.js";
+import { type EpisodeRecord, LocalPipeline } from "./local/pipeline.js";
+import { createResources } from "./local/resources.js";
+
+/**
+ * `npm start`: the whole of portaltime on this machine, no AWS account needed. DynamoDB Local and the
+ * SQS-compatible server, the ingest handler at http://localhost:$PORT/webhooks/{format} exactly as API Gateway
+ * invokes it, the apply handler on the inbox, the finalizer on a timer, and every claim line printed as the
+ * clearinghouse would receive it. By default a synthetic practice's week is replayed first (--no-demo skips it).
+ */
+const { values } = parseArgs({
+  options: {
+    "no-demo": { type: "boolean", default: false },
+    "data-dir": { type: "string" },
+    "finalize-every": { type: "string", default: "5" },
+    verbose: { type: "boolean", default: false },
+  },
+});
+const port = Number(process.env.PORT ?? 3000);
+const finalizeEverySeconds = Number(values["finalize-every"]);
+const out = process.stdout;
+const say = (line: string) => out.write(`${line}\n`);
+
+// The handlers log through the global console (Powertools dev mode): keep their JSON logs on stderr.
+process.env.POWERTOOLS_DEV = "true";
+process.env.POWERTOOLS_LOG_LEVEL = values.verbose ? "INFO" : "WARN";
+globalThis.console = new Console({ stdout: process.stderr, stderr: process.stderr });
+
+let ready = false;
+let stopping = false;
+const timers: NodeJS.Timeout[] = [];
+
+say("portaltime: starting DynamoDB Local and the SQS-compatible server ...");
+const aws = await startLocalAws({ dataDir: values["data-dir"] });
+const endpoints = { dynamodbEndpoint: aws.dynamodbEndpoint, sqsEndpoint: aws.sqsEndpoint };
+const resources = await createResources({ ...endpoints, prefix: "portaltime-local" });
+const tenant = parseTenantConfig(demoPractice);
+const live = new LocalPipeline({ endpoints, resources, tenant });
+say(
+  `portaltime: table ${resources.tableName}, queues ${resources.inboxUrl.split("/").pop()} and ${resources.claimsUrl.split("/").pop()}`,
+);
+
+const server = createServer((request, response) => {
+  void route(request, response).catch((error: unknown) => {
+    console.error("local server error", error);
+    if (!response.headersSent) response.writeHead(500, { "content-type": "application/problem+json" });
+    response.end(JSON.stringify({ type: "about:blank", title: "Internal error", status: 500 }));
+  });
+});
+
+async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const url = new URL(request.url ?? "/", "http://localhost");
+  if (request.method === "GET" && url.pathname === "/health") {
+    response.writeHead(ready ? 200 : 503, { "content-type": "application/json" });
+    response.end(JSON.stringify({ status: ready ? "ok" : "starting" }));
+    return;
+  }
+  const match = /^\/webhooks\/([^/]+)$/.exec(url.pathname);
+  if (request.method !== "POST" || match === null) {
+    response.writeHead(404, { "content-type": "application/problem+json" });
+    response.end(JSON.stringify({ type: "about:blank", title: "Not found", status: 404 }));
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).byteLength;
+    // API Gateway's own payload limit: beyond it the request never reaches the function.
+    if (size > 10 * 1024 * 1024) {
+      response.writeHead(413, { "content-type": "application/problem+json" });
+      response.end(JSON.stringify({ type: "about:blank", title: "Payload too large", status: 413 }));
+      return;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  const answer = await live.invokeIngest({
+    format: decodeURIComponent(match[1] as string),
+    headers,
+    body: Buffer.concat(chunks),
+  });
+  response.writeHead(answer.statusCode, answer.headers as Record<string, string>);
+  response.end(answer.body);
+}
+
+/** A loop that runs `work` every `ms`, one run at a time, until stopping. */
+function every(ms: number, work: () => Promise<void>): void {
+  let running = false;
+  timers.push(
+    setInterval(() => {
+      if (running || stopping) return;
+      running = true;
+      work()
+        .catch((error: unknown) => console.error("local loop error", error))
+        .finally(() => {
+          running = false;
+        });
+    }, ms),
+  );
+}
+
+const money = (cents: number) => `$${(cents / 100).toFixed(2)}`;
+const printClaim = (line: ClaimLine) => {
+  say(JSON.stringify(line));
+  say(
+    `  -> claim ${line.action} r${line.revision}: patient ${line.patientId}, ${line.procedureCode}, ${line.totalMinutes} min, ` +
+      `date of service ${line.serviceDate}, rendering NPI ${line.renderingProviderNpi}, ${money(line.chargeCents)}`,
+  );
+};
+/** The window's last local day (its end is the exclusive midnight after it). */
+const lastDay = (windowEnd: string) =>
+  DateTime.fromISO(windowEnd, { setZone: true }).minus({ milliseconds: 1 }).toISODate();
+const printed = new Map<string, string>();
+const printEpisode = (episode: EpisodeRecord) => {
+  const summary =
+    `  -> episode: patient ${episode.patientId}, ${episode.family}, ${episode.windowStart.slice(0, 10)}..` +
+    `${lastDay(episode.windowEnd)}, ${episode.totalMinutes} min: ${episode.outcome}` +
+    (episode.reasons.length > 0 ? ` (${episode.reasons.join(", ")})` : "");
+  if (printed.get(episode.episodeId) === summary) return;
+  printed.set(episode.episodeId, summary);
+  say(summary);
+};
+
+async function finalizeAndPrint(): Promise<void> {
+  await live.applyInbox();
+  const report = await live.finalize();
+  for (const line of await live.takeClaims()) printClaim(line);
+  if (report.patientsDecided > 0) for (const episode of await live.decidedEpisodes()) printEpisode(episode);
+}
+
+async function replayDemo(): Promise<void> {
+  const demo = new LocalPipeline({ endpoints, resources, tenant });
+  const deliveries = demoWeek(new Date(), tenant.timezone);
+  say(`portaltime: replaying a synthetic week of a small practice (${deliveries.length} deliveries) ...`);
+  for (const [index, delivery] of deliveries.entries()) {
+    demo.setClock(new Date(delivery.at));
+    const answer = await demo.post(delivery);
+    if (answer.statusCode >= 300) say(`  delivery ${index} refused: ${answer.statusCode} ${answer.body}`);
+    if ((index + 1) % 10 === 0 || index === deliveries.length - 1)
+      say(`  ${index + 1}/${deliveries.length} delivered`);
+  }
+  await demo.applyInbox();
+  say("portaltime: the demo week is in; the finalizer decides its episodes (window closed and settled):");
+  await finalizeAndPrint();
+}
+
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  say(`portaltime: ${signal}, stopping ...`);
+  for (const timer of timers) clearInterval(timer);
+  server.close();
+  await aws.stop();
+  say("portaltime: stopped");
+  process.exit(0);
+}
+process.on("SIGINT", () => void stop("SIGINT"));
+process.on("SIGTERM", () => void stop("SIGTERM"));
+
+await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+const address = server.address();
+const listening = typeof address === "object" && address !== null ? address.port : port;
+if (!values["no-demo"]) await replayDemo();
+every(250, async () => void (await live.applyInbox()));
+every(finalizeEverySeconds * 1000, finalizeAndPrint);
+ready = true;
+say(
+  `portaltime: ready. Webhooks: POST http://localhost:${listening}/webhooks/{fhir,medplum,elation,healthie,bridge}`,
+);
+say(
+  `portaltime: health: GET http://localhost:${listening}/health. The finalizer runs every ${finalizeEverySeconds} s. Ctrl-C stops.`,
+);
