@@ -4,16 +4,17 @@ import { formatNames } from "./vendors/format.js";
 
 /**
  * The deployment's runtime configuration: one object, validated once at cold start from the environment the CDK
- * stack (or the local stack) sets. Nothing else reads `process.env`.
+ * stack (or the local stack) sets. Nothing else reads `process.env`. Each function is given only the settings it
+ * uses (least privilege applies to configuration too) and requires them at cold start with `required`.
  */
 export const runtimeConfigSchema = z.object({
-  tableName: z.string().min(1),
+  tableName: z.string().min(1).optional(),
   inboxQueueUrl: z.url().optional(),
   claimsQueueUrl: z.url().optional(),
   inboxDlqUrl: z.url().optional(),
-  enabledFormats: z.array(z.enum(formatNames)).min(1),
+  enabledFormats: z.array(z.enum(formatNames)).min(1).optional(),
   /** Where each format's active secrets live: a Secrets Manager name prefix (`<prefix>/<format>`). */
-  secretPrefix: z.string().min(1),
+  secretPrefix: z.string().min(1).optional(),
   /** Local runs only: the secrets themselves, by format, instead of Secrets Manager. */
   localSecrets: z.record(z.enum(formatNames), z.array(z.string().min(1))).optional(),
   retentionDays: z.number().int().min(30).default(2190),
@@ -27,7 +28,10 @@ export const runtimeConfigSchema = z.object({
     .min(1024)
     .max(240 * 1024)
     .default(240 * 1024),
-  tenant: tenantConfigSchema,
+  /** The tenant policies: the finalizer decides with all of them. */
+  tenant: tenantConfigSchema.optional(),
+  /** The one policy the apply function needs (R16's settle time, for due markers). */
+  settleHours: z.number().int().min(0).max(720).optional(),
   /** The vendor APIs the apply function fetches thin payloads from; secrets are Secrets Manager names. */
   hydration: z
     .object({
@@ -90,6 +94,7 @@ export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Runt
     finalizeBudgetMs: numberOf(env.FINALIZE_BUDGET_MS),
     maxBodyBytes: numberOf(env.MAX_BODY_BYTES),
     tenant: json(env.TENANT_CONFIG),
+    settleHours: numberOf(env.SETTLE_HOURS),
     hydration: json(env.HYDRATION),
     endpoints: { dynamodb: env.DYNAMODB_ENDPOINT, sqs: env.SQS_ENDPOINT },
   });

@@ -11,7 +11,8 @@ import type { WebhookSecrets } from "./webhook-secrets.js";
 
 export interface ApplyProps {
   config: DeploymentConfig;
-  baseEnvironment: Record<string, string>;
+  /** The settings this function needs besides its own queues (see functions/runtime-config.ts). */
+  environment: Record<string, string>;
   inbox: FifoQueueWithDlq;
   store: EpisodeStore;
   secrets: WebhookSecrets;
@@ -42,7 +43,7 @@ export class Apply extends Construct {
       timeout,
       memorySize: 512,
       environment: {
-        ...props.baseEnvironment,
+        ...props.environment,
         INBOX_DLQ_URL: inbox.deadLetterQueue.queueUrl,
         RETENTION_DAYS: String(config.retentionDays),
         ...(config.fhir && fhir

@@ -11,7 +11,8 @@ import { PortaltimeFunction } from "./portaltime-function.js";
 
 export interface FinalizerProps {
   config: DeploymentConfig;
-  baseEnvironment: Record<string, string>;
+  /** The settings this function needs besides its own queues (see functions/runtime-config.ts). */
+  environment: Record<string, string>;
   store: EpisodeStore;
   claims: FifoQueueWithDlq;
   logsKey: kms.IKey;
@@ -45,7 +46,7 @@ export class Finalizer extends Construct {
       timeout: Duration.seconds(timeoutSeconds),
       memorySize: 1024,
       environment: {
-        ...props.baseEnvironment,
+        ...props.environment,
         CLAIMS_QUEUE_URL: props.claims.queue.queueUrl,
         RETENTION_DAYS: String(config.retentionDays),
         ADJUSTMENT_HORIZON_DAYS: String(config.adjustmentHorizonDays),

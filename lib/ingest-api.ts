@@ -12,7 +12,8 @@ import type { WebhookSecrets } from "./webhook-secrets.js";
 export interface IngestApiProps {
   config: DeploymentConfig;
   /** The runtime settings every function must have (functions/runtime-config.ts). */
-  baseEnvironment: Record<string, string>;
+  /** The settings this function needs besides its own queues (see functions/runtime-config.ts). */
+  environment: Record<string, string>;
   inbox: FifoQueueWithDlq;
   secrets: WebhookSecrets;
   logsKey: kms.IKey;
@@ -43,7 +44,7 @@ export class IngestApi extends Construct {
       timeout: Duration.seconds(10),
       memorySize: 512,
       environment: {
-        ...props.baseEnvironment,
+        ...props.environment,
         INBOX_QUEUE_URL: props.inbox.queue.queueUrl,
         MAX_BODY_BYTES: String(config.maxBodyBytes),
       },

@@ -49,25 +49,25 @@ export class PortaltimeStack extends Stack {
       key: this.keys.data,
     });
 
-    // What functions/runtime-config.ts requires of every function; each adds only what it uses.
-    const baseEnvironment = {
-      TABLE_NAME: this.store.table.tableName,
-      ENABLED_FORMATS: config.enabledFormats.join(","),
-      SECRET_PREFIX: secrets.vendorSecretPrefix,
-      TENANT_CONFIG: JSON.stringify(config.tenant),
-    };
+    // Each function gets only the settings it uses (functions/runtime-config.ts requires them at cold start).
+    const tableName = this.store.table.tableName;
+    const enabledFormats = config.enabledFormats.join(",");
     const logs = { logsKey: this.keys.logs, logRetention: config.logRetentionDays as logs.RetentionDays };
 
     this.ingestApi = new IngestApi(this, "IngestApi", {
       config,
-      baseEnvironment,
+      environment: { ENABLED_FORMATS: enabledFormats, SECRET_PREFIX: secrets.vendorSecretPrefix },
       inbox: this.inbox,
       secrets,
       ...logs,
     });
     this.apply = new Apply(this, "Apply", {
       config,
-      baseEnvironment,
+      environment: {
+        ENABLED_FORMATS: enabledFormats,
+        TABLE_NAME: tableName,
+        SETTLE_HOURS: String(config.tenant.settleHours),
+      },
       inbox: this.inbox,
       store: this.store,
       secrets,
@@ -75,7 +75,7 @@ export class PortaltimeStack extends Stack {
     });
     this.finalizer = new Finalizer(this, "Finalizer", {
       config,
-      baseEnvironment,
+      environment: { TABLE_NAME: tableName, TENANT_CONFIG: JSON.stringify(config.tenant) },
       store: this.store,
       claims: this.claims,
       ...logs,

@@ -11,6 +11,7 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSEvent, SQSRecord } from "aws-lambda";
 import { createApplyHandler } from "../../functions/apply/apply-handler.js";
 import { type ClaimLine, claimLineSchema } from "../../functions/domain/claim-line.js";
+import { tenantConfigSchema } from "../../functions/domain/config.js";
 import type { Episode } from "../../functions/domain/engine.js";
 import type { FinalizeReport } from "../../functions/finalize/finalize-due-episodes.js";
 import { createFinalizeHandler } from "../../functions/finalize/finalize-handler.js";
@@ -81,17 +82,21 @@ export class LocalPipeline {
 
   constructor(private readonly options: PipelineOptions) {
     const { resources, endpoints } = options;
+    const tenant = tenantConfigSchema.parse(options.tenant);
+    const formats = options.enabledFormats ?? [...formatNames];
+    const { tableName } = resources;
     this.config = runtimeConfigSchema.parse({
-      tableName: resources.tableName,
+      tableName,
       inboxQueueUrl: resources.inboxUrl,
       inboxDlqUrl: resources.inboxDlqUrl,
       claimsQueueUrl: resources.claimsUrl,
-      enabledFormats: options.enabledFormats ?? [...formatNames],
+      enabledFormats: formats,
       secretPrefix: "local",
       localSecrets: devFormatSecrets,
       retentionDays: options.retentionDays,
       adjustmentHorizonDays: options.adjustmentHorizonDays,
-      tenant: options.tenant,
+      tenant,
+      settleHours: tenant.settleHours,
       endpoints: { dynamodb: endpoints.dynamodbEndpoint, sqs: endpoints.sqsEndpoint },
     });
     this.sqs = options.clients?.sqs ?? localSqsClient(endpoints.sqsEndpoint);
@@ -110,20 +115,20 @@ export class LocalPipeline {
       throw new Error("no vendor API is reachable from the local stack");
     };
     this.apply = createApplyHandler({
-      formats: enabledFormats(config.enabledFormats),
+      formats: enabledFormats(formats),
       fetcherFor: options.fetcherFor ?? (() => notFetchable),
       facts: new DynamoFactStore(documents, {
-        tableName: config.tableName,
+        tableName,
         retentionDays: config.retentionDays,
-        settleHours: config.tenant.settleHours,
+        settleHours: tenant.settleHours,
       }),
-      subscriptions: new DynamoSubscriptionStore(documents, config.tableName),
+      subscriptions: new DynamoSubscriptionStore(documents, tableName),
       deadLetters: new SqsDeadLetterSink(this.sqs, resources.inboxDlqUrl),
     });
     this.finalizeHandler = createFinalizeHandler({
-      store: new DynamoEpisodeStore(documents, config.tableName),
+      store: new DynamoEpisodeStore(documents, tableName),
       claims: new SqsClaimSink(this.sqs, resources.claimsUrl),
-      tenant: config.tenant,
+      tenant,
       retentionDays: config.retentionDays,
       adjustmentHorizonDays: config.adjustmentHorizonDays,
       clock: () => this.clock().getTime(),
@@ -250,7 +255,7 @@ export class LocalPipeline {
     do {
       const page = await this.dynamodb.send(
         new ScanCommand({
-          TableName: this.config.tableName,
+          TableName: this.options.resources.tableName,
           FilterExpression: "begins_with(sk, :episode)",
           ExpressionAttributeValues: { ":episode": { S: "EPISODE#" } },
           ExclusiveStartKey: cursor,

@@ -10,19 +10,20 @@ import { resourceFetchers } from "./resource-fetchers.js";
 
 const config = runtimeConfigFromEnv();
 const dynamodb = dynamoDocumentClient(config);
+const tableName = required(config.tableName, "TABLE_NAME");
 const secrets = new SecretsProvider();
 
 /** Lambda entry point: configuration is read and validated once, at cold start. */
 export const handler = createApplyHandler({
-  formats: enabledFormats(config.enabledFormats),
+  formats: enabledFormats(required(config.enabledFormats, "ENABLED_FORMATS")),
   fetcherFor: resourceFetchers(config.hydration, async (name) =>
     String(await secrets.get(name, { maxAge: 300 })),
   ),
   facts: new DynamoFactStore(dynamodb, {
-    tableName: config.tableName,
+    tableName,
     retentionDays: config.retentionDays,
-    settleHours: config.tenant.settleHours,
+    settleHours: required(config.settleHours, "SETTLE_HOURS"),
   }),
-  subscriptions: new DynamoSubscriptionStore(dynamodb, config.tableName),
+  subscriptions: new DynamoSubscriptionStore(dynamodb, tableName),
   deadLetters: new SqsDeadLetterSink(sqsClient(config), required(config.inboxDlqUrl, "INBOX_DLQ_URL")),
 });

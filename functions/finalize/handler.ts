@@ -8,9 +8,9 @@ const config = runtimeConfigFromEnv();
 
 /** Lambda entry point: configuration is read and validated once, at cold start. */
 export const handler = createFinalizeHandler({
-  store: new DynamoEpisodeStore(dynamoDocumentClient(config), config.tableName),
+  store: new DynamoEpisodeStore(dynamoDocumentClient(config), required(config.tableName, "TABLE_NAME")),
   claims: new SqsClaimSink(sqsClient(config), required(config.claimsQueueUrl, "CLAIMS_QUEUE_URL")),
-  tenant: config.tenant,
+  tenant: required(config.tenant, "TENANT_CONFIG"),
   retentionDays: config.retentionDays,
   adjustmentHorizonDays: config.adjustmentHorizonDays,
   clock: () => Date.now(),

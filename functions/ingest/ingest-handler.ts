@@ -22,10 +22,10 @@ export function ingestDependencies(
   sqs: SQSClient = sqsClient(config, SEND_OPTIONS),
 ): IngestDependencies {
   return {
-    formats: enabledFormats(config.enabledFormats),
+    formats: enabledFormats(required(config.enabledFormats, "ENABLED_FORMATS")),
     secrets: config.localSecrets
       ? staticSecretSource(config.localSecrets)
-      : secretsManagerSource(config.secretPrefix),
+      : secretsManagerSource(required(config.secretPrefix, "SECRET_PREFIX")),
     inbox: new SqsInboxSender(sqs, required(config.inboxQueueUrl, "INBOX_QUEUE_URL")),
     now: () => new Date(),
     maxBodyBytes: config.maxBodyBytes,

@@ -163,7 +163,7 @@ describe("deployment configuration", () => {
 
     const message = configErrorOf(() => portaltimeApp({ ...config, tenant: { ...config.tenant, roster } }));
 
-    expect(message).toContain("tenant: the ingest function's environment would be about");
+    expect(message).toContain("tenant: the finalize function's environment would be about");
   });
 
   it("makes the CDK app entry point exit 1 with the field named, without a stack trace", () => {

@@ -201,14 +201,32 @@ describe("functions", () => {
 
   it("give each function only the settings it reads", () => {
     const queueUrls = ["INBOX_QUEUE_URL", "INBOX_DLQ_URL", "CLAIMS_QUEUE_URL"];
+    const settings = ["TABLE_NAME", "TENANT_CONFIG", "SETTLE_HOURS", "ENABLED_FORMATS", "SECRET_PREFIX"];
     const present = (name: string) =>
-      ["HYDRATION", "MAX_BODY_BYTES", "FINALIZE_BUDGET_MS", ...queueUrls].filter(
+      [...settings, "HYDRATION", "MAX_BODY_BYTES", "FINALIZE_BUDGET_MS", ...queueUrls].filter(
         (key) => key in environmentOf(name),
       );
 
-    expect(present("ingest")).toEqual(["MAX_BODY_BYTES", "INBOX_QUEUE_URL"]);
-    expect(present("apply")).toEqual(["HYDRATION", "INBOX_DLQ_URL"]);
-    expect(present("finalize")).toEqual(["FINALIZE_BUDGET_MS", "CLAIMS_QUEUE_URL"]);
+    expect(present("ingest")).toEqual([
+      "ENABLED_FORMATS",
+      "SECRET_PREFIX",
+      "MAX_BODY_BYTES",
+      "INBOX_QUEUE_URL",
+    ]);
+    expect(present("apply")).toEqual([
+      "TABLE_NAME",
+      "SETTLE_HOURS",
+      "ENABLED_FORMATS",
+      "HYDRATION",
+      "INBOX_DLQ_URL",
+    ]);
+    expect(present("finalize")).toEqual([
+      "TABLE_NAME",
+      "TENANT_CONFIG",
+      "FINALIZE_BUDGET_MS",
+      "CLAIMS_QUEUE_URL",
+    ]);
+    expect(environmentOf("apply").SETTLE_HOURS).toBe("48");
     expect(environmentOf("ingest")).toMatchObject({
       ENABLED_FORMATS: "fhir,medplum,elation,healthie,bridge",
       SECRET_PREFIX: "portaltime/webhooks",
