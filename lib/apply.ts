@@ -35,7 +35,19 @@ export class Apply extends Construct {
     super(scope, id);
     const { config, inbox } = props;
     const timeout = Duration.seconds(Math.floor(inbox.design.visibilityTimeoutSeconds / 6));
-    const fhir = props.secrets.fhirClientKey;
+    const { fhirClientKey, healthieApiKey, elationClientSecret, credentialNames } = props.secrets;
+    // The vendor APIs thin payloads are fetched from, each with the name of the secret holding its credential.
+    const hydration = {
+      ...(config.fhir && fhirClientKey
+        ? { fhir: { ...config.fhir, keySecretName: credentialNames.fhir } }
+        : {}),
+      ...(config.healthie && healthieApiKey
+        ? { healthie: { ...config.healthie, apiKeySecretName: credentialNames.healthie } }
+        : {}),
+      ...(config.elation && elationClientSecret
+        ? { elation: { ...config.elation, clientSecretName: credentialNames.elation } }
+        : {}),
+    };
 
     this.apply = new PortaltimeFunction(this, "Apply", {
       name: "apply",
@@ -46,13 +58,7 @@ export class Apply extends Construct {
         ...props.environment,
         INBOX_DLQ_URL: inbox.deadLetterQueue.queueUrl,
         RETENTION_DAYS: String(config.retentionDays),
-        ...(config.fhir && fhir
-          ? {
-              HYDRATION: JSON.stringify({
-                fhir: { ...config.fhir, keySecretName: fhir.secretName },
-              }),
-            }
-          : {}),
+        ...(Object.keys(hydration).length > 0 ? { HYDRATION: JSON.stringify(hydration) } : {}),
       },
       logsKey: props.logsKey,
       logRetention: props.logRetention,
@@ -67,7 +73,7 @@ export class Apply extends Construct {
     );
     props.store.grantApplyWrites(fn);
     inbox.grantSendToDeadLetterQueue(fn);
-    fhir?.grantRead(fn);
+    for (const secret of [fhirClientKey, healthieApiKey, elationClientSecret]) secret?.grantRead(fn);
 
     this.apply.acknowledge(
       {

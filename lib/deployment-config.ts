@@ -51,6 +51,22 @@ export const deploymentConfigSchema = z
         scope: z.string().min(1).optional(),
       })
       .optional(),
+    /** Healthie's API, from which the apply function fetches the notes and appointments Healthie's thin webhooks name. */
+    healthie: z
+      .strictObject({
+        apiUrl: httpsUrl,
+        /** Healthie's `AuthorizationShard` header, for sharded accounts. */
+        authorizationShard: z.string().min(1).optional(),
+      })
+      .optional(),
+    /** Elation's API (OAuth2 client credentials), from which the apply function fetches message threads. */
+    elation: z
+      .strictObject({
+        apiBaseUrl: httpsUrl,
+        tokenUrl: httpsUrl,
+        clientId: z.string().min(1),
+      })
+      .optional(),
     /** API Gateway stage throttling: steady requests per second and burst. */
     apiThrottle: z
       .strictObject({

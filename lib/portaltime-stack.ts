@@ -46,6 +46,8 @@ export class PortaltimeStack extends Stack {
       prefix,
       enabledFormats: config.enabledFormats,
       fhirClientKey: config.fhir !== undefined,
+      healthieApiKey: config.healthie !== undefined,
+      elationClientSecret: config.elation !== undefined,
       key: this.keys.data,
     });
 

@@ -9,6 +9,10 @@ export interface WebhookSecretsProps {
   enabledFormats: readonly FormatName[];
   /** Whether the apply function hydrates FHIR `id-only` notifications (it then needs the client key). */
   fhirClientKey: boolean;
+  /** Whether the apply function fetches from Healthie's API (it then needs the API key). */
+  healthieApiKey: boolean;
+  /** Whether the apply function fetches from Elation's API (it then needs the OAuth client secret). */
+  elationClientSecret: boolean;
   key: kms.IKey;
 }
 
@@ -26,10 +30,22 @@ export class WebhookSecrets extends Construct {
   readonly vendorSecretPrefix: string;
   readonly vendorSecrets: secretsmanager.Secret[];
   readonly fhirClientKey?: secretsmanager.Secret;
+  readonly healthieApiKey?: secretsmanager.Secret;
+  readonly elationClientSecret?: secretsmanager.Secret;
+  /**
+   * The names the apply function reads its API credentials by: plain strings known at synth (a secret's
+   * `secretName` attribute is a deploy-time token), so its HYDRATION setting is checkable JSON.
+   */
+  readonly credentialNames: { fhir: string; healthie: string; elation: string };
 
   constructor(scope: Construct, id: string, props: WebhookSecretsProps) {
     super(scope, id);
     this.vendorSecretPrefix = `${props.prefix}/webhooks`;
+    this.credentialNames = {
+      fhir: `${props.prefix}/fhir-client-key`,
+      healthie: `${props.prefix}/healthie-api-key`,
+      elation: `${props.prefix}/elation-client-secret`,
+    };
     this.vendorSecrets = props.enabledFormats.map(
       (format) =>
         new secretsmanager.Secret(this, `Vendor-${format}`, {
@@ -42,7 +58,7 @@ export class WebhookSecrets extends Construct {
     );
     if (props.fhirClientKey) {
       this.fhirClientKey = new secretsmanager.Secret(this, "FhirClientKey", {
-        secretName: `${props.prefix}/fhir-client-key`,
+        secretName: this.credentialNames.fhir,
         description:
           "portaltime: SMART Backend Services private key { kid, alg, privateKeyJwk | privateKeyPem }",
         encryptionKey: props.key,
@@ -50,7 +66,33 @@ export class WebhookSecrets extends Construct {
         secretStringValue: SecretValue.unsafePlainText("{}"),
       });
     }
-    for (const secret of [...this.vendorSecrets, ...(this.fhirClientKey ? [this.fhirClientKey] : [])]) {
+    // Vendor API credentials: a plain string each, created holding none (hydration fails closed and retries,
+    // then dead-letters, until the operator puts the credential in).
+    const apiCredential = (id: string, secretName: string, description: string) =>
+      new secretsmanager.Secret(this, id, {
+        secretName,
+        description,
+        encryptionKey: props.key,
+        secretStringValue: SecretValue.unsafePlainText("unset"),
+      });
+    if (props.healthieApiKey) {
+      this.healthieApiKey = apiCredential(
+        "HealthieApiKey",
+        "healthie-api-key",
+        "portaltime: Healthie API key",
+      );
+    }
+    if (props.elationClientSecret) {
+      this.elationClientSecret = apiCredential(
+        "ElationClientSecret",
+        this.credentialNames.elation,
+        "portaltime: Elation OAuth2 client secret",
+      );
+    }
+    const all = [this.fhirClientKey, this.healthieApiKey, this.elationClientSecret].filter(
+      (secret): secret is secretsmanager.Secret => secret !== undefined,
+    );
+    for (const secret of [...this.vendorSecrets, ...all]) {
       Validations.of(secret.node.defaultChild ?? secret).acknowledge(
         { id: "AwsSolutions-SMG4", reason: ROTATION_REASON },
         { id: "HIPAA.Security-SecretsManagerRotationEnabled", reason: ROTATION_REASON },

@@ -1,6 +1,7 @@
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { claimsQueue, inboxQueue } from "../../functions/queue/queue-design.js";
+import { runtimeConfigFromEnv } from "../../functions/runtime-config.js";
 import { tableDesign } from "../../functions/store/table-design.js";
 import { demoConfig, synthTemplate } from "./synth.js";
 
@@ -98,8 +99,8 @@ describe("encryption everywhere", () => {
 
   it("encrypts every secret with the data key and the alarm topic with the alarm key", () => {
     const secrets = Object.values(template.findResources("AWS::SecretsManager::Secret"));
-    // One per enabled format, and the FHIR client key.
-    expect(secrets).toHaveLength(6);
+    // One per enabled format, the FHIR client key, the Healthie API key and the Elation client secret.
+    expect(secrets).toHaveLength(8);
     for (const secret of secrets) expect(secret.Properties.KmsKeyId).toEqual(arnOf(keyId("data")));
     template.hasResourceProperties("AWS::SecretsManager::Secret", { Name: "portaltime/webhooks/healthie" });
     template.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: arnOf(keyId("alarms")) });
@@ -234,6 +235,32 @@ describe("functions", () => {
     });
     expect(JSON.parse(environmentOf("finalize").TENANT_CONFIG as string)).toMatchObject({
       timezone: "America/New_York",
+    });
+  });
+
+  it("give each function an environment the runtime configuration accepts, with every setting its entry point requires", () => {
+    // Deploy-time references (Ref, Fn::GetAtt) stand in as URLs: the shapes are what this checks.
+    const resolved = (name: string) =>
+      Object.fromEntries(
+        Object.entries(environmentOf(name)).map(([key, value]) => [
+          key,
+          typeof value === "string" ? value : `https://resolved.example/${key}`,
+        ]),
+      );
+    const required: Record<string, Array<keyof ReturnType<typeof runtimeConfigFromEnv>>> = {
+      ingest: ["enabledFormats", "secretPrefix", "inboxQueueUrl"],
+      apply: ["tableName", "enabledFormats", "settleHours", "inboxDlqUrl"],
+      finalize: ["tableName", "tenant", "claimsQueueUrl"],
+    };
+
+    for (const [name, settings] of Object.entries(required)) {
+      const config = runtimeConfigFromEnv(resolved(name));
+      for (const setting of settings) expect(config[setting], `${name}: ${setting}`).toBeDefined();
+    }
+    expect(runtimeConfigFromEnv(resolved("apply")).hydration).toEqual({
+      fhir: expect.objectContaining({ keySecretName: "portaltime/fhir-client-key" }),
+      healthie: expect.objectContaining({ apiKeySecretName: "portaltime/healthie-api-key" }),
+      elation: expect.objectContaining({ clientSecretName: "portaltime/elation-client-secret" }),
     });
   });
 
@@ -541,9 +568,11 @@ describe("monitoring", () => {
 });
 
 describe("configuration", () => {
-  it("follows the configuration: schedule, throttling, concurrency, formats, no FHIR hydration", () => {
+  it("follows the configuration: schedule, throttling, concurrency, formats, no hydration", () => {
     const config = demoConfig();
     delete config.fhir;
+    delete config.healthie;
+    delete config.elation;
     const variant = synthTemplate({
       ...config,
       prefix: "acme",
