@@ -1,7 +1,8 @@
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
-import { dynamoDocumentClient, sqsClient } from "../aws-clients.js";
+import { dynamoDocumentClient } from "../dynamodb-client.js";
 import { SqsDeadLetterSink } from "../queue/dead-letter.js";
 import { required, runtimeConfigFromEnv } from "../runtime-config.js";
+import { sqsClient } from "../sqs-client.js";
 import { DynamoFactStore } from "../store/fact-store.js";
 import { DynamoSubscriptionStore } from "../store/subscription-store.js";
 import { enabledFormats } from "../vendors/registry.js";

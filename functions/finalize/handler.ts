@@ -1,6 +1,7 @@
-import { dynamoDocumentClient, sqsClient } from "../aws-clients.js";
+import { dynamoDocumentClient } from "../dynamodb-client.js";
 import { SqsClaimSink } from "../queue/claims-sender.js";
 import { required, runtimeConfigFromEnv } from "../runtime-config.js";
+import { sqsClient } from "../sqs-client.js";
 import { DynamoEpisodeStore } from "../store/episode-store.js";
 import { createFinalizeHandler } from "./finalize-handler.js";
 
