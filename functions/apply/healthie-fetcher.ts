@@ -6,11 +6,12 @@ import {
   createRetrier,
   discardBody,
   isTransientStatus,
+  parseJson,
+  ResourceGoneError,
   type RetryOptions,
   readText,
   send,
 } from "./http-retry.js";
-import { ResourceGoneError } from "./smart-fhir-fetcher.js";
 
 /**
  * Fetches what healthie.ts asks for (`message/<id>`, `appointment/<id>`) from Healthie's GraphQL API
@@ -286,14 +287,6 @@ const codeOf = (error: GraphqlError): string | undefined => {
 const isNotFound = (error: GraphqlError): boolean =>
   notFoundCodes.has(codeOf(error) ?? "") ||
   (typeof error.message === "string" && /\bnot found\b/i.test(error.message));
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
 
 function parseApiUrl(apiUrl: string): URL {
   const url = new URL(apiUrl);

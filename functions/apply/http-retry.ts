@@ -1,8 +1,21 @@
 /**
- * The retry loop the resource fetchers share (SMART FHIR, Healthie, Elation): transient failures (network,
- * timeout, 408, 429, 5xx) are retried with exponential backoff and equal jitter, a `Retry-After` is honoured
- * up to the longest wait, and one that asks for more ends the attempts early so SQS retries the message later.
+ * What the resource fetchers share (SMART FHIR, Healthie, Elation): requests, bodies, `ResourceGoneError`, and
+ * the retry loop. Transient failures (network, timeout, 408, 429, 5xx) are retried with exponential backoff
+ * and equal jitter, a `Retry-After` is honoured up to the longest wait, and one that asks for more ends the
+ * attempts early so SQS retries the message later.
  */
+
+/** 404 or 410: the resource is gone, and callers skip this focus rather than fail the delivery. */
+export class ResourceGoneError extends Error {
+  readonly retryable = false;
+  constructor(
+    readonly reference: string,
+    readonly status: 404 | 410,
+  ) {
+    super(`resource gone (${status})`);
+    this.name = "ResourceGoneError";
+  }
+}
 
 export interface RetryOptions {
   /** Attempts for transient failures. Default 3. */
@@ -101,6 +114,15 @@ export async function discardBody(response: Response): Promise<void> {
     await response.body?.cancel();
   } catch {
     // Nothing to release.
+  }
+}
+
+/** The text as JSON; undefined when it is not JSON. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 

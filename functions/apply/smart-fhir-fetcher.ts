@@ -1,34 +1,12 @@
 import { z } from "zod";
-import { ResourceFetchError, UnmappableDeliveryError } from "../vendors/errors.js";
+import { UnmappableDeliveryError } from "../vendors/errors.js";
 import type { ResourceFetcher } from "../vendors/format.js";
-import {
-  type AttemptOutcome,
-  createRetrier,
-  discardBody,
-  isTransientStatus,
-  type RetryOptions,
-  readText,
-  send,
-} from "./http-retry.js";
+import { type AccessTokens, createBearerGet } from "./bearer-get.js";
+import type { RetryOptions } from "./http-retry.js";
 import { SmartTokenError } from "./smart-token-provider.js";
 
-/** 404 or 410: the resource is gone, and callers skip this focus rather than fail the delivery. */
-export class ResourceGoneError extends Error {
-  readonly retryable = false;
-  constructor(
-    readonly reference: string,
-    readonly status: 404 | 410,
-  ) {
-    super(`resource gone (${status})`);
-    this.name = "ResourceGoneError";
-  }
-}
-
-/** What the fetcher needs of `SmartTokenProvider`. */
-export interface AccessTokens {
-  accessToken(): Promise<string>;
-  invalidate(rejectedToken: string): void;
-}
+// Tests import it from here.
+export { ResourceGoneError } from "./http-retry.js";
 
 /** Retries: `maxAttempts` (default 3), `baseDelayMs` (200), `maxDelayMs` (5 s), `sleep`, `now` (http-retry.ts). */
 export interface SmartFhirFetcherOptions extends RetryOptions {
@@ -60,58 +38,15 @@ const resourceSchema = z.looseObject({ resourceType: z.string().min(1), id: z.st
  */
 export function createSmartFhirFetcher(options: SmartFhirFetcherOptions): ResourceFetcher {
   const base = parseBaseUrl(options.baseUrl);
-  const timeoutMs = options.timeoutMs ?? 5_000;
-  const retrier = createRetrier(options);
-  const { tokens } = options;
-
-  /** One request; `refreshed` tells whether a 401 has already cost the cached token. */
-  async function attempt(
-    { url, type, id }: ResolvedReference,
-    reference: string,
-    refreshed: { after401: boolean },
-  ): Promise<AttemptOutcome<unknown>> {
-    let token: string;
-    try {
-      token = await tokens.accessToken();
-    } catch (error) {
-      if (error instanceof SmartTokenError && error.transient) return { kind: "transient", error };
-      throw error;
-    }
-    const response = await send(
-      url,
-      { headers: { accept: "application/fhir+json", authorization: `Bearer ${token}` } },
-      timeoutMs,
-    );
-    if (response === undefined)
-      return { kind: "transient", error: new ResourceFetchError(reference, undefined) };
-    const { status } = response;
-    if (status >= 200 && status < 300) {
-      const body = await readText(response);
-      // The timeout fired or the connection dropped mid-body: the same as a failed request.
-      if (body === undefined)
-        return { kind: "transient", error: new ResourceFetchError(reference, undefined) };
-      return { kind: "done", value: parseResource(body, type, id) };
-    }
-    // Bodies of failures are never read: they may echo PHI.
-    await discardBody(response);
-    if (status === 401) {
-      // One fresh token settles an expired or revoked one; a second 401 is a grant problem.
-      if (refreshed.after401) throw new ResourceFetchError(reference, 401);
-      refreshed.after401 = true;
-      tokens.invalidate(token);
-      return { kind: "again" };
-    }
-    if (status === 404 || status === 410) throw new ResourceGoneError(reference, status);
-    if (isTransientStatus(status))
-      return retrier.transient(new ResourceFetchError(reference, status), response);
-    // Redirects, 403 and other statuses will not change within this invocation; SQS retries them later.
-    throw new ResourceFetchError(reference, status);
-  }
-
+  const get = createBearerGet({
+    ...options,
+    tokenError: SmartTokenError,
+    accept: "application/fhir+json",
+    timeoutMs: options.timeoutMs ?? 5_000,
+  });
   return async (reference) => {
-    const resolved = resolveReference(base, reference);
-    const refreshed = { after401: false };
-    return retrier.run(() => attempt(resolved, reference, refreshed));
+    const { url, type, id } = resolveReference(base, reference);
+    return get(url, reference, (body) => parseResource(body, type, id));
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type CryptoKey, importJWK, importPKCS8, SignJWT } from "jose";
 import { z } from "zod";
+import { CachedAccessToken, readTokenResponse, type TokenResponse } from "./oauth-token-cache.js";
 
 /**
  * SMART Backend Services (HL7 SMART App Launch v2): OAuth2 client credentials, the client authenticating
@@ -87,25 +88,6 @@ export class SmartTokenError extends Error {
   }
 }
 
-const tokenResponseSchema = z.object({
-  access_token: z.string().min(1),
-  token_type: z.string().refine((type) => type.toLowerCase() === "bearer", "token_type must be bearer"),
-  // Some servers send the lifetime as a string.
-  expires_in: z.coerce.number().int().positive(),
-});
-
-/** Only the registered codes are reported: the rest of an error body is free text. */
-const oauthErrorSchema = z.object({
-  error: z.enum([
-    "invalid_request",
-    "invalid_client",
-    "invalid_grant",
-    "unauthorized_client",
-    "unsupported_grant_type",
-    "invalid_scope",
-  ]),
-});
-
 export interface SmartTokenProviderOptions {
   tokenUrl: string;
   clientId: string;
@@ -120,11 +102,6 @@ export interface SmartTokenProviderOptions {
   expiryMarginSeconds?: number;
 }
 
-interface CachedToken {
-  accessToken: string;
-  usableUntilMs: number;
-}
-
 const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /** SMART caps an assertion's lifetime at five minutes; less tolerates a token server's clock lagging. */
 const assertionLifetimeSeconds = 240;
@@ -132,39 +109,30 @@ const assertionLifetimeSeconds = 240;
 /** Obtains and caches one access token; concurrent callers share one in-flight token request. */
 export class SmartTokenProvider {
   private readonly scope: string;
-  private readonly now: () => number;
   private readonly timeoutMs: number;
-  private readonly expiryMarginSeconds: number;
-  private cached: CachedToken | undefined;
-  private inFlight: Promise<CachedToken> | undefined;
+  private readonly token: CachedAccessToken;
 
   constructor(private readonly options: SmartTokenProviderOptions) {
     this.scope = options.scope ?? "system/*.read";
-    this.now = options.now ?? Date.now;
     this.timeoutMs = options.timeoutMs ?? 5_000;
-    this.expiryMarginSeconds = options.expiryMarginSeconds ?? 60;
+    this.token = new CachedAccessToken({
+      requestToken: (requestedAtMs) => this.requestToken(requestedAtMs),
+      now: options.now,
+      expiryMarginSeconds: options.expiryMarginSeconds,
+    });
   }
 
   /** A usable access token, requested when none is cached or it nears expiry. Throws `SmartTokenError`. */
-  async accessToken(): Promise<string> {
-    if (this.cached !== undefined && this.now() < this.cached.usableUntilMs) return this.cached.accessToken;
-    this.inFlight ??= this.requestToken().finally(() => {
-      this.inFlight = undefined;
-    });
-    const token = await this.inFlight;
-    return token.accessToken;
+  accessToken(): Promise<string> {
+    return this.token.accessToken();
   }
 
-  /**
-   * Forgets the cached token. Given the token a server rejected, forgets it only while it is the cached one,
-   * so callers that held the same stale token trigger one refresh between them, not one each.
-   */
+  /** Forgets the cached token, or only `rejectedToken` while it is the cached one (see `CachedAccessToken`). */
   invalidate(rejectedToken?: string): void {
-    if (rejectedToken === undefined || this.cached?.accessToken === rejectedToken) this.cached = undefined;
+    this.token.invalidate(rejectedToken);
   }
 
-  private async requestToken(): Promise<CachedToken> {
-    const requestedAtMs = this.now();
+  private async requestToken(requestedAtMs: number): Promise<TokenResponse> {
     const body = new URLSearchParams({
       grant_type: "client_credentials",
       scope: this.scope,
@@ -183,22 +151,7 @@ export class SmartTokenProvider {
     } catch {
       throw new SmartTokenError(undefined, true);
     }
-    const json = await readBody(response);
-    if (!response.ok) {
-      const status = response.status;
-      const transient = status === 408 || status === 429 || status >= 500;
-      throw new SmartTokenError(status, transient, oauthErrorSchema.safeParse(json).data?.error);
-    }
-    const token = tokenResponseSchema.safeParse(json);
-    if (!token.success) throw new SmartTokenError(response.status, false, "malformed token response");
-    // Short-lived tokens keep at least half their life usable, so they are not refetched on every call.
-    const marginSeconds = Math.min(this.expiryMarginSeconds, token.data.expires_in / 2);
-    const cached = {
-      accessToken: token.data.access_token,
-      usableUntilMs: requestedAtMs + (token.data.expires_in - marginSeconds) * 1000,
-    };
-    this.cached = cached;
-    return cached;
+    return readTokenResponse(response, SmartTokenError);
   }
 
   private signAssertion(nowMs: number): Promise<string> {
@@ -213,20 +166,5 @@ export class SmartTokenProvider {
       .setIssuedAt(issuedAt)
       .setExpirationTime(issuedAt + assertionLifetimeSeconds)
       .sign(key.privateKey);
-  }
-}
-
-/** The body as JSON, undefined when it is not JSON. A body that cannot be read is a transient failure. */
-async function readBody(response: Response): Promise<unknown> {
-  let text: string;
-  try {
-    text = await response.text();
-  } catch {
-    throw new SmartTokenError(response.status, true);
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }
