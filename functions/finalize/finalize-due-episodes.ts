@@ -109,6 +109,8 @@ interface PreparedPatient {
   record: PatientRecord;
   /** The state as committed, its outbox holding every line to send (including any a crashed run left). */
   state: PatientState;
+  /** When the patient is next due once its outbox is empty. */
+  dueAt: number | undefined;
 }
 
 async function preparePatient(
@@ -137,14 +139,18 @@ async function preparePatient(
 
   const retainedFrom = now - deps.retentionDays * DAY_MS;
   const changed = changedDecisions(decided.episodes, state);
+  const dueAt = nextDueAt(decided.episodes, deps.tenant);
+  const outbox = [...state.outbox, ...owed];
   const next: PatientState = {
     version: state.version + 1,
     sent: [
       ...state.sent.filter(({ line }) => Date.parse(line.windowEnd) >= retainedFrom),
       ...owed.map((line) => ({ line, sentAt: asOf })),
     ],
-    outbox: [...state.outbox, ...owed],
-    dueAt: nextDueAt(decided.episodes, deps.tenant),
+    outbox,
+    // While lines wait in the outbox the patient stays due: a run that crashes before sending them must be finished
+    // by the next one even when no fact marker is left to wake it.
+    dueAt: outbox.length > 0 ? now : dueAt,
     decided: {
       ...state.decided,
       ...Object.fromEntries(changed.map((episode) => [episode.episodeId, decisionDigest(episode)])),
@@ -170,13 +176,13 @@ async function preparePatient(
   for (const episode of changed) {
     report.episodesFinalized[episode.outcome] = (report.episodesFinalized[episode.outcome] ?? 0) + 1;
   }
-  return { record, state: next };
+  return { record, state: next, dueAt };
 }
 
 async function completePatient(patient: PreparedPatient, deps: FinalizeDependencies, report: FinalizeReport) {
   const { record, state } = patient;
   if (state.outbox.length > 0) {
-    const done: PatientState = { ...state, version: state.version + 1, outbox: [] };
+    const done: PatientState = { ...state, version: state.version + 1, outbox: [], dueAt: patient.dueAt };
     if (!(await deps.store.saveState(record.patientId, done, state.version))) {
       report.conflicts += 1;
       return;

@@ -270,6 +270,26 @@ describe("the finalizer against DynamoDB Local and the SQS-compatible server", (
     }
   });
 
+  it("a crash before sending, on a run woken only by the patient's own due marker, is finished by the next run", async () => {
+    // Prepare: a run on 2026-03-05 decides the patient while its episode is still open: the fact markers are
+    // cleared and only the patient's state marker (due 2026-03-11) remains.
+    const world = await finalizerWorld();
+    await world.seed(episode("woken", [{ practitionerId: "dr-adams", minutes: 12 }]));
+    await world.run(Date.parse("2026-03-05T12:00:00Z"));
+    expect(await world.takeClaims()).toEqual([]);
+
+    // Act: the run that finds the episode due commits its line to the outbox and crashes before sending it.
+    await expect(
+      world.run(AS_OF, { claims: { send: async () => Promise.reject(new Error("crash before send")) } }),
+    ).rejects.toThrow(/crash/);
+    const next = await world.run(AS_OF + 60_000);
+    const lines = await world.takeClaims();
+
+    // Assess
+    expect(next.patientsDecided).toBe(1);
+    expect(summary(lines)).toEqual(["woken original r0 99422 12"]);
+  });
+
   it("R16: a late visit in the window voids the sent line; a late activity replaces it with the new tier", async () => {
     // Prepare: two episodes billed as 99421 (6 minutes each).
     const world = await finalizerWorld();
