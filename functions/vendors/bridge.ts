@@ -4,7 +4,7 @@ import type { z } from "zod";
 import { factSchema } from "../domain/facts.js";
 import { type BridgeFact, bridgeEventSchema } from "./bridge-event.js";
 import { InvalidEnvelopeError, UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
-import { groupKeyOf, parseEnvelope, readJsonBody } from "./fhir-envelope.js";
+import { groupKeyOf, hasNoncharacter, parseEnvelope, readJsonBody } from "./fhir-envelope.js";
 import type { MappedDelivery, VendorFormat } from "./format.js";
 
 /**
@@ -51,6 +51,9 @@ export const bridge: VendorFormat = {
   accept(request) {
     const dedupeKey = request.headers["webhook-id"];
     if (!dedupeKey) throw new InvalidEnvelopeError("headers.webhook-id", "required");
+    if (hasNoncharacter(dedupeKey)) {
+      throw new InvalidEnvelopeError("headers.webhook-id", "contains the noncharacter U+FFFE or U+FFFF");
+    }
     const event = parseEnvelope(bridgeEventSchema, readJsonBody(request.body));
     return {
       format: "bridge",

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { InvalidEnvelopeError, UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
-import { groupKeyOf, parseEnvelope, readJsonBody } from "./fhir-envelope.js";
+import { groupKeyOf, hasNoncharacter, parseEnvelope, readJsonBody } from "./fhir-envelope.js";
 import { factsFromResources, patientReferenceOf } from "./fhir-resources.js";
 import { bodyHmacMatches } from "./fhir-signatures.js";
 import type { VendorFormat } from "./format.js";
@@ -14,7 +14,11 @@ const interaction = z.enum(["create", "update", "delete"]);
 const logicalReference = /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/;
 
 const medplumHeaders = z.looseObject({
-  "x-medplum-subscription": z.string().min(1).max(128),
+  "x-medplum-subscription": z
+    .string()
+    .min(1)
+    .max(128)
+    .refine((value) => !hasNoncharacter(value), "contains the noncharacter U+FFFE or U+FFFF"),
   "x-medplum-interaction": interaction,
   "x-medplum-deleted-resource": z.string().regex(logicalReference, "expected Type/id").optional(),
 });
