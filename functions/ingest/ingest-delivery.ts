@@ -4,10 +4,13 @@ import { InvalidEnvelopeError, UnauthorizedDeliveryError } from "../vendors/erro
 import type { AcceptedDelivery, FormatName, InboundRequest, VendorFormat } from "../vendors/format.js";
 import { type Problem, problemFor, type RejectionReason } from "./problem.js";
 
-/** Sends an accepted delivery to the FIFO inbox. Throws when the queue is unavailable. */
+/** Sends an accepted delivery (its serialized inbox message) to the FIFO inbox. Throws when the queue is unavailable. */
 export interface InboxSender {
-  send(message: InboxMessage, deduplicationId: string): Promise<void>;
+  send(body: string, groupId: string, deduplicationId: string): Promise<void>;
 }
+
+/** SQS's message size limit: a message over it can never be queued, however often the vendor retries. */
+export const MAX_INBOX_MESSAGE_BYTES = 256 * 1024;
 
 /** The active secrets of a format (several during a rotation). Throws when they cannot be read. */
 export type SecretSource = (format: FormatName) => Promise<readonly string[]>;
@@ -83,8 +86,14 @@ export async function ingestDelivery(
     receivedAt: deps.now().toISOString(),
     payload: accepted.payload,
   };
+  // Serialized once, here: JSON can grow on the way (invalid UTF-8 becomes U+FFFD, `1e20` twenty-one digits), so
+  // the limit is checked on what would be sent, not on the body that arrived.
+  const body = JSON.stringify(message);
+  if (Buffer.byteLength(body) > MAX_INBOX_MESSAGE_BYTES) {
+    return reject(format.name, "payload-too-large", { detail: "the delivery does not fit in a queue message" });
+  }
   try {
-    await deps.inbox.send(message, inboxDeduplicationId(accepted));
+    await deps.inbox.send(body, accepted.groupKey, inboxDeduplicationId(accepted));
   } catch {
     return reject(format.name, "queue-unavailable");
   }

@@ -1,6 +1,5 @@
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { InboxSender } from "../ingest/ingest-delivery.js";
-import type { InboxMessage } from "./inbox-message.js";
 
 /** Sends accepted deliveries to the FIFO inbox: grouped by patient or resource, deduplicated by delivery. */
 export class SqsInboxSender implements InboxSender {
@@ -9,12 +8,12 @@ export class SqsInboxSender implements InboxSender {
     private readonly queueUrl: string,
   ) {}
 
-  async send(message: InboxMessage, deduplicationId: string): Promise<void> {
+  async send(body: string, groupId: string, deduplicationId: string): Promise<void> {
     await this.client.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrl,
-        MessageBody: JSON.stringify(message),
-        MessageGroupId: message.groupKey,
+        MessageBody: body,
+        MessageGroupId: groupId,
         MessageDeduplicationId: deduplicationId,
       }),
     );

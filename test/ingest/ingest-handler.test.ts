@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
@@ -214,6 +215,51 @@ describe("the ingest handler", () => {
 
     expect(JSON.parse(answer.body).path).toBe("facts.0.at");
     expect(answer.body).not.toContain(PATIENT_NAME);
+  });
+
+  it("answers 413 for a delivery that grows past the queue's message limit once re-serialized, queueing nothing", async () => {
+    // Prepare: 90,000 invalid UTF-8 bytes in a message text: about 90 KB as sent, 270 KB once each is U+FFFD.
+    const bundle = JSON.parse(
+      readFileSync(new URL("../fixtures/vendors/fhir/r4-inquiry.json", import.meta.url), "utf8"),
+    );
+    const communication = bundle.entry.find(
+      (entry: { resource: { resourceType: string } }) => entry.resource.resourceType === "Communication",
+    );
+    communication.resource.payload = [{ contentString: "@@TEXT@@" }];
+    const [before, after] = JSON.stringify(bundle).split("@@TEXT@@");
+    const body = Buffer.concat([
+      Buffer.from(before ?? ""),
+      Buffer.alloc(90_000, 0xff),
+      Buffer.from(after ?? ""),
+    ]);
+    const roomy = createIngestHandler(
+      { ...config, maxBodyBytes: 240 * 1024 },
+      {
+        ...ingestDependencies(
+          { ...config, maxBodyBytes: 240 * 1024 },
+          new SQSClient({ region: "us-east-1" }),
+        ),
+        now: () => NOW,
+      },
+    );
+    const request = {
+      ...event("fhir", "", {
+        "content-type": "application/fhir+json",
+        authorization: `Bearer ${devFormatSecrets.fhir[0]}`,
+      }),
+      body: body.toString("base64"),
+    };
+
+    // Act
+    const answer = (await roomy(request, lambdaContext("ingest"))) as { statusCode: number; body: string };
+
+    // Assess
+    expect(body.byteLength).toBeLessThan(240 * 1024);
+    expect(answer.statusCode).toBe(413);
+    expect(JSON.parse(answer.body)).toMatchObject({
+      type: "https://portaltime.dev/problems/payload-too-large",
+    });
+    expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
   });
 
   it("answers 503 with Retry-After when the inbox is unavailable, so the vendor retries", async () => {
