@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { claimLineSchema } from "./domain/claim-line.js";
 import { bridgeEventSchema } from "./vendors/bridge-event.js";
 

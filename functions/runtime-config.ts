@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { tenantConfigSchema } from "./domain/config.js";
 import { formatNames } from "./vendors/format.js";
 

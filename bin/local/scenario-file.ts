@@ -9,7 +9,7 @@ import ignore from "stream-json/filters/ignore.js";
 import pick from "stream-json/filters/pick.js";
 import streamArray from "stream-json/streamers/stream-array.js";
 import streamValues from "stream-json/streamers/stream-values.js";
-import { z } from "zod";
+import * as z from "zod";
 import { instant } from "../../functions/domain/facts.js";
 import { formatNames } from "../../functions/vendors/format.js";
 

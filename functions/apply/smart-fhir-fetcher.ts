@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { UnmappableDeliveryError } from "../vendors/errors.js";
 import type { ResourceFetcher } from "../vendors/format.js";
 import { type AccessTokens, createBearerGet } from "./bearer-get.js";

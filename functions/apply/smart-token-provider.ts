@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type CryptoKey, importJWK, importPKCS8, SignJWT } from "jose";
-import { z } from "zod";
+import * as z from "zod";
 import { CachedAccessToken, readTokenResponse, type TokenResponse } from "./oauth-token-cache.js";
 
 /**

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { npi } from "./config.js";
 import { icd10Code, instant } from "./facts.js";
 

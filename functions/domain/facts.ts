@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Domain facts: what the EHR told us, already mapped out of its vendor format. Every fact has a stable `id`

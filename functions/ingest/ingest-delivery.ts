@@ -90,7 +90,9 @@ export async function ingestDelivery(
   // the limit is checked on what would be sent, not on the body that arrived.
   const body = JSON.stringify(message);
   if (Buffer.byteLength(body) > MAX_INBOX_MESSAGE_BYTES) {
-    return reject(format.name, "payload-too-large", { detail: "the delivery does not fit in a queue message" });
+    return reject(format.name, "payload-too-large", {
+      detail: "the delivery does not fit in a queue message",
+    });
   }
   try {
     await deps.inbox.send(body, accepted.groupKey, inboxDeduplicationId(accepted));

@@ -1,5 +1,5 @@
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
-import { z } from "zod";
+import * as z from "zod";
 import type { FormatName } from "../vendors/format.js";
 import type { SecretSource } from "./ingest-delivery.js";
 

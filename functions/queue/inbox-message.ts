@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { formatNames } from "../vendors/format.js";
 
 /** What the inbox queue carries from ingest to apply: an accepted delivery, never a secret. */

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import { Webhook } from "standardwebhooks";
-import type { z } from "zod";
+import type * as z from "zod";
 import { factSchema } from "../domain/facts.js";
 import { type BridgeFact, bridgeEventSchema } from "./bridge-event.js";
 import { InvalidEnvelopeError, UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";

@@ -1,5 +1,5 @@
 import { createPublicKey, verify } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigurationError } from "../domain/errors.js";
 import { type FactInput, factSchema, instant, type VisitStatus } from "../domain/facts.js";
 import { attestedSeconds } from "./attested-time.js";

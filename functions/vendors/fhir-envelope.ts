@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { z } from "zod";
+import type * as z from "zod";
 import { InvalidEnvelopeError } from "./errors.js";
 
 /** Reading an envelope the FHIR formats share: JSON of the verified bytes, schema failures as paths, key digests. */

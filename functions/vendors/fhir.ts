@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
 import { groupKeyOf, parseEnvelope, readJsonBody, sha256Hex } from "./fhir-envelope.js";
 import {

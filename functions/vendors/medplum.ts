@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { InvalidEnvelopeError, UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
 import { groupKeyOf, hasNoncharacter, parseEnvelope, readJsonBody } from "./fhir-envelope.js";
 import { factsFromResources, patientReferenceOf } from "./fhir-resources.js";

@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { factSchema } from "../../functions/domain/facts.js";
 import { bridge } from "../../functions/vendors/bridge.js";
 import { bridgeEventSchema } from "../../functions/vendors/bridge-event.js";
