@@ -1,18 +1,14 @@
 import type { RuntimeConfig } from "../runtime-config.js";
 import { UnmappableDeliveryError } from "../vendors/errors.js";
 import type { FormatName, ResourceFetcher } from "../vendors/format.js";
-import { createElationFetcher } from "./elation-fetcher.js";
-import { createHealthieFetcher } from "./healthie-fetcher.js";
-import { createSmartFhirFetcher } from "./smart-fhir-fetcher.js";
-import { loadSmartSigningKey, SmartTokenProvider } from "./smart-token-provider.js";
 
 /** Reads a secret's string value by name (Secrets Manager in Lambda). */
 export type SecretReader = (name: string) => Promise<string>;
 
 /**
- * The fetchers the apply function gives each format for thin payloads. Each client is built on first use, from
- * secrets read then, and kept for the warm function (tokens stay cached); a failed build is retried on the next
- * delivery. A format whose API is not configured cannot hydrate: its thin deliveries go to the DLQ with that
+ * The fetchers the apply function gives each format for thin payloads. Each client is loaded and built on first
+ * use (most deliveries carry full resources, so cold starts skip the HTTP, JWT and OAuth code), from secrets read
+ * then, and kept for the warm function (tokens stay cached); a failed build is retried on the next delivery. A format whose API is not configured cannot hydrate: its thin deliveries go to the DLQ with that
  * reason instead of failing forever.
  */
 export function resourceFetchers(
@@ -23,6 +19,10 @@ export function resourceFetchers(
   const { fhir, healthie, elation } = hydration;
   if (fhir !== undefined) {
     builders.fhir = async () => {
+      const [{ loadSmartSigningKey, SmartTokenProvider }, { createSmartFhirFetcher }] = await Promise.all([
+        import("./smart-token-provider.js"),
+        import("./smart-fhir-fetcher.js"),
+      ]);
       const key = await loadSmartSigningKey(await readSecret(fhir.keySecretName));
       const tokens = new SmartTokenProvider({
         tokenUrl: fhir.tokenUrl,
@@ -35,7 +35,7 @@ export function resourceFetchers(
   }
   if (healthie !== undefined) {
     builders.healthie = async () =>
-      createHealthieFetcher({
+      (await import("./healthie-fetcher.js")).createHealthieFetcher({
         apiUrl: healthie.apiUrl,
         apiKey: await readSecret(healthie.apiKeySecretName),
         authorizationShard: healthie.authorizationShard,
@@ -43,7 +43,7 @@ export function resourceFetchers(
   }
   if (elation !== undefined) {
     builders.elation = async () =>
-      createElationFetcher({
+      (await import("./elation-fetcher.js")).createElationFetcher({
         apiBaseUrl: elation.apiBaseUrl,
         tokenUrl: elation.tokenUrl,
         clientId: elation.clientId,
