@@ -2,6 +2,18 @@ import * as z from "zod";
 import { tenantConfigSchema } from "./domain/config.js";
 import { formatNames } from "./vendors/format.js";
 
+/** Days facts and audit records are kept (TTL): retention for audit, never a timer. */
+export const retentionDaysSchema = z.number().int().min(30).max(3650).default(2190);
+/** Claim lines whose window ended longer ago than this are settled history: never voided or replaced. */
+export const adjustmentHorizonDaysSchema = z.number().int().min(30).max(3650).default(365);
+/** Largest webhook body accepted; below SQS's message limit with room for the inbox message around it. */
+export const maxBodyBytesSchema = z
+  .number()
+  .int()
+  .min(1024)
+  .max(240 * 1024)
+  .default(240 * 1024);
+
 /**
  * The deployment's runtime configuration: one object, validated once at cold start from the environment the CDK
  * stack (or the local stack) sets. Nothing else reads `process.env`. Each function is given only the settings it
@@ -17,17 +29,11 @@ export const runtimeConfigSchema = z.object({
   secretPrefix: z.string().min(1).optional(),
   /** Local runs only: the secrets themselves, by format, instead of Secrets Manager. */
   localSecrets: z.record(z.enum(formatNames), z.array(z.string().min(1))).optional(),
-  retentionDays: z.number().int().min(30).default(2190),
-  /** Claim lines whose window ended longer ago than this are settled history: never voided or replaced. */
-  adjustmentHorizonDays: z.number().int().min(30).max(3650).default(365),
+  retentionDays: retentionDaysSchema,
+  adjustmentHorizonDays: adjustmentHorizonDaysSchema,
   /** The finalizer's longest run, in ms; it also stops 30 s before its Lambda timeout. */
   finalizeBudgetMs: z.number().int().min(1000).default(240_000),
-  maxBodyBytes: z
-    .number()
-    .int()
-    .min(1024)
-    .max(240 * 1024)
-    .default(240 * 1024),
+  maxBodyBytes: maxBodyBytesSchema,
   /** The tenant policies: the finalizer decides with all of them. */
   tenant: tenantConfigSchema.optional(),
   /** The one policy the apply function needs (R16's settle time, for due markers). */

@@ -1,6 +1,11 @@
 import { readFileSync } from "node:fs";
 import * as z from "zod";
 import { tenantConfigSchema } from "../functions/domain/config.js";
+import {
+  adjustmentHorizonDaysSchema,
+  maxBodyBytesSchema,
+  retentionDaysSchema,
+} from "../functions/runtime-config.js";
 import { formatNames } from "../functions/vendors/format.js";
 
 /** The cdk.json context key holding the configuration (cdk.json ships the synthetic demo). */
@@ -35,9 +40,9 @@ export const deploymentConfigSchema = z
     /** How often the finalizer runs. */
     finalizeScheduleMinutes: z.number().int().min(1).max(60).default(5),
     /** Days the episode records are kept (DynamoDB TTL); 2190 days is HIPAA's six-year documentation period. */
-    retentionDays: z.number().int().min(30).max(3650).default(2190),
+    retentionDays: retentionDaysSchema,
     /** Claim lines whose window ended longer ago than this are settled history: never voided or replaced. */
-    adjustmentHorizonDays: z.number().int().min(30).max(3650).default(365),
+    adjustmentHorizonDays: adjustmentHorizonDaysSchema,
     /** Days CloudWatch keeps function, API and firewall logs. */
     logRetentionDays: z.literal(logRetentionDays, "expected a CloudWatch Logs retention period").default(365),
     /** Where alarm notifications go (SNS e-mail subscription; the recipient confirms it once). */
@@ -75,12 +80,7 @@ export const deploymentConfigSchema = z
       })
       .default({ rateLimit: 50, burstLimit: 100 }),
     /** Largest webhook body accepted: enforced at the firewall (Content-Length) and again by the ingest function. */
-    maxBodyBytes: z
-      .number()
-      .int()
-      .min(1024)
-      .max(240 * 1024)
-      .default(240 * 1024),
+    maxBodyBytes: maxBodyBytesSchema,
     /** Most concurrent apply invocations the inbox event source starts (SQS minimum is 2). */
     applyMaxConcurrency: z.number().int().min(2).max(1000).default(5),
     /** Alarm when the finalizer decides due work later than this, or stops reporting. */
