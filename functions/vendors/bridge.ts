@@ -3,8 +3,8 @@ import { Webhook } from "standardwebhooks";
 import type * as z from "zod";
 import { factSchema } from "../domain/facts.js";
 import { type BridgeFact, bridgeEventSchema } from "./bridge-event.js";
+import { groupKeyOf, hasNoncharacter, parseEnvelope, readJsonBody } from "./envelope.js";
 import { InvalidEnvelopeError, UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
-import { groupKeyOf, hasNoncharacter, parseEnvelope, readJsonBody } from "./fhir-envelope.js";
 import type { MappedDelivery, VendorFormat } from "./format.js";
 
 /**

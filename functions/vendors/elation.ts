@@ -3,8 +3,8 @@ import * as z from "zod";
 import { ConfigurationError } from "../domain/errors.js";
 import { type FactInput, factSchema, instant, type VisitStatus } from "../domain/facts.js";
 import { attestedSeconds } from "./attested-time.js";
+import { groupKeyOf, parseEnvelope, readJsonBody } from "./envelope.js";
 import { UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
-import { groupKeyOf, parseEnvelope, readJsonBody } from "./fhir-envelope.js";
 import type { MappedDelivery, ResourceFetcher, VendorFormat } from "./format.js";
 
 /**

@@ -1,6 +1,6 @@
 import * as z from "zod";
+import { groupKeyOf, parseEnvelope, readJsonBody, sha256Hex } from "./envelope.js";
 import { UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
-import { groupKeyOf, parseEnvelope, readJsonBody, sha256Hex } from "./fhir-envelope.js";
 import {
   type BundledResource,
   factsFromResources,

@@ -9,8 +9,8 @@ import {
   type VisitStatus,
 } from "../domain/facts.js";
 import { attestedSeconds } from "./attested-time.js";
+import { groupKeyOf, parseEnvelope, readJsonBody, sha256Hex } from "./envelope.js";
 import { UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
-import { groupKeyOf, parseEnvelope, readJsonBody, sha256Hex } from "./fhir-envelope.js";
 import type { InboundRequest, MappedDelivery, VendorFormat } from "./format.js";
 
 /**

@@ -1,6 +1,6 @@
 import * as z from "zod";
+import { groupKeyOf, hasNoncharacter, parseEnvelope, readJsonBody } from "./envelope.js";
 import { InvalidEnvelopeError, UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
-import { groupKeyOf, hasNoncharacter, parseEnvelope, readJsonBody } from "./fhir-envelope.js";
 import { factsFromResources, patientReferenceOf } from "./fhir-resources.js";
 import { bodyHmacMatches } from "./fhir-signatures.js";
 import type { VendorFormat } from "./format.js";

@@ -11,7 +11,7 @@ import { createIngestHandler } from "../../functions/ingest/ingest-handler.js";
 import { staticSecretSource } from "../../functions/ingest/secrets.js";
 import { SqsInboxSender } from "../../functions/queue/inbox-sender.js";
 import { runtimeConfigSchema } from "../../functions/runtime-config.js";
-import { MAX_JSON_DEPTH } from "../../functions/vendors/fhir-envelope.js";
+import { MAX_JSON_DEPTH } from "../../functions/vendors/envelope.js";
 import { type FormatName, formatNames } from "../../functions/vendors/format.js";
 import { allFormats, enabledFormats } from "../../functions/vendors/registry.js";
 

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type * as z from "zod";
 import { InvalidEnvelopeError } from "./errors.js";
 
-/** Reading an envelope the FHIR formats share: JSON of the verified bytes, schema failures as paths, key digests. */
+/** Reading an envelope, shared by every format: JSON of the verified bytes, schema failures as paths, key digests. */
 
 /** Deeper than any vendor's envelope, and far below where serializing the inbox message would overflow the stack. */
 export const MAX_JSON_DEPTH = 256;
