@@ -8,7 +8,7 @@ import { localDynamodbClient } from "../../bin/local/resources.js";
 import type { Fact } from "../../functions/domain/facts.js";
 import type { InboxMessage } from "../../functions/queue/inbox-message.js";
 import { factSortKey, patientKey } from "../../functions/store/table-design.js";
-import { groupKeyOf } from "../../functions/vendors/fhir-envelope.js";
+import { groupKeyOf } from "../../functions/vendors/envelope.js";
 import { type BenchContext, markdownTable, type SectionResult } from "./context.js";
 import { fixed, median, ratio } from "./stats.js";
 import { countingClinicians, type SyntheticDelivery, syntheticEpisode } from "./synthetic.js";

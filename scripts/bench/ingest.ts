@@ -9,7 +9,7 @@ import { signWithDevSecret } from "../../bin/local/sign-delivery.js";
 import { ingestDelivery } from "../../functions/ingest/ingest-delivery.js";
 import { ingestDependencies } from "../../functions/ingest/ingest-handler.js";
 import { bridge } from "../../functions/vendors/bridge.js";
-import { groupKeyOf } from "../../functions/vendors/fhir-envelope.js";
+import { groupKeyOf } from "../../functions/vendors/envelope.js";
 import type { InboundRequest } from "../../functions/vendors/format.js";
 import { type BenchContext, markdownTable, type SectionResult } from "./context.js";
 import { fixed, median, quantile, ratio } from "./stats.js";
