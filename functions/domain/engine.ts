@@ -3,13 +3,15 @@ import { type Billing, owedLines } from "./adjustments.js";
 import { type ClaimLine, claimLineSchemaVersion } from "./claim-line.js";
 import { type Family, families } from "./code-table.js";
 import type { RosterEntry, TenantConfig } from "./config.js";
+import type { DecisionScope } from "./decision-scope.js";
 import {
   assembleEpisodes,
   type ClassifiedActivity,
   classifyActivity,
   compareStrings,
   type EpisodeDraft,
-  patientInitiatedInquiries,
+  type ThreadRoot,
+  threadsOf,
 } from "./episodes.js";
 import { supersedes } from "./fact-digest.js";
 import { type Consent, type Fact, type Visit, visitTookPlace } from "./facts.js";
@@ -64,68 +66,113 @@ export interface Unattributed {
   reason: "unknown-clinician";
 }
 
+/** The reply-chain root R1 resolved for one message in scope (the store keeps it for later decisions). */
+export interface ResolvedThread {
+  patientId: string;
+  messageId: string;
+  root: ThreadRoot;
+}
+
 export interface EngineResult {
   episodes: Episode[];
   /** The claim lines owed now: originals of due billable episodes and R16 adjustments of what was sent. */
   owed: ClaimLine[];
   unattributed: Unattributed[];
+  /** R1's root of every message in scope whose chain could be followed to its start. */
+  threads: ResolvedThread[];
+  /** Messages an inquiry's chain replies to that the facts do not hold: with a scope, fetch them and decide again. */
+  missingMessages: Array<{ patientId: string; messageId: string }>;
+  /** With a scope: set when the scope was not closed, i.e. a window would start before it; decide again from here. */
+  restartFrom?: number;
 }
 
 /**
  * The rules engine: a pure function of the facts, the tenant configuration and the as-of instant (R17).
  * Pass the lines already sent (for the same patients) to get the voids and replacements they now need (R16).
+ *
+ * With a `scope` (one patient's), it decides only the episodes from `scope.from` on, from the facts that can
+ * change them (decision-scope.ts): the result for those episodes is the one the whole history gives.
  */
 export function decideEpisodes(
   facts: readonly Fact[],
   config: TenantConfig,
   asOf: string,
   sent: readonly ClaimLine[] = [],
+  scope?: DecisionScope,
 ): EngineResult {
   const asOfMillis = toMillis(asOf);
   const roster = new Map(config.roster.map((entry) => [entry.practitionerId, entry]));
   const byPatient = new Map<string, Fact[]>();
-  for (const fact of latestVersions(facts)) {
+  for (const fact of currentVersions(facts)) {
     const patientFacts = byPatient.get(fact.patientId) ?? [];
     patientFacts.push(fact);
     byPatient.set(fact.patientId, patientFacts);
   }
 
-  const episodes: Episode[] = [];
-  const unattributed: Unattributed[] = [];
+  const result: EngineResult = {
+    episodes: [],
+    owed: [],
+    unattributed: [],
+    threads: [],
+    missingMessages: [],
+  };
   for (const [patientId, patientFacts] of [...byPatient].sort(([a], [b]) => compareStrings(a, b))) {
-    const decided = decidePatient(patientId, patientFacts, roster, config, asOfMillis);
-    episodes.push(...decided.episodes);
-    unattributed.push(...decided.unattributed);
+    const decided = decidePatient(patientId, patientFacts, roster, config, asOfMillis, scope);
+    result.episodes.push(...decided.episodes);
+    result.unattributed.push(...decided.unattributed);
+    result.threads.push(...decided.threads);
+    result.missingMessages.push(...decided.missing.map((messageId) => ({ patientId, messageId })));
+    if (decided.restartFrom !== undefined)
+      result.restartFrom = Math.min(result.restartFrom ?? decided.restartFrom, decided.restartFrom);
   }
 
-  const billings: Billing[] = episodes.map((episode) => ({
+  const billings: Billing[] = result.episodes.map((episode) => ({
     claimLineId: episode.claimLineId,
     patientId: episode.patientId,
     due: episode.status === "due",
     line: episode.claimLine,
   }));
   const patientIds = new Set(facts.map((fact) => fact.patientId));
-  return { episodes, owed: owedLines(billings, sent, patientIds), unattributed };
+  // With a scope, only the lines of episodes from its start are decided again; earlier lines stand.
+  const from = scope?.from ?? Number.NEGATIVE_INFINITY;
+  const inScope = sent.filter((line) => toMillis(line.windowStart) >= from);
+  result.owed = owedLines(billings, inScope, patientIds);
+  return result;
 }
 
 /** Duplicates collapse to one fact per id: the highest version, ties broken by digest (R17). */
 export function latestVersions(facts: readonly Fact[]): Fact[] {
+  return currentVersions(facts).filter((fact) => !fact.retracted);
+}
+
+/** The winning version of each fact id, retracted ones included (R1 must know a message is gone). */
+function currentVersions(facts: readonly Fact[]): Fact[] {
   const latest = new Map<string, Fact>();
   for (const fact of facts) {
     const held = latest.get(fact.id);
     if (held === undefined || supersedes(fact, held)) latest.set(fact.id, fact);
   }
-  return [...latest.values()].filter((fact) => !fact.retracted);
+  return [...latest.values()];
 }
 
 function decidePatient(
   patientId: string,
-  facts: readonly Fact[],
+  current: readonly Fact[],
   roster: ReadonlyMap<string, RosterEntry>,
   config: TenantConfig,
   asOf: number,
-): { episodes: Episode[]; unattributed: Unattributed[] } {
-  const inquiries = patientInitiatedInquiries(facts, roster);
+  scope: DecisionScope | undefined,
+): {
+  episodes: Episode[];
+  unattributed: Unattributed[];
+  threads: ResolvedThread[];
+  missing: string[];
+  restartFrom?: number;
+} {
+  const from = scope?.from ?? Number.NEGATIVE_INFINITY;
+  const facts = current.filter((fact) => !fact.retracted);
+  const threads = threadsOf(current, roster, scope?.thread);
+  const inquiries = threads.inquiries;
   const classified = facts
     .filter((fact) => fact.kind === "clinician-activity" || fact.kind === "time-entry")
     .map((fact) => classifyActivity(fact, roster));
@@ -135,7 +182,8 @@ function decidePatient(
     activity.role !== "unknown" &&
     activity.fact.seconds > 0 &&
     !(activity.fact.kind === "time-entry" && activity.fact.countedBy !== undefined);
-  const counted = classified.filter(counts);
+  // Counted time before the scope belongs to the windows decided earlier.
+  const counted = classified.filter(counts).filter((activity) => activity.at >= from);
   // Evidence lists in time order (ties by id), never arrival order (R17).
   const uncounted = [
     ...classified.filter((activity) => !counts(activity)).map(({ fact, at }) => ({ id: fact.id, at })),
@@ -147,15 +195,40 @@ function decidePatient(
     .filter((activity) => activity.role === "unknown" && activity.fact.seconds > 0)
     .sort((a, b) => a.at - b.at || compareStrings(a.fact.id, b.fact.id));
 
+  const earlier = scope?.earlier ?? [];
+  /** R7 continued: where the walk's last patient-initiated window before the scope ended. */
+  const claimedBefore = (group: string, family: Family): number =>
+    Math.max(
+      Number.NEGATIVE_INFINITY,
+      ...earlier
+        .filter((w) => w.group === group && w.family === family && w.patientInitiated && w.end <= from)
+        .map((w) => w.end),
+    );
   const drafts: EpisodeDraft[] = [];
   const groups = [...new Set(counted.map((activity) => activity.group))].sort(compareStrings);
   for (const group of groups) {
     for (const family of families) {
       const activities = counted.filter((activity) => activity.group === group && activity.role === family);
       if (activities.length > 0)
-        drafts.push(...assembleEpisodes(patientId, group, family, activities, inquiries, config));
+        drafts.push(
+          ...assembleEpisodes(
+            patientId,
+            group,
+            family,
+            activities,
+            inquiries,
+            config,
+            claimedBefore(group, family),
+          ),
+        );
     }
   }
+  // The scope is closed when no earlier window is open across its start and no window starts before it.
+  const starts = [
+    ...earlier.filter((w) => w.start < from && from < w.end).map((w) => w.start),
+    ...drafts.filter((draft) => draft.start < from).map((draft) => draft.start),
+  ];
+  const restartFrom = starts.length === 0 ? undefined : Math.min(...starts);
 
   const byTime = <T extends { at: string; id: string }>(a: T, b: T): number =>
     toMillis(a.at) - toMillis(b.at) || compareStrings(a.id, b.id);
@@ -241,12 +314,20 @@ function decidePatient(
   });
 
   const unattributed = unknownTime
-    .filter((activity) => !drafts.some((draft) => contains(draft, activity.at)))
+    .filter((activity) => activity.at >= from && !drafts.some((draft) => contains(draft, activity.at)))
     .map((activity) => ({ factId: activity.fact.id, patientId, reason: "unknown-clinician" as const }));
   episodes.sort(
     (a, b) => toMillis(a.windowStart) - toMillis(b.windowStart) || compareStrings(a.episodeId, b.episodeId),
   );
-  return { episodes, unattributed };
+  return {
+    episodes,
+    unattributed,
+    threads: [...threads.roots]
+      .sort(([a], [b]) => compareStrings(a, b))
+      .map(([messageId, root]) => ({ patientId, messageId, root })),
+    missing: threads.missing,
+    restartFrom,
+  };
 }
 
 const digest = (parts: readonly unknown[]): string =>

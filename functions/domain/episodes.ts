@@ -70,45 +70,132 @@ export function classifyActivity(
 
 type SenderRole = "patient" | "clinician" | "staff" | "unknown";
 
+/** What R1 needs of a reply chain's first message: whether a patient sent it. */
+export type ThreadRoot = "patient" | "other";
+
+/** One message of a reply chain, as R1 reads it. */
+interface ThreadMessage {
+  role: SenderRole;
+  inResponseTo?: string;
+}
+
+/** Reply chains that reach back before the facts in scope (docs/STORE.md, "Reply chains"). */
+export interface ThreadContext {
+  /** Earlier messages a chain in scope replies to, fetched by message id; they only extend chains. */
+  messages?: readonly Fact[];
+  /** Roots resolved by earlier decisions, by message id: the root of the chain through that message. */
+  roots?: ReadonlyMap<string, ThreadRoot>;
+}
+
+export interface Threads {
+  /** R1: the patient messages whose chain starts with a patient's message, in time order. */
+  inquiries: DatedInquiry[];
+  /** The resolved root of every message in scope (a later decision may need it when its parent is out of scope). */
+  roots: Map<string, ThreadRoot>;
+  /** Messages an inquiry's chain replies to that neither the facts nor the context hold. */
+  missing: string[];
+}
+
+type MessageFact = Exclude<Fact, { kind: "time-entry" | "visit" | "consent" }>;
+const isMessageFact = (fact: Fact): fact is MessageFact =>
+  fact.kind === "inquiry" || fact.kind === "clinician-activity" || fact.kind === "staff-activity";
+
+/**
+ * The messages of a set of facts by message id. Several facts may name one message (R17): a message is the
+ * patient's when any of its facts is an inquiry, else it has the role of its earliest fact (time, then id); it
+ * replies to the first parent its facts name in that order. Retracted facts take their message out.
+ */
+function messagesOf(facts: readonly Fact[], roster: ReadonlyMap<string, RosterEntry>) {
+  const byMessage = new Map<string, MessageFact[]>();
+  for (const fact of facts) {
+    if (!isMessageFact(fact) || fact.messageId === undefined) continue;
+    byMessage.set(fact.messageId, [...(byMessage.get(fact.messageId) ?? []), fact]);
+  }
+  const messages = new Map<string, ThreadMessage>();
+  for (const [messageId, all] of byMessage) {
+    const held = all
+      .filter((fact) => !fact.retracted)
+      .sort((a, b) => toMillis(a.at) - toMillis(b.at) || compareStrings(a.id, b.id));
+    const first = held[0];
+    if (first === undefined) continue;
+    messages.set(messageId, {
+      role: held.some((fact) => fact.kind === "inquiry") ? "patient" : senderRole(first, roster),
+      inResponseTo: held.find((fact) => fact.inResponseTo !== undefined)?.inResponseTo,
+    });
+  }
+  return { messages, named: new Set(byMessage.keys()) };
+}
+
 /**
  * R1: a patient message is an inquiry only if its reply chain starts with a patient's message. A reply into a
  * thread a clinician or staff member started is not, and neither is a reply whose thread start is unknown:
  * patient initiation must be shown, not assumed (the outcome follows once the missing message arrives).
+ *
+ * `facts` are the latest versions in scope (retracted ones included, so a deleted message is known to be gone).
+ * A chain that leaves them continues through `context`: fetched earlier messages, or the root an earlier
+ * decision resolved for the last message in scope. Either way the answer is the one the whole history gives.
  */
-export function patientInitiatedInquiries(
+export function threadsOf(
   facts: readonly Fact[],
   roster: ReadonlyMap<string, RosterEntry>,
-): DatedInquiry[] {
-  const messages = new Map<string, { role: SenderRole; inResponseTo?: string }>();
-  for (const fact of facts) {
-    if (fact.kind === "time-entry" || fact.kind === "visit" || fact.kind === "consent") continue;
-    if (fact.messageId === undefined) continue;
-    messages.set(fact.messageId, { role: senderRole(fact, roster), inResponseTo: fact.inResponseTo });
-  }
-  const startsWithPatient = (inquiry: Inquiry): boolean => {
+  context: ThreadContext = {},
+): Threads {
+  const inScope = messagesOf(facts, roster);
+  const earlier = messagesOf(context.messages ?? [], roster);
+  const cached = context.roots ?? new Map<string, ThreadRoot>();
+  const message = (id: string) => inScope.messages.get(id) ?? earlier.messages.get(id);
+  /** Named by a fact that is held but retracted: gone, whatever an earlier decision cached. */
+  const gone = (id: string) =>
+    (inScope.named.has(id) && !inScope.messages.has(id)) ||
+    (earlier.named.has(id) && !earlier.messages.has(id));
+
+  const missing = new Set<string>();
+  const rootOf = (messageId: string, report: boolean): ThreadRoot | undefined => {
     const visited = new Set<string>();
-    let parentId = inquiry.inResponseTo;
-    let rootRole: SenderRole = "patient";
-    while (parentId !== undefined) {
-      const parent = messages.get(parentId);
-      if (parent === undefined || visited.has(parentId)) return false;
-      visited.add(parentId);
-      rootRole = parent.role;
-      parentId = parent.inResponseTo;
+    let id = messageId;
+    for (;;) {
+      const current = message(id) as ThreadMessage;
+      visited.add(id);
+      const parent = current.inResponseTo;
+      if (parent === undefined) return current.role === "patient" ? "patient" : "other";
+      if (visited.has(parent) || gone(parent)) return undefined;
+      if (message(parent) === undefined) {
+        const known = cached.get(id);
+        if (known === undefined && report) missing.add(parent);
+        return known;
+      }
+      id = parent;
     }
-    return rootRole === "patient";
   };
-  return facts
-    .filter((fact): fact is Inquiry => fact.kind === "inquiry")
-    .filter(startsWithPatient)
+
+  const roots = new Map<string, ThreadRoot>();
+  for (const messageId of inScope.messages.keys()) {
+    const root = rootOf(messageId, false);
+    if (root !== undefined) roots.set(messageId, root);
+  }
+  const inquiries = facts
+    .filter((fact): fact is Inquiry => fact.kind === "inquiry" && !fact.retracted)
+    .filter((fact) => {
+      // A message without an id cannot be replied to, and its own chain starts with itself.
+      if (fact.messageId === undefined)
+        return fact.inResponseTo === undefined || startsWith(fact.inResponseTo);
+      return rootOf(fact.messageId, true) === "patient";
+    })
     .map((fact) => ({ fact, at: toMillis(fact.at) }))
     .sort(byTimeThenId);
+  return { inquiries, roots, missing: [...missing].sort(compareStrings) };
+
+  function startsWith(parent: string): boolean {
+    if (gone(parent)) return false;
+    if (message(parent) === undefined) {
+      missing.add(parent);
+      return false;
+    }
+    return rootOf(parent, true) === "patient";
+  }
 }
 
-function senderRole(
-  fact: Exclude<Fact, { kind: "time-entry" | "visit" | "consent" }>,
-  roster: ReadonlyMap<string, RosterEntry>,
-): SenderRole {
+function senderRole(fact: MessageFact, roster: ReadonlyMap<string, RosterEntry>): SenderRole {
   if (fact.kind === "inquiry") return "patient";
   if (fact.kind === "staff-activity") return "staff";
   const role = classifyActivity(fact, roster).role;
@@ -125,7 +212,8 @@ export function windowOf(start: number, config: TenantConfig): { start: number; 
 /**
  * R2, R3, R7: walks one (group, family)'s counted activities in time order. An activity inside the open window
  * joins it; otherwise it opens the next episode if an inquiry that belongs to no earlier episode was sent within
- * the lookback, else it is time no patient initiated.
+ * the lookback, else it is time no patient initiated. `claimedBefore` continues a walk decided earlier: the end
+ * of its last patient-initiated window (inquiries before it are that window's).
  */
 export function assembleEpisodes(
   patientId: string,
@@ -134,13 +222,14 @@ export function assembleEpisodes(
   activities: readonly ClassifiedActivity[],
   inquiries: readonly DatedInquiry[],
   config: TenantConfig,
+  claimedBefore = Number.NEGATIVE_INFINITY,
 ): EpisodeDraft[] {
   const lookback = config.inquiryLookbackDays * DAY;
   const drafts: EpisodeDraft[] = [];
   let current: EpisodeDraft | undefined;
   let orphan: EpisodeDraft | undefined;
   /** Inquiries sent before this instant belong to an earlier episode of this family (R7). */
-  let claimedUntil = Number.NEGATIVE_INFINITY;
+  let claimedUntil = claimedBefore;
 
   for (const activity of [...activities].sort(byTimeThenId)) {
     if (current !== undefined && activity.at < current.end) {
@@ -185,7 +274,7 @@ export function assembleEpisodes(
   }
 
   // R7: an episode holds the inquiries that opened it and every inquiry sent while it is open.
-  let previousEnd = Number.NEGATIVE_INFINITY;
+  let previousEnd = claimedBefore;
   for (const draft of drafts.filter((d) => d.patientInitiated)) {
     const firstActivity = draft.activities[0] as ClassifiedActivity;
     draft.inquiries = inquiries.filter(

@@ -1,0 +1,75 @@
+import type { Family } from "./code-table.js";
+import { MAX_CONSENT_VALIDITY_DAYS, type TenantConfig } from "./config.js";
+import { type ThreadContext, windowOf } from "./episodes.js";
+import type { Fact } from "./facts.js";
+import { DAY, toMillis } from "./time.js";
+
+/**
+ * Deciding one patient from a point in time on, with only the facts that can change what is decided there
+ * (ARCHITECTURE.md invariant 9, docs/STORE.md "Bounded reads"). Windows are assembled forward in time (R2, R3,
+ * R7): a window that starts before a change is the same window after it. So after a change at instant T, the
+ * episodes to decide are those from `decisionStart(T)` on, and what came before enters only as the windows
+ * already decided (where R7's claim on inquiries ends) and the reply chains R1 walks.
+ */
+
+/** A window an earlier decision produced, as the store keeps it: enough to continue the R7 walk after it. */
+export interface DecidedWindow {
+  group: string;
+  family: Family;
+  /** Epoch ms, [start, end). */
+  start: number;
+  end: number;
+  patientInitiated: boolean;
+}
+
+export interface DecisionScope {
+  /** Episodes are decided from this instant (epoch ms) on; facts before it shape nothing but R1's chains. */
+  from: number;
+  /** The windows decided earlier that end at or before `from` (those after are decided again). */
+  earlier: readonly DecidedWindow[];
+  /** Reply chains reaching back before the facts in scope (R1). */
+  thread?: ThreadContext;
+}
+
+/**
+ * Where a decision starts after a change at `changedAt` (epoch ms): the start of the window a fact there could
+ * open (R3: the local day in calendar mode), moved back to the start of any decided window open across it until
+ * none is. Deciding from there gives exactly the episodes a decision over the whole history gives.
+ */
+export function decisionStart(
+  changedAt: number,
+  decided: readonly DecidedWindow[],
+  config: TenantConfig,
+): number {
+  let from = windowOf(changedAt, config).start;
+  for (;;) {
+    const open = decided.filter((window) => window.start < from && from < window.end);
+    if (open.length === 0) return from;
+    from = Math.min(...open.map((window) => window.start));
+  }
+}
+
+/**
+ * The earliest `reach` (see `factReach`) a fact or decided window may have and still matter to a decision
+ * from `from`: R1's inquiry look-back before it. Everything with a longer look-back reaches further itself.
+ */
+export const scopeReach = (from: number, config: TenantConfig): number =>
+  from - config.inquiryLookbackDays * DAY;
+
+/** R12: visits within three calendar years before a window start (R8's seven days lie within them). */
+const VISIT_REACH = (3 * 366 + 1) * DAY;
+/** R11: consents within the longest validity the configuration allows, plus a day for a DST-shortened day. */
+const CONSENT_REACH = (MAX_CONSENT_VALIDITY_DAYS + 1) * DAY;
+
+/**
+ * The last instant up to which a decision may need this fact: its own time for messages, activity and time
+ * entries (they matter to the window they fall in, and to the R1 look-back after them, which `scopeReach`
+ * covers), and longer for the facts rules look back to: visits (R8, R12) and consents (R11). The store reads a
+ * patient's facts by reach, so a decision never reads a fact it cannot need, and never misses one it can.
+ */
+export function factReach(fact: Fact): number {
+  const at = toMillis(fact.at);
+  if (fact.kind === "visit") return at + VISIT_REACH;
+  if (fact.kind === "consent") return at + CONSENT_REACH;
+  return at;
+}
