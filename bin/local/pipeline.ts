@@ -11,7 +11,7 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSEvent, SQSRecord } from "aws-lambda";
 import { createApplyHandler } from "../../functions/apply/apply-handler.js";
 import { type ClaimLine, claimLineSchema } from "../../functions/domain/claim-line.js";
-import { tenantConfigSchema } from "../../functions/domain/config.js";
+import { type TenantConfig, tenantConfigSchema } from "../../functions/domain/config.js";
 import type { Episode } from "../../functions/domain/engine.js";
 import type { FinalizeReport } from "../../functions/finalize/finalize-due-episodes.js";
 import { createFinalizeHandler } from "../../functions/finalize/finalize-handler.js";
@@ -21,6 +21,7 @@ import { SqsDeadLetterSink } from "../../functions/queue/dead-letter.js";
 import { type RuntimeConfig, runtimeConfigSchema } from "../../functions/runtime-config.js";
 import { DynamoEpisodeStore } from "../../functions/store/episode-store.js";
 import { DynamoFactStore } from "../../functions/store/fact-store.js";
+import { DynamoQuarantine } from "../../functions/store/quarantine-store.js";
 import { DynamoSubscriptionStore } from "../../functions/store/subscription-store.js";
 import { type FormatName, formatNames, type ResourceFetcher } from "../../functions/vendors/format.js";
 import { enabledFormats } from "../../functions/vendors/registry.js";
@@ -47,10 +48,13 @@ export interface PipelineOptions {
   clients?: { dynamodb?: DynamoDBClient; sqs?: SQSClient };
 }
 
-/** An episode's audit record as the finalizer wrote it. */
+/** An episode's decision record as the finalizer wrote it (functions/finalize/decision-records.ts). */
 export type EpisodeRecord = Episode & {
+  decision: "decided";
+  decidedAt: string;
   policies: Record<string, unknown>;
-  sent: Array<{ line: ClaimLine; sentAt: string }>;
+  /** The line this decision sent, if any. */
+  line?: ClaimLine;
 };
 
 export interface Delivery {
@@ -70,6 +74,7 @@ const defaultContentType = (format: string): string =>
  */
 export class LocalPipeline {
   readonly config: RuntimeConfig;
+  private readonly tenant: TenantConfig;
   private readonly sqs: SQSClient;
   /** The Lambda service's side of the queues (receive, delete): its calls are not the functions' own. */
   private readonly eventSource: SQSClient;
@@ -83,6 +88,7 @@ export class LocalPipeline {
   constructor(private readonly options: PipelineOptions) {
     const { resources, endpoints } = options;
     const tenant = tenantConfigSchema.parse(options.tenant);
+    this.tenant = tenant;
     const formats = options.enabledFormats ?? [...formatNames];
     const { tableName } = resources;
     this.config = runtimeConfigSchema.parse({
@@ -127,6 +133,7 @@ export class LocalPipeline {
     });
     this.finalizeHandler = createFinalizeHandler({
       store: new DynamoEpisodeStore(documents, tableName),
+      quarantine: new DynamoQuarantine(documents, tableName),
       claims: new SqsClaimSink(this.sqs, resources.claimsUrl),
       tenant,
       retentionDays: config.retentionDays,
@@ -246,11 +253,11 @@ export class LocalPipeline {
   }
 
   /**
-   * Every episode the finalizer has decided, from its audit records. A local tool's view: it scans the local
-   * table, which nothing in the deployed functions ever does.
+   * Every episode the finalizer has decided and that has settled (R16), from the latest of its decision
+   * records. A local tool's view: it scans the local table, which nothing in the deployed functions ever does.
    */
   async decidedEpisodes(): Promise<EpisodeRecord[]> {
-    const records: EpisodeRecord[] = [];
+    const latest = new Map<string, { sk: string; record: EpisodeRecord | { decision: "superseded" } }>();
     let cursor: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.dynamodb.send(
@@ -261,12 +268,24 @@ export class LocalPipeline {
           ExclusiveStartKey: cursor,
         }),
       );
-      for (const item of page.Items ?? []) records.push(JSON.parse(item.record?.S ?? "{}") as EpisodeRecord);
+      for (const item of page.Items ?? []) {
+        const sk = item.sk?.S ?? "";
+        const episodeId = sk.split("#")[1] ?? "";
+        const held = latest.get(episodeId);
+        if (held === undefined || sk > held.sk)
+          latest.set(episodeId, { sk, record: JSON.parse(item.record?.S ?? "{}") });
+      }
       cursor = page.LastEvaluatedKey;
     } while (cursor !== undefined);
-    return records.sort(
-      (a, b) => Date.parse(a.windowStart) - Date.parse(b.windowStart) || (a.episodeId < b.episodeId ? -1 : 1),
-    );
+    const settledBy = this.clock().getTime() - this.tenant.settleHours * 3_600_000;
+    return [...latest.values()]
+      .flatMap(({ record }) => (record.decision === "decided" ? [record] : []))
+      .filter((record) => Date.parse(record.windowEnd) <= settledBy)
+      .map((record) => ({ ...record, status: "due" as const }))
+      .sort(
+        (a, b) =>
+          Date.parse(a.windowStart) - Date.parse(b.windowStart) || (a.episodeId < b.episodeId ? -1 : 1),
+      );
   }
 
   /** Everything on the claims queue, as the clearinghouse connector would read it (and deleted, as it would). */

@@ -77,7 +77,15 @@ export async function createResources(options: LocalEndpoints & { prefix: string
 }
 
 async function createTable(dynamodb: DynamoDBClient, name: string): Promise<string> {
-  const { partitionKey, sortKey, ttlAttribute, dueIndex } = tableDesign;
+  const { partitionKey, sortKey, ttlAttribute, dueIndex, reachIndex, messageIndex } = tableDesign;
+  const local = (index: typeof reachIndex | typeof messageIndex) => ({
+    IndexName: index.name,
+    KeySchema: [
+      { AttributeName: partitionKey, KeyType: "HASH" as const },
+      { AttributeName: index.sortKey, KeyType: "RANGE" as const },
+    ],
+    Projection: { ProjectionType: "INCLUDE" as const, NonKeyAttributes: [...index.projected] },
+  });
   try {
     await dynamodb.send(
       new CreateTableCommand({
@@ -88,6 +96,8 @@ async function createTable(dynamodb: DynamoDBClient, name: string): Promise<stri
           { AttributeName: sortKey, AttributeType: "S" },
           { AttributeName: dueIndex.partitionKey, AttributeType: "S" },
           { AttributeName: dueIndex.sortKey, AttributeType: "N" },
+          { AttributeName: reachIndex.sortKey, AttributeType: "N" },
+          { AttributeName: messageIndex.sortKey, AttributeType: "S" },
         ],
         KeySchema: [
           { AttributeName: partitionKey, KeyType: "HASH" },
@@ -100,10 +110,11 @@ async function createTable(dynamodb: DynamoDBClient, name: string): Promise<stri
               { AttributeName: dueIndex.partitionKey, KeyType: "HASH" },
               { AttributeName: dueIndex.sortKey, KeyType: "RANGE" },
             ],
-            // The finalizer reads due keys and then the items themselves; KEYS_ONLY carries pk/sk.
-            Projection: { ProjectionType: "KEYS_ONLY" },
+            // The finalizer reads due keys and where each change starts, then the patient by its local index.
+            Projection: { ProjectionType: "INCLUDE", NonKeyAttributes: [...dueIndex.projected] },
           },
         ],
+        LocalSecondaryIndexes: [local(reachIndex), local(messageIndex)],
       }),
     );
   } catch (error) {

@@ -1,13 +1,26 @@
+import { createHash } from "node:crypto";
 import type { ClaimLine } from "../domain/claim-line.js";
 import type { TenantConfig } from "../domain/config.js";
-import { decideEpisodes, type Episode } from "../domain/engine.js";
-import { canonicalJson } from "../domain/fact-digest.js";
+import { decisionStart, scopeReach } from "../domain/decision-scope.js";
+import { decideEpisodes, type EngineResult } from "../domain/engine.js";
+import type { ThreadRoot } from "../domain/episodes.js";
 import type { Outcome } from "../domain/outcome.js";
 import type { ClaimSink } from "../queue/claims-sender.js";
-import type { EpisodeStore, PatientRecord, PatientState, SentLine } from "../store/episode-store.js";
+import type {
+  DueMarker,
+  EpisodeStore,
+  OutboxEntry,
+  PatientView,
+  StoredFact,
+} from "../store/episode-store.js";
+import { CorruptItemError } from "../store/errors.js";
+import type { Quarantine, QuarantinedPatient } from "../store/quarantine-store.js";
+import { ALWAYS_READ, allDueShards } from "../store/table-design.js";
+import { type DecisionContext, decidedWindow, planDecision, sentLines } from "./decision-records.js";
 
 export interface FinalizeDependencies {
   store: EpisodeStore;
+  quarantine: Quarantine;
   claims: ClaimSink;
   tenant: TenantConfig;
   /** Audit records are kept this long after the episode's window end. */
@@ -18,7 +31,10 @@ export interface FinalizeDependencies {
   clock: () => number;
   /** Stop taking new patients once this much time has passed, leaving the rest for the next run. */
   budgetMs: number;
+  /** Due markers read per shard and page. */
   pageSize?: number;
+  /** Told of each patient set aside (no PHI: a hash of the patient id and the reason). */
+  onQuarantine?: (event: { patient: string; reason: string; error: string; automaticRetry: boolean }) => void;
 }
 
 export interface FinalizeReport {
@@ -33,17 +49,30 @@ export interface FinalizeReport {
   lagMs: number;
   /** Patients left for the next run because the time budget ran out. */
   stoppedEarly: boolean;
-  /** Patients another run changed concurrently: left for the next run. */
+  /** Patients another run (or a newer fact version) changed concurrently: left for the next run. */
   conflicts: number;
+  /** Patients set aside in this run because deciding or saving them failed. */
+  patientsQuarantined: number;
+  /** Patients waiting in quarantine for an operator when the run started. */
+  quarantinedPatients: number;
+  /** Patients in quarantine that the finalizer retries by itself (a failure that may pass). */
+  patientsRetrying: number;
 }
 
-const DAY_MS = 86_400_000;
+/** Patients decided together: their lines share SQS batches of 10, their DynamoDB calls run side by side. */
+const PATIENTS_PER_CHUNK = 10;
+/** Reads and engine passes one decision may take (restarts, chains leaving the scope) before it gives up. */
+const MAX_DECISION_ROUNDS = 20;
+/** First automatic retry of a patient whose failure may pass by itself; doubled per attempt, at most a day. */
+const RETRY_AFTER_MS = 15 * 60_000;
+const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
 
 /**
- * The scheduled finalizer: reads only due work from the sparse index, decides each patient with the engine and
- * sends what is owed. Lines are committed to the patient's outbox (a conditional write) before they are sent and
- * cleared after, so a crash at any point ends, on the next run, with every line sent and none sent twice beyond
- * the FIFO dedup id (ARCHITECTURE.md invariant 4).
+ * The scheduled finalizer: reads only due work from the sharded index, decides each patient from its earliest
+ * change with only the items that can change the decision, commits the decision records and owed lines in one
+ * transaction, then sends the lines and deletes their outbox entries. A crash at any point ends, on the next
+ * run, with every line sent and none sent twice beyond the FIFO dedup id (ARCHITECTURE.md invariant 4). A patient
+ * that cannot be decided or saved is quarantined and the run goes on (invariant 10).
  */
 export async function finalizeDueEpisodes(deps: FinalizeDependencies): Promise<FinalizeReport> {
   const started = deps.clock();
@@ -56,175 +85,276 @@ export async function finalizeDueEpisodes(deps: FinalizeDependencies): Promise<F
     lagMs: 0,
     stoppedEarly: false,
     conflicts: 0,
+    patientsQuarantined: 0,
+    quarantinedPatients: 0,
+    patientsRetrying: 0,
   };
+  const quarantined = new Map<string, QuarantinedPatient>();
+  for (const patient of await deps.quarantine.list()) quarantined.set(patient.patientId, patient);
+  report.quarantinedPatients = [...quarantined.values()].filter((p) => p.retryAt === undefined).length;
+  report.patientsRetrying = quarantined.size - report.quarantinedPatients;
+  const skipped = (patientId: string) => {
+    const entry = quarantined.get(patientId);
+    return entry !== undefined && (entry.retryAt === undefined || entry.retryAt > started);
+  };
+
   const seen = new Set<string>();
-  let cursor: Record<string, unknown> | undefined;
+  let shards = allDueShards().map((shard) => ({
+    shard,
+    cursor: undefined as Record<string, unknown> | undefined,
+  }));
   let first = true;
-  do {
-    const page = await deps.store.dueMarkers(started, deps.pageSize ?? 100, cursor);
-    cursor = page.cursor;
-    if (first && page.markers[0] !== undefined) report.lagMs = started - page.markers[0].dueAt;
-    first = false;
-    const patients = [...new Set(page.markers.map((marker) => marker.patientId))].filter(
-      (id) => !seen.has(id),
+  while (shards.length > 0) {
+    // One page of every shard with work left, merged oldest first.
+    const pages = await Promise.all(
+      shards.map(({ shard, cursor }) => deps.store.dueMarkers(shard, started, deps.pageSize ?? 100, cursor)),
     );
-    for (let start = 0; start < patients.length; start += PATIENTS_PER_CHUNK) {
+    shards = shards
+      .map((shard, index) => ({ ...shard, cursor: pages[index]?.cursor }))
+      .filter((shard) => shard.cursor !== undefined);
+    const markers = pages
+      .flatMap((page) => page.markers)
+      .filter((marker) => !skipped(marker.patientId))
+      .sort((a, b) => a.dueAt - b.dueAt);
+    if (first && markers[0] !== undefined) report.lagMs = started - markers[0].dueAt;
+    first = false;
+
+    const work = dueWork(markers).filter((patient) => !seen.has(patient.patientId));
+    for (let start = 0; start < work.length; start += PATIENTS_PER_CHUNK) {
       if (deps.clock() - started > deps.budgetMs) {
         report.stoppedEarly = true;
         return report;
       }
-      const chunk = patients.slice(start, start + PATIENTS_PER_CHUNK);
-      for (const patientId of chunk) seen.add(patientId);
-      await finalizeChunk(chunk, started, deps, report);
+      const chunk = work.slice(start, start + PATIENTS_PER_CHUNK);
+      for (const patient of chunk) seen.add(patient.patientId);
+      await finalizeChunk(chunk, started, deps, report, quarantined);
     }
-  } while (cursor !== undefined);
+  }
   return report;
 }
 
-/** Patients decided together: their lines share SQS batches of 10, their DynamoDB calls run side by side. */
-const PATIENTS_PER_CHUNK = 10;
+/** What woke a patient: the earliest change its markers name, if any (else only lines wait to be sent). */
+interface DueWork {
+  patientId: string;
+  changedAt?: number;
+}
 
-/**
- * Three phases, each safe to crash after: (1) decide each patient and commit its owed lines to its outbox,
- * (2) send every outbox line of the chunk, (3) empty the outboxes and clear the accounted markers.
- */
-async function finalizeChunk(
-  patientIds: readonly string[],
-  now: number,
-  deps: FinalizeDependencies,
-  report: FinalizeReport,
-) {
-  const prepared = (await Promise.all(patientIds.map((id) => preparePatient(id, now, deps, report)))).filter(
-    (patient): patient is PreparedPatient => patient !== undefined,
-  );
-  const lines = prepared.flatMap((patient) => patient.state.outbox);
-  if (lines.length > 0) {
-    await deps.claims.send(lines);
-    tally(lines, report);
+function dueWork(markers: readonly DueMarker[]): DueWork[] {
+  const byPatient = new Map<string, DueWork>();
+  for (const marker of markers) {
+    const work = byPatient.get(marker.patientId) ?? { patientId: marker.patientId };
+    if (marker.kind !== "outbox" && marker.changedAt !== undefined)
+      work.changedAt = Math.min(work.changedAt ?? marker.changedAt, marker.changedAt);
+    byPatient.set(marker.patientId, work);
   }
-  await Promise.all(prepared.map((patient) => completePatient(patient, deps, report)));
+  return [...byPatient.values()];
 }
 
 interface PreparedPatient {
-  record: PatientRecord;
-  /** The state as committed, its outbox holding every line to send (including any a crashed run left). */
-  state: PatientState;
-  /** When the patient is next due once its outbox is empty. */
-  dueAt: number | undefined;
+  patientId: string;
+  /** Every line waiting for this patient, in commit and send order (a crashed run's first). */
+  outbox: OutboxEntry[];
+}
+
+/**
+ * Decide and commit each patient of the chunk side by side, send every line waiting in their outboxes in one
+ * ordered stream (SQS batches of 10, each patient's lines in order), then delete the outbox entries sent.
+ */
+async function finalizeChunk(
+  chunk: readonly DueWork[],
+  now: number,
+  deps: FinalizeDependencies,
+  report: FinalizeReport,
+  quarantined: ReadonlyMap<string, QuarantinedPatient>,
+) {
+  const settled = await Promise.allSettled(chunk.map((work) => preparePatient(work, now, deps, report)));
+  const failures = settled.flatMap((result, index) =>
+    result.status === "rejected" ? [{ work: chunk[index] as DueWork, error: result.reason as unknown }] : [],
+  );
+  // A whole chunk failing with errors that may pass (throttling, a service outage) is the table's trouble, not
+  // these patients': the run stops and the next one retries them.
+  if (failures.length === chunk.length && failures.every(({ error }) => retryable(error)))
+    throw failures[0]?.error;
+  for (const { work, error } of failures)
+    await quarantinePatient(work.patientId, error, now, deps, report, quarantined);
+  const prepared = settled.flatMap((result) =>
+    result.status === "fulfilled" && result.value !== undefined ? [result.value] : [],
+  );
+  for (const patient of prepared) {
+    if (quarantined.has(patient.patientId)) await deps.quarantine.release(patient.patientId);
+  }
+
+  const outbox = prepared.flatMap((patient) => patient.outbox);
+  if (outbox.length === 0) return;
+  await deps.claims.send(outbox.map((entry) => entry.line));
+  tally(
+    outbox.map((entry) => entry.line),
+    report,
+  );
+  await deps.store.confirmSent(outbox);
 }
 
 async function preparePatient(
-  patientId: string,
+  work: DueWork,
   now: number,
   deps: FinalizeDependencies,
   report: FinalizeReport,
 ): Promise<PreparedPatient | undefined> {
-  const record = await deps.store.loadPatient(patientId);
-  const state = record.state;
-
-  // Lines whose window ended before the adjustment horizon are settled history: the engine neither adjusts them
-  // nor, once their record is gone, bills their episodes again. Lines left in the outbox by a crashed run are
-  // already in `sent`: the engine owes nothing new for them, and they are sent again below with the same ids.
-  const horizon = now - deps.adjustmentHorizonDays * DAY_MS;
-  const withinHorizon = (line: ClaimLine) => Date.parse(line.windowEnd) >= horizon;
-  const asOf = new Date(now).toISOString();
-  const decided = decideEpisodes(
-    record.facts.map(({ fact }) => fact),
-    deps.tenant,
-    asOf,
-    state.sent.map(({ line }) => line).filter(withinHorizon),
-  );
-  const owed = decided.owed.filter(withinHorizon);
-  report.patientsDecided += 1;
-
-  const retainedFrom = now - deps.retentionDays * DAY_MS;
-  const changed = changedDecisions(decided.episodes, state);
-  const dueAt = nextDueAt(decided.episodes, deps.tenant);
-  const outbox = [...state.outbox, ...owed];
-  const next: PatientState = {
-    version: state.version + 1,
-    sent: [
-      ...state.sent.filter(({ line }) => Date.parse(line.windowEnd) >= retainedFrom),
-      ...owed.map((line) => ({ line, sentAt: asOf })),
-    ],
-    outbox,
-    // While lines wait in the outbox the patient stays due: a run that crashes before sending them must be finished
-    // by the next one even when no fact marker is left to wake it.
-    dueAt: outbox.length > 0 ? now : dueAt,
-    decided: {
-      ...state.decided,
-      ...Object.fromEntries(changed.map((episode) => [episode.episodeId, decisionDigest(episode)])),
-    },
+  if (work.changedAt === undefined) {
+    // Only lines a crashed run committed: send them, nothing to decide.
+    const view = await deps.store.readPatient(work.patientId, ALWAYS_READ);
+    return { patientId: work.patientId, outbox: view.outbox };
+  }
+  const context: DecisionContext = {
+    tenant: deps.tenant,
+    now,
+    adjustmentHorizonDays: deps.adjustmentHorizonDays,
+    retentionDays: deps.retentionDays,
   };
-  // Audit records first: the state only records a decision's digest once its audit record exists, so a crash
-  // in between rewrites the audit on the next run instead of losing it.
-  await Promise.all(
-    changed.map((episode) =>
-      deps.store.putAudit({
-        episodeId: episode.episodeId,
-        patientId,
-        decidedAt: asOf,
-        expiresAt: Math.floor(Date.parse(episode.windowEnd) / 1000) + deps.retentionDays * 86_400,
-        record: auditRecord(episode, deps.tenant, next.sent),
-      }),
-    ),
-  );
-  if (!(await deps.store.saveState(patientId, next, state.version))) {
+  const { view, result, from } = await decideBounded(work.patientId, work.changedAt, context, deps.store);
+  const plan = planDecision(view, result, from, context);
+  report.patientsDecided += 1;
+  if (plan.commit === undefined) return { patientId: work.patientId, outbox: view.outbox };
+
+  const committed = await deps.store.commit(plan.commit);
+  if (committed.status === "conflict") {
     report.conflicts += 1;
     return undefined;
   }
-  for (const episode of changed) {
+  for (const episode of plan.finalized)
     report.episodesFinalized[episode.outcome] = (report.episodesFinalized[episode.outcome] ?? 0) + 1;
-  }
-  return { record, state: next, dueAt };
+  return { patientId: work.patientId, outbox: [...view.outbox, ...committed.outbox] };
 }
 
-async function completePatient(patient: PreparedPatient, deps: FinalizeDependencies, report: FinalizeReport) {
-  const { record, state } = patient;
-  if (state.outbox.length > 0) {
-    const done: PatientState = { ...state, version: state.version + 1, outbox: [], dueAt: patient.dueAt };
-    if (!(await deps.store.saveState(record.patientId, done, state.version))) {
-      report.conflicts += 1;
-      return;
+/**
+ * One patient's decision from its earliest change (decision-scope.ts): read by reach from where the decision
+ * starts, move the start back while a decided window is open across it or the engine says a window starts
+ * earlier, and fetch the messages R1's chains reach before the scope. Every pass reads only what is missing.
+ */
+async function decideBounded(
+  patientId: string,
+  changedAt: number,
+  context: DecisionContext,
+  store: EpisodeStore,
+): Promise<{ view: PatientView; result: EngineResult; from: number }> {
+  const { tenant } = context;
+  let start = changedAt;
+  let from = decisionStart(start, [], tenant);
+  let view = await store.readPatient(patientId, scopeReach(from, tenant));
+  const fetched = new Map<string, StoredFact[]>();
+  for (let round = 0; round < MAX_DECISION_ROUNDS; round++) {
+    const windows = view.episodes.filter((head) => head.current).map(decidedWindow);
+    from = decisionStart(start, windows, tenant);
+    const reach = scopeReach(from, tenant);
+    if (reach < view.reachFrom) {
+      view = merge(view, await store.readPatient(patientId, reach, view.reachFrom));
+      continue;
     }
+    const inScope = view.facts.filter((stored) => stored.reach >= reach);
+    const earlier = [...fetched.values()].flat();
+    const roots = new Map<string, ThreadRoot>();
+    for (const stored of [...inScope, ...earlier]) {
+      const messageId = "messageId" in stored.fact ? stored.fact.messageId : undefined;
+      if (messageId !== undefined && stored.threadRoot !== undefined) roots.set(messageId, stored.threadRoot);
+    }
+    const result = decideEpisodes(
+      inScope.map((stored) => stored.fact),
+      tenant,
+      new Date(context.now).toISOString(),
+      sentLines(view, from, context),
+      {
+        from,
+        earlier: windows.filter((window) => window.start < from),
+        thread: { roots, messages: earlier.map((stored) => stored.fact) },
+      },
+    );
+    if (result.restartFrom !== undefined && result.restartFrom < from) {
+      start = result.restartFrom;
+      continue;
+    }
+    const missing = result.missingMessages.map((m) => m.messageId).filter((id) => !fetched.has(id));
+    if (missing.length > 0) {
+      const found = await store.readMessages(patientId, missing);
+      for (const id of missing)
+        fetched.set(
+          id,
+          found.filter((stored) => "messageId" in stored.fact && stored.fact.messageId === id),
+        );
+      continue;
+    }
+    return { view, result, from };
   }
-  await clearAccountedMarkers(record, deps);
+  throw new DecisionDidNotSettleError();
 }
 
-/** R16: the earliest settle time of an episode not yet due; the patient's state carries it as its due marker. */
-function nextDueAt(episodes: readonly Episode[], tenant: TenantConfig): number | undefined {
-  const pending = episodes
-    .filter((episode) => episode.status !== "due")
-    .map((episode) => Date.parse(episode.windowEnd) + tenant.settleHours * 3_600_000);
-  return pending.length === 0 ? undefined : Math.min(...pending);
+/** A view extended by a read of lower reaches (the two ranges do not overlap). */
+const merge = (view: PatientView, lower: PatientView): PatientView => ({
+  ...view,
+  facts: [...view.facts, ...lower.facts],
+  episodes: [...view.episodes, ...lower.episodes],
+  reachFrom: lower.reachFrom,
+});
+
+/** The engine kept asking for earlier facts or messages: a loop in the data, for a person to look at. */
+export class DecisionDidNotSettleError extends Error {
+  readonly retryable = false;
+  constructor() {
+    super(`the decision did not settle after ${MAX_DECISION_ROUNDS} reads`);
+    this.name = "DecisionDidNotSettleError";
+  }
 }
 
-/** Due episodes whose decision is new or differs from the one recorded: they get a fresh audit record. */
-function changedDecisions(episodes: readonly Episode[], state: PatientState): Episode[] {
-  return episodes.filter(
-    (episode) => episode.status === "due" && state.decided?.[episode.episodeId] !== decisionDigest(episode),
+async function quarantinePatient(
+  patientId: string,
+  error: unknown,
+  now: number,
+  deps: FinalizeDependencies,
+  report: FinalizeReport,
+  quarantined: ReadonlyMap<string, QuarantinedPatient>,
+) {
+  const again = retryable(error);
+  const attempts = (quarantined.get(patientId)?.attempts ?? 0) + 1;
+  const retryAt = again
+    ? now + Math.min(MAX_RETRY_AFTER_MS, RETRY_AFTER_MS * 2 ** (attempts - 1))
+    : undefined;
+  const name = error instanceof Error ? error.name : "UnknownError";
+  const reason = reasonOf(error);
+  report.patientsQuarantined += 1;
+  deps.onQuarantine?.({ patient: hashed(patientId), reason, error: name, automaticRetry: again });
+  await deps.quarantine.add(patientId, {
+    reason,
+    error: name,
+    item: error instanceof CorruptItemError ? error.key : undefined,
+    at: now,
+    retryAt,
+  });
+}
+
+/** Errors that may pass by themselves: the AWS SDK's throttling and server faults, ours marked retryable. */
+function retryable(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const candidate = error as { retryable?: unknown; $retryable?: unknown; $fault?: unknown; name?: unknown };
+  if (candidate.retryable === true || candidate.$retryable !== undefined) return true;
+  if (candidate.$fault === "server") return true;
+  return (
+    candidate.name === "ProvisionedThroughputExceededException" || candidate.name === "ThrottlingException"
   );
 }
 
-const decisionDigest = (episode: Episode): string => canonicalJson({ ...episode, status: undefined });
-
-/** Every fact the decision accounted for: its episodes are now decided or covered by the state's due marker. */
-async function clearAccountedMarkers(record: PatientRecord, deps: FinalizeDependencies): Promise<void> {
-  await Promise.all(
-    record.facts.flatMap(({ fact, dueAt }) =>
-      dueAt === undefined ? [] : [deps.store.clearFactMarker(record.patientId, fact.id, dueAt)],
-    ),
-  );
+/** A reason a person can act on, without PHI: our errors say what failed; AWS errors by their name only. */
+function reasonOf(error: unknown): string {
+  if (error instanceof CorruptItemError || error instanceof DecisionDidNotSettleError) return error.message;
+  if (error instanceof Error && "$metadata" in error) {
+    if (error.name === "ValidationException")
+      return "DynamoDB refused a write (ValidationException), e.g. an item too large";
+    return `DynamoDB failed after retries (${error.name})`;
+  }
+  return `deciding the patient failed (${error instanceof Error ? error.name : "unknown error"})`;
 }
 
-function auditRecord(episode: Episode, tenant: TenantConfig, sent: readonly SentLine[]) {
-  const { roster: _roster, ...policies } = tenant;
-  return {
-    ...episode,
-    policies,
-    sent: sent.filter(({ line }) => line.episodeId === episode.episodeId),
-  };
-}
+/** A patient id as logs may show it: a hash, never the id. */
+const hashed = (patientId: string): string =>
+  createHash("sha256").update(patientId).digest("hex").slice(0, 16);
 
 function tally(lines: readonly ClaimLine[], report: FinalizeReport): void {
   for (const line of lines) {

@@ -40,6 +40,10 @@ export function createFinalizeHandler(
     );
     metrics.addMetric("PatientsDecided", MetricUnit.Count, report.patientsDecided);
     metrics.addMetric("FinalizerConflicts", MetricUnit.Count, report.conflicts);
+    // Invariant 10: a patient set aside is counted, and the alarm watches those waiting for a person.
+    metrics.addMetric("PatientsQuarantined", MetricUnit.Count, report.patientsQuarantined);
+    metrics.addMetric("QuarantinedPatients", MetricUnit.Count, report.quarantinedPatients);
+    metrics.addMetric("PatientsRetrying", MetricUnit.Count, report.patientsRetrying);
     logger.info("finalizer run", { ...report });
   };
 
@@ -48,7 +52,12 @@ export function createFinalizeHandler(
       0,
       Math.min(deps.maxBudgetMs, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS),
     );
-    const report = await finalizeDueEpisodes({ ...deps, budgetMs });
+    const report = await finalizeDueEpisodes({
+      ...deps,
+      budgetMs,
+      // A hash of the patient id and the reason: what an operator needs, and no PHI.
+      onQuarantine: (event) => logger.error("patient quarantined", event),
+    });
     record(report);
     return report;
   })

@@ -1,80 +1,162 @@
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { randomUUID } from "node:crypto";
+import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
+  BatchWriteCommand,
   type DynamoDBDocumentClient,
-  PutCommand,
   paginateQuery,
   QueryCommand,
-  type QueryCommandOutput,
-  UpdateCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
-import type { ClaimLine } from "../domain/claim-line.js";
-import type { Fact } from "../domain/facts.js";
-import { DUE_SHARD, factSortKey, patientKey, STATE_SORT_KEY, tableDesign } from "./table-design.js";
+import * as z from "zod";
+import { type ClaimLine, claimLineSchema } from "../domain/claim-line.js";
+import { families } from "../domain/code-table.js";
+import type { ThreadRoot } from "../domain/episodes.js";
+import { factDigest } from "../domain/fact-digest.js";
+import { type Fact, factSchema } from "../domain/facts.js";
+import { CorruptItemError } from "./errors.js";
+import {
+  ALWAYS_READ,
+  commitId,
+  dueShardOf,
+  EPISODE_PREFIX,
+  episodeSortKey,
+  FACT_PREFIX,
+  factSortKey,
+  OUTBOX_PREFIX,
+  outboxSortKey,
+  PATIENT_PREFIX,
+  patientKey,
+  STATE_SORT_KEY,
+  tableDesign,
+} from "./table-design.js";
 
-/** A claim line with when it was committed to the claims queue: the episode's record of what it sent. */
-export interface SentLine {
-  line: ClaimLine;
-  sentAt: string;
+/** A due-index entry as the finalizer reads it: whose, what kind of item, and where its change starts. */
+export interface DueMarker {
+  patientId: string;
+  kind: "fact" | "state" | "outbox";
+  dueAt: number;
+  /** Facts and the state: the earliest instant the change touches (epoch ms). */
+  changedAt?: number;
 }
 
-/** The patient's state item: what was sent, what is being sent (the outbox), and when to decide again. */
-export interface PatientState {
-  version: number;
-  sent: SentLine[];
-  /** Lines recorded as owed but not yet confirmed sent: a crash leaves them here for the next run to send. */
-  outbox: ClaimLine[];
-  /** Epoch ms of the earliest episode that is still open or settling, if any. */
-  dueAt?: number;
-  /** Digest of the last recorded decision of each due episode: a changed decision gets a new audit record. */
-  decided: Record<string, string>;
-}
+/** The head of an episode's latest decision record: what the next decision needs of it (docs/STORE.md). */
+export const episodeHeadSchema = z.object({
+  episodeId: z.string(),
+  claimLineId: z.string(),
+  group: z.string(),
+  family: z.enum(families),
+  /** Window, epoch ms, [start, end). */
+  start: z.number(),
+  end: z.number(),
+  patientInitiated: z.boolean(),
+  /** False once later facts left no such episode (R7, R16); its record keeps the void, if one was owed. */
+  current: z.boolean(),
+  /** Digest of the decision: a different digest is a changed decision and gets a new record. */
+  digest: z.string(),
+  /** The latest line sent for the episode (by this decision or an earlier one). */
+  line: claimLineSchema.optional(),
+});
+export type EpisodeHead = z.infer<typeof episodeHeadSchema>;
 
 export interface StoredFact {
   fact: Fact;
-  /** The fact's due marker, if the finalizer has not yet accounted for it. */
-  dueAt?: number;
+  /** The fact's stored digest: clearing its marker is conditional on it and the version (never a newer one). */
+  digest: string;
+  reach: number;
+  /** Set while the finalizer has not accounted for the fact. */
+  marker?: { dueAt: number; changedAt: number };
+  /** R1's root of the fact's message, as the last decision that saw it resolved it. */
+  threadRoot?: ThreadRoot;
 }
 
-export interface PatientRecord {
+/** The patient's state item: the optimistic lock of every commit and the marker of its next settle. */
+export interface PatientState {
+  version: number;
+  /** When the state item was first written (epoch ms): commit ids stay unique even if it is ever recreated. */
+  epoch: number;
+  /** The earliest episode not yet due: when it settles and where it starts (R16). */
+  pending?: { dueAt: number; changedAt: number };
+}
+
+export interface OutboxEntry {
   patientId: string;
+  /** The outbox item's sort key: commit order, then send order within the commit. */
+  key: string;
+  line: ClaimLine;
+}
+
+/** One patient's items that a decision from some instant needs, read by reach. */
+export interface PatientView {
+  patientId: string;
+  state?: PatientState;
   facts: StoredFact[];
-  state: PatientState;
+  /** The latest record of each episode read. */
+  episodes: EpisodeHead[];
+  /** Lines committed and not yet confirmed sent, in commit and send order. */
+  outbox: OutboxEntry[];
+  /** The lowest reach read. */
+  reachFrom: number;
 }
 
-export interface DueMarker {
-  patientId: string;
-  dueAt: number;
-}
-
-/** The audit record of one decided episode, kept until its TTL. */
-export interface EpisodeAudit {
-  episodeId: string;
-  patientId: string;
-  decidedAt: string;
-  expiresAt: number;
+export interface EpisodeRecordWrite {
+  head: EpisodeHead;
+  /** The full decision record (the audit): never read to decide. */
   record: unknown;
+  /** The line this decision sends, if any: it also goes to the outbox. */
+  line?: ClaimLine;
+  expiresAt: number;
 }
 
-/** The finalizer's view of the store: due work through the sparse index, one patient at a time. */
+export interface FactUpdate {
+  factId: string;
+  version: number;
+  digest: string;
+  /** Remove the due marker: the decision accounted for this version. */
+  clearMarker: boolean;
+  /** R1 root to keep (`null` removes one that no longer holds); undefined leaves it. */
+  threadRoot?: ThreadRoot | null;
+}
+
+export interface Commit {
+  patientId: string;
+  /** The state read; absent when the patient has none yet. */
+  expected?: PatientState;
+  /** When the decision was made (epoch ms): a new state's epoch. */
+  decidedAt: number;
+  pending?: PatientState["pending"];
+  /** Decision records in send order (voids first, R16). */
+  records: EpisodeRecordWrite[];
+  facts: FactUpdate[];
+}
+
+export type CommitResult =
+  | { status: "committed"; version: number; outbox: OutboxEntry[] }
+  | { status: "conflict"; reason: "state-changed" | "fact-changed" | "record-exists" };
+
+/** The finalizer's view of the store: due work through the sharded index, one patient at a time. */
 export interface EpisodeStore {
   dueMarkers(
+    shard: string,
     now: number,
     limit: number,
     cursor?: Record<string, unknown>,
-  ): Promise<{
-    markers: DueMarker[];
-    cursor?: Record<string, unknown>;
-  }>;
-  loadPatient(patientId: string): Promise<PatientRecord>;
-  /** Writes the state if it is still at `expectedVersion`; false when another run got there first. */
-  saveState(patientId: string, state: PatientState, expectedVersion: number): Promise<boolean>;
-  /** Removes a fact's due marker if it still has the value the finalizer decided on. */
-  clearFactMarker(patientId: string, factId: string, seenDueAt: number): Promise<void>;
-  putAudit(audit: EpisodeAudit): Promise<void>;
+  ): Promise<{ markers: DueMarker[]; cursor?: Record<string, unknown> }>;
+  /** The patient's items with `reach >= reachFrom` (and `< reachBelow`, to extend a view already read). */
+  readPatient(patientId: string, reachFrom: number, reachBelow?: number): Promise<PatientView>;
+  /** Message facts by message id, for R1 chains that leave the scope; ids not held are absent. */
+  readMessages(patientId: string, messageIds: readonly string[]): Promise<StoredFact[]>;
+  /** Writes a decision atomically (several transactions for a very large one, each a valid prefix). */
+  commit(commit: Commit): Promise<CommitResult>;
+  /** Deletes outbox entries whose lines the claims queue accepted. */
+  confirmSent(entries: readonly OutboxEntry[]): Promise<void>;
 }
 
-const PATIENT_PREFIX = "PAT#";
-const FACT_PREFIX = "FACT#";
+/** DynamoDB's limit of actions in one TransactWriteItems. */
+const MAX_TRANSACTION_ACTIONS = 100;
+/** DynamoDB's limit of requests in one BatchWriteItem. */
+const MAX_BATCH_WRITE = 25;
 
 export class DynamoEpisodeStore implements EpisodeStore {
   constructor(
@@ -82,133 +164,350 @@ export class DynamoEpisodeStore implements EpisodeStore {
     private readonly tableName: string,
   ) {}
 
-  async dueMarkers(now: number, limit: number, cursor?: Record<string, unknown>) {
-    const { dueIndex, partitionKey } = tableDesign;
-    const page: QueryCommandOutput = await this.client.send(
+  async dueMarkers(shard: string, now: number, limit: number, cursor?: Record<string, unknown>) {
+    const { dueIndex, partitionKey, sortKey } = tableDesign;
+    const page = await this.client.send(
       new QueryCommand({
         TableName: this.tableName,
         IndexName: dueIndex.name,
         KeyConditionExpression: "#shard = :shard AND #due <= :now",
         ExpressionAttributeNames: { "#shard": dueIndex.partitionKey, "#due": dueIndex.sortKey },
-        ExpressionAttributeValues: { ":shard": DUE_SHARD, ":now": now },
+        ExpressionAttributeValues: { ":shard": shard, ":now": now },
         Limit: limit,
         ExclusiveStartKey: cursor,
       }),
     );
-    const markers = (page.Items ?? [])
-      .filter((item) => String(item[partitionKey]).startsWith(PATIENT_PREFIX))
-      .map((item) => ({
-        patientId: String(item[partitionKey]).slice(PATIENT_PREFIX.length),
+    const markers: DueMarker[] = [];
+    for (const item of page.Items ?? []) {
+      const pk = String(item[partitionKey]);
+      const sk = String(item[sortKey]);
+      if (!pk.startsWith(PATIENT_PREFIX)) continue;
+      const kind = sk === STATE_SORT_KEY ? "state" : sk.startsWith(OUTBOX_PREFIX) ? "outbox" : "fact";
+      const changedAt = item.changedAt;
+      markers.push({
+        patientId: pk.slice(PATIENT_PREFIX.length),
+        kind,
         dueAt: Number(item[dueIndex.sortKey]),
-      }));
+        changedAt: typeof changedAt === "number" ? changedAt : undefined,
+      });
+    }
     return { markers, cursor: page.LastEvaluatedKey };
   }
 
-  async loadPatient(patientId: string): Promise<PatientRecord> {
-    const facts: StoredFact[] = [];
-    let state: PatientState = { version: 0, sent: [], outbox: [], decided: {} };
-    const pages = paginateQuery(
-      { client: this.client },
-      {
-        TableName: this.tableName,
-        KeyConditionExpression: "#pk = :pk",
-        ExpressionAttributeNames: { "#pk": tableDesign.partitionKey },
-        ExpressionAttributeValues: { ":pk": patientKey(patientId) },
-        ConsistentRead: true,
-      },
-    );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) {
-        const sortKey = String(item[tableDesign.sortKey]);
-        const dueAt = item[tableDesign.dueIndex.sortKey];
-        if (sortKey.startsWith(FACT_PREFIX)) {
-          facts.push({
-            fact: JSON.parse(String(item.fact)) as Fact,
-            dueAt: typeof dueAt === "number" ? dueAt : undefined,
-          });
-        } else if (sortKey === STATE_SORT_KEY) {
-          state = {
-            version: Number(item.version),
-            sent: JSON.parse(String(item.sent)) as SentLine[],
-            outbox: JSON.parse(String(item.outbox)) as ClaimLine[],
-            decided: JSON.parse(String(item.decided)) as Record<string, string>,
-            dueAt: typeof dueAt === "number" ? dueAt : undefined,
+  async readPatient(patientId: string, reachFrom: number, reachBelow?: number): Promise<PatientView> {
+    const { reachIndex } = tableDesign;
+    const range =
+      reachBelow === undefined
+        ? { condition: "#reach >= :from", values: { ":from": reachFrom } }
+        : {
+            condition: "#reach BETWEEN :from AND :below",
+            values: { ":from": reachFrom, ":below": reachBelow - 1 },
           };
-        }
+    const items = await this.query({
+      TableName: this.tableName,
+      IndexName: reachIndex.name,
+      KeyConditionExpression: `#pk = :pk AND ${range.condition}`,
+      ExpressionAttributeNames: { "#pk": tableDesign.partitionKey, "#reach": reachIndex.sortKey },
+      ExpressionAttributeValues: { ":pk": patientKey(patientId), ...range.values },
+      Select: "ALL_PROJECTED_ATTRIBUTES",
+      ConsistentRead: true,
+    });
+    const view: PatientView = { patientId, facts: [], episodes: [], outbox: [], reachFrom };
+    const latest = new Map<string, { commit: string; head: EpisodeHead }>();
+    for (const item of items) {
+      const sk = String(item[tableDesign.sortKey]);
+      if (sk.startsWith(FACT_PREFIX)) view.facts.push(storedFact(item, sk));
+      else if (sk === STATE_SORT_KEY) view.state = patientState(item);
+      else if (sk.startsWith(EPISODE_PREFIX)) {
+        const head = parseItem(sk, "head", episodeHeadSchema, item.head);
+        const commit = sk.slice(sk.lastIndexOf("#") + 1);
+        const held = latest.get(head.episodeId);
+        if (held === undefined || commit > held.commit) latest.set(head.episodeId, { commit, head });
+      } else if (sk.startsWith(OUTBOX_PREFIX)) {
+        view.outbox.push({ patientId, key: sk, line: parseItem(sk, "line", claimLineSchema, item.line) });
       }
     }
-    return { patientId, facts, state };
+    view.episodes = [...latest.values()].map(({ head }) => head);
+    view.outbox.sort((a, b) => (a.key < b.key ? -1 : 1));
+    return view;
   }
 
-  async saveState(patientId: string, state: PatientState, expectedVersion: number): Promise<boolean> {
-    const item: Record<string, unknown> = {
-      [tableDesign.partitionKey]: patientKey(patientId),
-      [tableDesign.sortKey]: STATE_SORT_KEY,
-      type: "state",
-      version: state.version,
-      sent: JSON.stringify(state.sent),
-      outbox: JSON.stringify(state.outbox),
-      decided: JSON.stringify(state.decided),
-    };
-    if (state.dueAt !== undefined) {
-      item[tableDesign.dueIndex.partitionKey] = DUE_SHARD;
-      item[tableDesign.dueIndex.sortKey] = state.dueAt;
-    }
-    try {
-      await this.client.send(
-        new PutCommand({
+  async readMessages(patientId: string, messageIds: readonly string[]): Promise<StoredFact[]> {
+    const { messageIndex } = tableDesign;
+    const pages = await Promise.all(
+      messageIds.map((messageId) =>
+        this.query({
           TableName: this.tableName,
-          Item: item,
-          ConditionExpression: expectedVersion === 0 ? "attribute_not_exists(#pk)" : "#version = :expected",
-          ExpressionAttributeNames:
-            expectedVersion === 0 ? { "#pk": tableDesign.partitionKey } : { "#version": "version" },
-          ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ":expected": expectedVersion },
+          IndexName: messageIndex.name,
+          KeyConditionExpression: "#pk = :pk AND #message = :message",
+          ExpressionAttributeNames: { "#pk": tableDesign.partitionKey, "#message": messageIndex.sortKey },
+          ExpressionAttributeValues: { ":pk": patientKey(patientId), ":message": messageId },
+          Select: "ALL_PROJECTED_ATTRIBUTES",
+          ConsistentRead: true,
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
+      ),
+    );
+    return pages.flat().map((item) => storedFact(item, String(item[tableDesign.sortKey])));
+  }
+
+  async commit(commit: Commit): Promise<CommitResult> {
+    const epoch = commit.expected?.epoch ?? commit.decidedAt;
+    let version = commit.expected?.version ?? 0;
+    const outbox: OutboxEntry[] = [];
+    // Records (each with its outbox entry) first, fact updates last: a commit cut short by a crash between two
+    // transactions leaves the facts due, so the next run decides again and finds the records already there.
+    const parts: Array<{ actions: number; build: (commitKey: string) => unknown[] }> = [];
+    let seq = 0;
+    for (const write of commit.records) {
+      const position = write.line === undefined ? undefined : seq++;
+      parts.push({
+        actions: position === undefined ? 1 : 2,
+        build: (commitKey) => {
+          if (write.line === undefined || position === undefined)
+            return [this.recordPut(commit.patientId, commitKey, write)];
+          const key = outboxSortKey(commitKey, position);
+          outbox.push({ patientId: commit.patientId, key, line: write.line });
+          return [
+            this.recordPut(commit.patientId, commitKey, write),
+            this.outboxPut(commit.patientId, key, write.line, commit.decidedAt),
+          ];
+        },
+      });
+    }
+    for (const update of commit.facts)
+      parts.push({ actions: 1, build: () => [this.factUpdate(commit.patientId, update)] });
+
+    // Each transaction carries the state (the lock) and as many parts as fit.
+    const transactions: Array<typeof parts> = [[]];
+    let size = 1;
+    for (const part of parts) {
+      if (size + part.actions > MAX_TRANSACTION_ACTIONS) {
+        transactions.push([]);
+        size = 1;
+      }
+      (transactions.at(-1) as typeof parts).push(part);
+      size += part.actions;
+    }
+
+    for (const [index, parts] of transactions.entries()) {
+      const expected = version;
+      version += 1;
+      const commitKey = commitId(epoch, version);
+      const last = index === transactions.length - 1;
+      const items = [
+        this.statePut(commit.patientId, { version, epoch, pending: commit.pending }, expected, last),
+        ...parts.flatMap((part) => part.build(commitKey)),
+      ];
+      const result = await this.transact({
+        TransactItems: items as TransactWriteCommandInput["TransactItems"],
+        ClientRequestToken: randomUUID(),
+      });
+      if (result !== "committed") return { status: "conflict", reason: result };
+    }
+    return { status: "committed", version, outbox };
+  }
+
+  async confirmSent(entries: readonly OutboxEntry[]): Promise<void> {
+    for (let start = 0; start < entries.length; start += MAX_BATCH_WRITE) {
+      let requests: Array<{ DeleteRequest: { Key: Record<string, unknown> } }> = entries
+        .slice(start, start + MAX_BATCH_WRITE)
+        .map((entry) => ({
+          DeleteRequest: {
+            Key: {
+              [tableDesign.partitionKey]: patientKey(entry.patientId),
+              [tableDesign.sortKey]: entry.key,
+            },
+          },
+        }));
+      // Unprocessed items are retried with backoff; the SDK already retried throttling of the whole request.
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt > 0)
+          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+        const result = await this.client.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        );
+        requests = (result.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+        if (attempt >= 8 && requests.length > 0)
+          throw new Error(`${requests.length} sent line(s) still in the outbox after retries`);
+      }
     }
   }
 
-  async clearFactMarker(patientId: string, factId: string, seenDueAt: number): Promise<void> {
+  private async query(input: QueryCommandInput): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    for await (const page of paginateQuery({ client: this.client }, input)) items.push(...(page.Items ?? []));
+    return items;
+  }
+
+  private async transact(
+    input: TransactWriteCommandInput,
+  ): Promise<"committed" | "state-changed" | "fact-changed" | "record-exists"> {
     try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: {
-            [tableDesign.partitionKey]: patientKey(patientId),
-            [tableDesign.sortKey]: factSortKey(factId),
-          },
-          UpdateExpression: "REMOVE #shard, #due",
-          ConditionExpression: "#due = :seen",
-          ExpressionAttributeNames: {
-            "#shard": tableDesign.dueIndex.partitionKey,
-            "#due": tableDesign.dueIndex.sortKey,
-          },
-          ExpressionAttributeValues: { ":seen": seenDueAt },
-        }),
-      );
+      await this.client.send(new TransactWriteCommand(input));
+      return "committed";
     } catch (error) {
-      // A newer version of the fact arrived with its own marker: leave it for the next run.
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const reasons = error.CancellationReasons ?? [];
+      const failed = reasons.findIndex((reason) => reason.Code === "ConditionalCheckFailed");
+      if (failed < 0) throw error;
+      const item = input.TransactItems?.[failed];
+      const key = String((item?.Put?.Item ?? item?.Update?.Key)?.[tableDesign.sortKey] ?? "");
+      if (key === STATE_SORT_KEY) return "state-changed";
+      return key.startsWith(FACT_PREFIX) ? "fact-changed" : "record-exists";
     }
   }
 
-  async putAudit(audit: EpisodeAudit): Promise<void> {
-    await this.client.send(
-      new PutCommand({
+  private statePut(patientId: string, state: PatientState, expected: number, last: boolean) {
+    const { dueIndex, reachIndex } = tableDesign;
+    // Until the last transaction of a commit lands, the patient stays due (its facts keep their markers).
+    const pending = last ? state.pending : undefined;
+    return {
+      Put: {
         TableName: this.tableName,
         Item: {
-          [tableDesign.partitionKey]: patientKey(audit.patientId),
-          [tableDesign.sortKey]: `EPISODE#${audit.episodeId}`,
-          type: "episode-audit",
-          decidedAt: audit.decidedAt,
-          record: JSON.stringify(audit.record),
-          [tableDesign.ttlAttribute]: audit.expiresAt,
+          [tableDesign.partitionKey]: patientKey(patientId),
+          [tableDesign.sortKey]: STATE_SORT_KEY,
+          type: "state",
+          version: state.version,
+          epoch: state.epoch,
+          [reachIndex.sortKey]: ALWAYS_READ,
+          ...(pending === undefined
+            ? {}
+            : {
+                [dueIndex.partitionKey]: dueShardOf(patientId),
+                [dueIndex.sortKey]: pending.dueAt,
+                changedAt: pending.changedAt,
+              }),
         },
-      }),
-    );
+        ConditionExpression: expected === 0 ? "attribute_not_exists(#pk)" : "#version = :expected",
+        ExpressionAttributeNames:
+          expected === 0 ? { "#pk": tableDesign.partitionKey } : { "#version": "version" },
+        ExpressionAttributeValues: expected === 0 ? undefined : { ":expected": expected },
+      },
+    };
   }
+
+  private recordPut(patientId: string, commitKey: string, write: EpisodeRecordWrite) {
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          [tableDesign.partitionKey]: patientKey(patientId),
+          [tableDesign.sortKey]: episodeSortKey(write.head.episodeId, commitKey),
+          type: "episode",
+          head: JSON.stringify(write.head),
+          record: JSON.stringify(write.record),
+          [tableDesign.reachIndex.sortKey]: write.head.end,
+          [tableDesign.ttlAttribute]: write.expiresAt,
+        },
+        // Append-only (invariant 12): a record is never overwritten, whatever raced.
+        ConditionExpression: "attribute_not_exists(#pk)",
+        ExpressionAttributeNames: { "#pk": tableDesign.partitionKey },
+      },
+    };
+  }
+
+  private outboxPut(patientId: string, key: string, line: ClaimLine, committedAt: number) {
+    const { dueIndex, reachIndex } = tableDesign;
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          [tableDesign.partitionKey]: patientKey(patientId),
+          [tableDesign.sortKey]: key,
+          type: "outbox",
+          line: JSON.stringify(line),
+          [reachIndex.sortKey]: ALWAYS_READ,
+          [dueIndex.partitionKey]: dueShardOf(patientId),
+          [dueIndex.sortKey]: committedAt,
+        },
+        ConditionExpression: "attribute_not_exists(#pk)",
+        ExpressionAttributeNames: { "#pk": tableDesign.partitionKey },
+      },
+    };
+  }
+
+  private factUpdate(patientId: string, update: FactUpdate) {
+    const { dueIndex } = tableDesign;
+    const removes = update.clearMarker ? ["#shard", "#due", "#changed"] : [];
+    const names: Record<string, string> = { "#version": "version", "#digest": "digest" };
+    if (update.clearMarker)
+      Object.assign(names, {
+        "#shard": dueIndex.partitionKey,
+        "#due": dueIndex.sortKey,
+        "#changed": "changedAt",
+      });
+    const values: Record<string, unknown> = { ":version": update.version, ":digest": update.digest };
+    let set = "";
+    if (update.threadRoot !== undefined) {
+      names["#root"] = "threadRoot";
+      if (update.threadRoot === null) removes.push("#root");
+      else {
+        set = "SET #root = :root ";
+        values[":root"] = update.threadRoot;
+      }
+    }
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: {
+          [tableDesign.partitionKey]: patientKey(patientId),
+          [tableDesign.sortKey]: factSortKey(update.factId),
+        },
+        UpdateExpression: `${set}${removes.length > 0 ? `REMOVE ${removes.join(", ")}` : ""}`.trim(),
+        // Only the version the decision read: a newer one keeps its marker and is decided next (R16).
+        ConditionExpression: "#version = :version AND #digest = :digest",
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      },
+    };
+  }
+}
+
+function storedFact(item: Record<string, unknown>, sk: string): StoredFact {
+  const fact = parseItem(sk, "fact", factSchema, item.fact);
+  const dueAt = item[tableDesign.dueIndex.sortKey];
+  const changedAt = item.changedAt;
+  const root = item.threadRoot;
+  return {
+    fact,
+    // The digest the fact store wrote is this one (not projected: it is computed from the fact).
+    digest: factDigest(fact),
+    reach: Number(item[tableDesign.reachIndex.sortKey]),
+    marker:
+      typeof dueAt === "number"
+        ? { dueAt, changedAt: typeof changedAt === "number" ? changedAt : Date.parse(fact.at) }
+        : undefined,
+    threadRoot: root === "patient" || root === "other" ? root : undefined,
+  };
+}
+
+function patientState(item: Record<string, unknown>): PatientState {
+  const version = item.version;
+  const epoch = item.epoch;
+  if (typeof version !== "number" || typeof epoch !== "number")
+    throw new CorruptItemError(STATE_SORT_KEY, "version or epoch is not a number");
+  const dueAt = item[tableDesign.dueIndex.sortKey];
+  const changedAt = item.changedAt;
+  return {
+    version,
+    epoch,
+    pending: typeof dueAt === "number" && typeof changedAt === "number" ? { dueAt, changedAt } : undefined,
+  };
+}
+
+/** Parses one JSON attribute of an item; anything unreadable is a corrupt item, named by kind, never by value. */
+function parseItem<T>(sk: string, attribute: string, schema: z.ZodType<T>, value: unknown): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(String(value));
+  } catch {
+    throw new CorruptItemError(sk, `${attribute} is not JSON`);
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    const path = result.error.issues[0]?.path.join(".") || "(root)";
+    throw new CorruptItemError(sk, `${attribute} fails its schema at ${path}`);
+  }
+  return result.data;
 }

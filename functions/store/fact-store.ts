@@ -1,8 +1,9 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { factReach } from "../domain/decision-scope.js";
 import { factDigest } from "../domain/fact-digest.js";
 import type { Fact } from "../domain/facts.js";
-import { DUE_SHARD, factSortKey, patientKey, tableDesign } from "./table-design.js";
+import { dueShardOf, factSortKey, patientKey, tableDesign } from "./table-design.js";
 
 export type FactWriteResult = "applied" | "unchanged";
 
@@ -27,8 +28,9 @@ const HOUR_MS = 3_600_000;
  * one patient converge on the same item set in any order, with no read first and no lost update.
  *
  * Every written fact carries a due marker at `at + settleHours`: any episode the fact can change ends after the
- * fact's own time, so it settles after the marker. The finalizer re-decides the patient when the marker comes
- * due and clears it (docs/STORE.md).
+ * fact's own time, so it settles after the marker. The finalizer decides the patient again from the marker's
+ * `changedAt` when it comes due, and clears it (docs/STORE.md). `reach` and `messageId` place the fact in the
+ * patient's local indexes, so a decision reads only the facts that can change it.
  */
 export class DynamoFactStore implements FactWriter {
   constructor(
@@ -50,8 +52,11 @@ export class DynamoFactStore implements FactWriter {
             fact: JSON.stringify(fact),
             version: fact.version,
             digest,
-            [tableDesign.dueIndex.partitionKey]: DUE_SHARD,
+            [tableDesign.reachIndex.sortKey]: factReach(fact),
+            [tableDesign.messageIndex.sortKey]: "messageId" in fact ? fact.messageId : undefined,
+            [tableDesign.dueIndex.partitionKey]: dueShardOf(fact.patientId),
             [tableDesign.dueIndex.sortKey]: at + this.options.settleHours * HOUR_MS,
+            changedAt: at,
             [tableDesign.ttlAttribute]: Math.floor(at / 1000) + this.options.retentionDays * 86_400,
           },
           ConditionExpression:

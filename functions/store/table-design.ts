@@ -1,26 +1,74 @@
+import { createHash } from "node:crypto";
+
 /**
- * The episode store's single-table design, shared by the DynamoDB adapter, the CDK stack and the local stack
- * (one source of truth for names, keys, index and TTL). docs/STORE.md explains the access patterns.
+ * The episode store's single-table design, shared by the DynamoDB adapters, the CDK stack and the local stack
+ * (one source of truth for names, keys, indexes and TTL). docs/STORE.md explains the items and access patterns.
  */
 export const tableDesign = {
   partitionKey: "pk",
   sortKey: "sk",
   /** Epoch seconds after which DynamoDB may delete the item (retention, never a timer: ARCHITECTURE inv. 5). */
   ttlAttribute: "expiresAt",
-  /** Sparse index of items that need the finalizer: only items carrying `dueAt` appear in it. */
+  /**
+   * Sparse global index of items that need the finalizer: only items carrying `dueAt` appear in it. The
+   * partition key is one of `dueShards` values chosen by patient, so a backfill's writes spread out.
+   */
   dueIndex: {
     name: "due",
     partitionKey: "dueShard",
-    /** Epoch milliseconds at which the item's patient must be decided again. */
+    /** Epoch milliseconds at which the item's patient must be looked at again. */
     sortKey: "dueAt",
+    /** The earliest instant the change touches (epoch ms): where the patient's next decision starts. */
+    projected: ["changedAt"],
+  },
+  /**
+   * Local index of a patient's items by `reach`: the last instant a decision may need the item. A decision
+   * from instant D reads `reach >= D - look-back` and nothing older (functions/domain/decision-scope.ts).
+   */
+  reachIndex: {
+    name: "reach",
+    sortKey: "reach",
+    projected: ["fact", "version", "dueAt", "changedAt", "threadRoot", "head", "epoch", "line"],
+  },
+  /** Local index of a patient's message facts by message id: R1's chains that reach before the scope. */
+  messageIndex: {
+    name: "message",
+    sortKey: "messageId",
+    projected: ["fact", "threadRoot"],
   },
 } as const;
 
-/** The one value of `dueShard`: a practice's volume fits one index partition, and one Query reads due work in order. */
-export const DUE_SHARD = "due";
+/** Shards of the due index; a patient's items always use the same one. */
+export const DUE_SHARDS = 16;
 
-export const patientKey = (patientId: string): string => `PAT#${patientId}`;
-export const factSortKey = (factId: string): string => `FACT#${factId}`;
+/** The due-index partition of a patient's items (a hash, so the shard says nothing about the patient). */
+export const dueShardOf = (patientId: string): string =>
+  `due#${(createHash("sha256").update(patientId).digest()[0] as number) % DUE_SHARDS}`;
+
+export const allDueShards = (): string[] => Array.from({ length: DUE_SHARDS }, (_, index) => `due#${index}`);
+
+/** The reach of items every read of the patient needs: its state and lines waiting to be sent. */
+export const ALWAYS_READ = 8_640_000_000_000_000;
+
+export const PATIENT_PREFIX = "PAT#";
+export const patientKey = (patientId: string): string => `${PATIENT_PREFIX}${patientId}`;
+export const FACT_PREFIX = "FACT#";
+export const factSortKey = (factId: string): string => `${FACT_PREFIX}${factId}`;
 export const STATE_SORT_KEY = "STATE";
+/** One item per decision of an episode, never rewritten: `EPISODE#<episodeId>#<commit>` (docs/STORE.md). */
+export const EPISODE_PREFIX = "EPISODE#";
+export const episodeSortKey = (episodeId: string, commit: string): string =>
+  `${EPISODE_PREFIX}${episodeId}#${commit}`;
+/** A claim line committed and not yet confirmed sent: `OUTBOX#<commit>#<seq>`, deleted once sent. */
+export const OUTBOX_PREFIX = "OUTBOX#";
+export const outboxSortKey = (commit: string, seq: number): string =>
+  `${OUTBOX_PREFIX}${commit}#${String(seq).padStart(4, "0")}`;
+/** A commit's identity: the state's epoch and version, sortable as text. */
+export const commitId = (epoch: number, version: number): string =>
+  `${String(epoch).padStart(13, "0")}-${String(version).padStart(10, "0")}`;
+
+/** Patients the finalizer set aside, one item each, in a partition of their own. */
+export const QUARANTINE_KEY = "QUARANTINE";
+
 export const subscriptionKey = (format: string, subscription: string): string =>
   `SUB#${format}#${subscription}`;

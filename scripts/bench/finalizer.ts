@@ -12,6 +12,7 @@ import { finalizeDueEpisodes } from "../../functions/finalize/finalize-due-episo
 import { SqsClaimSink } from "../../functions/queue/claims-sender.js";
 import { DynamoEpisodeStore, type EpisodeStore } from "../../functions/store/episode-store.js";
 import { DynamoFactStore } from "../../functions/store/fact-store.js";
+import { DynamoQuarantine } from "../../functions/store/quarantine-store.js";
 import { factSortKey, patientKey } from "../../functions/store/table-design.js";
 import { type BenchContext, markdownTable, type SectionResult } from "./context.js";
 import { cpuMeter } from "./cpu.js";
@@ -131,6 +132,7 @@ export async function measureFinalizer(context: BenchContext): Promise<SectionRe
       const started = performance.now();
       const report = await finalizeDueEpisodes({
         store,
+        quarantine: new DynamoQuarantine(documents, tables[side].tableName),
         claims: new SqsClaimSink(sqs, tables[side].claimsUrl),
         tenant,
         retentionDays: RETENTION_DAYS,
@@ -205,11 +207,11 @@ function profiled(store: EpisodeStore, profile: StoreProfile): EpisodeStore {
       }
     };
   return {
-    dueMarkers: timed("dueMarkers (due-index Query)", store.dueMarkers.bind(store)),
-    loadPatient: timed("loadPatient (Query)", store.loadPatient.bind(store)),
-    saveState: timed("saveState (conditional PutItem)", store.saveState.bind(store)),
-    clearFactMarker: timed("clearFactMarker (conditional UpdateItem)", store.clearFactMarker.bind(store)),
-    putAudit: timed("putAudit (PutItem)", store.putAudit.bind(store)),
+    dueMarkers: timed("dueMarkers (due-index Query per shard)", store.dueMarkers.bind(store)),
+    readPatient: timed("readPatient (reach-index Query)", store.readPatient.bind(store)),
+    readMessages: timed("readMessages (message-index Query)", store.readMessages.bind(store)),
+    commit: timed("commit (TransactWriteItems)", store.commit.bind(store)),
+    confirmSent: timed("confirmSent (BatchWriteItem delete)", store.confirmSent.bind(store)),
   };
 }
 

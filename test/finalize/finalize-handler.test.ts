@@ -1,9 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { lambdaContext } from "../../bin/local/pipeline.js";
 import type { ClaimLine } from "../../functions/domain/claim-line.js";
+import { factReach } from "../../functions/domain/decision-scope.js";
+import { factDigest } from "../../functions/domain/fact-digest.js";
 import { createFinalizeHandler } from "../../functions/finalize/finalize-handler.js";
-import type { EpisodeStore, PatientState } from "../../functions/store/episode-store.js";
-import { activity, inquiry, tenant } from "../support/domain-builders.js";
+import type { EpisodeStore } from "../../functions/store/episode-store.js";
+import type { Quarantine } from "../../functions/store/quarantine-store.js";
+import { dueShardOf } from "../../functions/store/table-design.js";
+import { activity, inquiry, PATIENT, tenant } from "../support/domain-builders.js";
 
 const AS_OF = Date.parse("2026-03-12T12:00:00Z");
 const TENANT = tenant();
@@ -20,26 +24,39 @@ function memoryStore(): EpisodeStore {
       inResponseTo: "q1",
     }),
   ];
-  let state: PatientState = { version: 0, sent: [], outbox: [], decided: {} };
-  let due = true;
+  let committed = false;
+  const marker = { dueAt: AS_OF - 3_600_000, changedAt: Date.parse("2026-03-02T14:00:00Z") };
   return {
-    dueMarkers: async () => ({ markers: due ? [{ patientId: "pat-1", dueAt: AS_OF - 3_600_000 }] : [] }),
-    loadPatient: async (patientId) => ({
-      patientId,
-      facts: facts.map((fact) => ({ fact, dueAt: AS_OF - 3_600_000 })),
-      state,
+    dueMarkers: async (shard) => ({
+      markers:
+        committed || shard !== dueShardOf(PATIENT) ? [] : [{ patientId: PATIENT, kind: "fact", ...marker }],
     }),
-    saveState: async (_patientId, next, expected) => {
-      if (expected !== state.version) return false;
-      state = next;
-      return true;
+    readPatient: async (patientId, reachFrom) => ({
+      patientId,
+      facts: committed
+        ? []
+        : facts.map((fact) => ({ fact, digest: factDigest(fact), reach: factReach(fact), marker })),
+      episodes: [],
+      outbox: [],
+      reachFrom,
+    }),
+    readMessages: async () => [],
+    commit: async (commit) => {
+      committed = true;
+      const outbox = commit.records.flatMap((record, seq) =>
+        record.line === undefined ? [] : [{ patientId: PATIENT, key: `OUTBOX#1#${seq}`, line: record.line }],
+      );
+      return { status: "committed", version: 1, outbox };
     },
-    clearFactMarker: async () => {
-      due = false;
-    },
-    putAudit: async () => undefined,
+    confirmSent: async () => undefined,
   };
 }
+
+const noQuarantine: Quarantine = {
+  list: async () => [],
+  add: async () => undefined,
+  release: async () => false,
+};
 
 describe("the finalize handler", () => {
   let log: ReturnType<typeof vi.spyOn>;
@@ -59,6 +76,7 @@ describe("the finalize handler", () => {
     const sent: ClaimLine[] = [];
     const handler = createFinalizeHandler({
       store: memoryStore(),
+      quarantine: noQuarantine,
       claims: { send: async (lines) => void sent.push(...lines) },
       tenant: TENANT,
       retentionDays: 2190,
@@ -95,6 +113,7 @@ describe("the finalize handler", () => {
     // Prepare: a context with 20 s left leaves no budget: the run takes no patient.
     const handler = createFinalizeHandler({
       store: memoryStore(),
+      quarantine: noQuarantine,
       claims: { send: async () => undefined },
       tenant: TENANT,
       retentionDays: 2190,

@@ -12,6 +12,7 @@ import {
 import { type ClaimSink, SqsClaimSink } from "../../functions/queue/claims-sender.js";
 import { DynamoEpisodeStore, type EpisodeStore } from "../../functions/store/episode-store.js";
 import { DynamoFactStore } from "../../functions/store/fact-store.js";
+import { DynamoQuarantine } from "../../functions/store/quarantine-store.js";
 import { activity, inquiry, tenant, visit } from "../support/domain-builders.js";
 import { isolatedResources } from "../support/integration.js";
 
@@ -35,6 +36,7 @@ async function finalizerWorld() {
     settleHours: 48,
   });
   const store = new DynamoEpisodeStore(documents, resources.tableName);
+  const quarantine = new DynamoQuarantine(documents, resources.tableName);
   const claims = new SqsClaimSink(sqs, resources.claimsUrl);
   const reader = localSqsClient(endpoints.sqsEndpoint);
 
@@ -47,6 +49,7 @@ async function finalizerWorld() {
     const started = Date.now();
     return finalizeDueEpisodes({
       store,
+      quarantine,
       claims,
       tenant: TENANT,
       retentionDays: 2190,
@@ -81,17 +84,21 @@ async function finalizerWorld() {
       );
     }
   };
+  /** Every decision record of the patient's episodes, oldest first (an episode's history is append-only). */
   const audits = async (patientId: string) => {
     const result = await documents.send(
       new QueryCommand({
         TableName: resources.tableName,
         KeyConditionExpression: "pk = :pk AND begins_with(sk, :episode)",
         ExpressionAttributeValues: { ":pk": `PAT#${patientId}`, ":episode": "EPISODE#" },
+        ConsistentRead: true,
       }),
     );
-    return (result.Items ?? []).map((item) => JSON.parse(String(item.record)));
+    return (result.Items ?? [])
+      .sort((a, b) => (String(a.sk).split("#")[2] ?? "").localeCompare(String(b.sk).split("#")[2] ?? ""))
+      .map((item) => JSON.parse(String(item.record)));
   };
-  return { seed, run, takeClaims, audits, counter, store, claims };
+  return { seed, run, takeClaims, audits, counter, store, quarantine, claims, documents, resources };
 }
 
 /** An episode opened on 2026-03-02 (Monday) for one patient: an inquiry and counted replies. */
@@ -172,15 +179,14 @@ describe("the finalizer against DynamoDB Local and the SQS-compatible server", (
       minutesByClinician: [{ practitionerId: "dr-adams", minutes: 8 }],
       codeSetYear: 2026,
       policies: { settleHours: 48, windowMode: "calendar-days", timezone: "America/New_York" },
-      sent: [],
+      decision: "decided",
     });
+    expect(bundled.line).toBeUndefined();
     const [billed] = await world.audits("p-99422");
-    expect(billed.sent).toEqual([
-      { line: lines.find((l) => l.patientId === "p-99422"), sentAt: expect.any(String) },
-    ]);
+    expect(billed.line).toEqual(lines.find((l) => l.patientId === "p-99422"));
     // The run's as-of instant, read when it started (the test clock moves on with real time from AS_OF).
-    expect(Date.parse(billed.sent[0].sentAt) - AS_OF).toBeGreaterThanOrEqual(0);
-    expect(Date.parse(billed.sent[0].sentAt) - AS_OF).toBeLessThan(5_000);
+    expect(Date.parse(billed.decidedAt) - AS_OF).toBeGreaterThanOrEqual(0);
+    expect(Date.parse(billed.decidedAt) - AS_OF).toBeLessThan(5_000);
 
     // A second run finds nothing due and sends nothing.
     expect((await world.run(AS_OF + 60_000)).patientsDecided).toBe(0);
@@ -216,13 +222,19 @@ describe("the finalizer against DynamoDB Local and the SQS-compatible server", (
       [string, (world: Awaited<ReturnType<typeof finalizerWorld>>) => Partial<FinalizeDependencies>]
     > = [
       [
-        "before sending",
+        "before committing (DynamoDB fails every commit of the chunk)",
+        ({ store }) => ({
+          store: { ...bind(store), commit: async () => Promise.reject(unavailable("crash before commit")) },
+        }),
+      ],
+      [
+        "after committing, before sending",
         () => ({
           claims: { send: async () => Promise.reject(new Error("crash before send")) } satisfies ClaimSink,
         }),
       ],
       [
-        "between send and record",
+        "after sending, before the outbox is emptied",
         ({ claims }) => ({
           claims: {
             send: async (lines) => {
@@ -233,11 +245,14 @@ describe("the finalizer against DynamoDB Local and the SQS-compatible server", (
         }),
       ],
       [
-        "between record and return",
+        "after the outbox is emptied, before the run returns",
         ({ store }) => ({
           store: {
             ...bind(store),
-            clearFactMarker: async () => Promise.reject(new Error("crash after record")),
+            confirmSent: async (entries) => {
+              await store.confirmSent(entries);
+              throw new Error("crash after confirm");
+            },
           } satisfies EpisodeStore,
         }),
       ],
@@ -285,9 +300,12 @@ describe("the finalizer against DynamoDB Local and the SQS-compatible server", (
     const next = await world.run(AS_OF + 60_000);
     const lines = await world.takeClaims();
 
-    // Assess
-    expect(next.patientsDecided).toBe(1);
+    // Assess: the committed line waits in the outbox, whose own marker wakes the next run: it sends the line
+    // without deciding the patient again.
+    expect(next.patientsDecided).toBe(0);
     expect(summary(lines)).toEqual(["woken original r0 99422 12"]);
+    expect(await world.takeClaims()).toEqual([]);
+    expect((await world.run(AS_OF + 120_000)).patientsDecided).toBe(0);
   });
 
   it("R16: a late visit in the window voids the sent line; a late activity replaces it with the new tier", async () => {
@@ -364,13 +382,17 @@ describe("the finalizer against DynamoDB Local and the SQS-compatible server", (
   });
 });
 
+/** An error the AWS SDK marks retryable, as a service outage raises it. */
+const unavailable = (message: string) =>
+  Object.assign(new Error(message), { name: "ServiceUnavailable", $fault: "server", $retryable: {} });
+
 /** The store's methods bound to it, so a test can replace one and keep the others. */
 function bind(store: EpisodeStore): EpisodeStore {
   return {
     dueMarkers: store.dueMarkers.bind(store),
-    loadPatient: store.loadPatient.bind(store),
-    saveState: store.saveState.bind(store),
-    clearFactMarker: store.clearFactMarker.bind(store),
-    putAudit: store.putAudit.bind(store),
+    readPatient: store.readPatient.bind(store),
+    readMessages: store.readMessages.bind(store),
+    commit: store.commit.bind(store),
+    confirmSent: store.confirmSent.bind(store),
   };
 }

@@ -11,7 +11,7 @@ import { DynamoDBDocumentClient, PutCommand, QueryCommand } from "@aws-sdk/lib-d
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createFifoQueueWithDlq, type LocalResources, localClients } from "../../bin/local/resources.js";
 import {
-  DUE_SHARD,
+  dueShardOf,
   factSortKey,
   patientKey,
   STATE_SORT_KEY,
@@ -55,6 +55,7 @@ describe("DynamoDB Local", () => {
 
   it("indexes in `due` only the items carrying dueAt", async () => {
     // Prepare
+    const DUE_SHARD = dueShardOf("due");
     const dueAt = Date.now();
     await documents.send(
       new PutCommand({

@@ -1,0 +1,202 @@
+import { createHash } from "node:crypto";
+import type { ClaimLine } from "../domain/claim-line.js";
+import type { TenantConfig } from "../domain/config.js";
+import type { DecidedWindow } from "../domain/decision-scope.js";
+import type { EngineResult, Episode } from "../domain/engine.js";
+import { canonicalJson } from "../domain/fact-digest.js";
+import { DAY, HOUR, toMillis } from "../domain/time.js";
+import type {
+  Commit,
+  EpisodeHead,
+  EpisodeRecordWrite,
+  FactUpdate,
+  PatientState,
+  PatientView,
+} from "../store/episode-store.js";
+
+/**
+ * What one bounded decision writes (docs/STORE.md): a new record for every episode whose decision is new or
+ * changed or that owes a line, a record for every episode decided earlier that no longer exists, the fact
+ * markers it accounted for, the R1 roots it resolved, and the patient's next settle. Pure: the finalizer
+ * commits it.
+ */
+export interface DecisionContext {
+  tenant: TenantConfig;
+  now: number;
+  /** R16: lines whose window ended longer ago are settled history, never adjusted. */
+  adjustmentHorizonDays: number;
+  retentionDays: number;
+}
+
+/** The decision's digest: what is compared to tell a changed decision (the status moves with time alone). */
+export const decisionDigest = (episode: Episode): string =>
+  createHash("sha256")
+    .update(canonicalJson({ ...episode, status: undefined }))
+    .digest("hex")
+    .slice(0, 32);
+
+export const decidedWindow = (head: EpisodeHead): DecidedWindow => ({
+  group: head.group,
+  family: head.family,
+  start: head.start,
+  end: head.end,
+  patientInitiated: head.patientInitiated,
+});
+
+/** The lines already sent for the episodes decided again from `from` (R16 compares against them). */
+export function sentLines(view: PatientView, from: number, context: DecisionContext): ClaimLine[] {
+  const horizon = context.now - context.adjustmentHorizonDays * DAY;
+  return view.episodes
+    .filter((head) => head.start >= from && head.line !== undefined && head.end >= horizon)
+    .map((head) => head.line as ClaimLine);
+}
+
+export interface PlannedDecision {
+  /** Undefined when the decision changes nothing stored (a marker already accounted for, read again). */
+  commit?: Commit;
+  /** Due episodes whose decision is new or changed, for the business metrics. */
+  finalized: Episode[];
+}
+
+export function planDecision(
+  view: PatientView,
+  result: EngineResult,
+  from: number,
+  context: DecisionContext,
+): PlannedDecision {
+  const { now } = context;
+  const decidedAt = new Date(now).toISOString();
+  const horizon = now - context.adjustmentHorizonDays * DAY;
+  const owed = new Map(
+    result.owed.filter((line) => toMillis(line.windowEnd) >= horizon).map((line) => [line.claimLineId, line]),
+  );
+  const stored = new Map(view.episodes.map((head) => [head.episodeId, head]));
+  const expiresAt = (end: number) => Math.floor(end / 1000) + context.retentionDays * 86_400;
+  const { roster: _roster, ...policies } = context.tenant;
+
+  const records: EpisodeRecordWrite[] = [];
+  const finalized: Episode[] = [];
+  const produced = new Set<string>();
+  for (const episode of result.episodes) {
+    produced.add(episode.episodeId);
+    const previous = stored.get(episode.episodeId);
+    const line = owed.get(episode.claimLineId);
+    const head: EpisodeHead = {
+      episodeId: episode.episodeId,
+      claimLineId: episode.claimLineId,
+      group: episode.billingGroup,
+      family: episode.family,
+      start: toMillis(episode.windowStart),
+      end: toMillis(episode.windowEnd),
+      patientInitiated: !episode.reasons.includes("not-patient-initiated"),
+      current: true,
+      digest: decisionDigest(episode),
+      line: line ?? previous?.line,
+    };
+    const changed = previous === undefined || !previous.current || previous.digest !== head.digest;
+    if (!changed && line === undefined) continue;
+    if (changed && episode.status === "due") finalized.push(episode);
+    records.push({
+      head,
+      record: { decision: "decided", decidedAt, ...episode, policies, line },
+      line,
+      expiresAt: expiresAt(head.end),
+    });
+  }
+  // R7, R16: an episode decided earlier that the facts no longer give (its window moved, its facts were retracted
+  // or moved to another patient) gets a record saying so, with the void of its line when one is owed.
+  for (const previous of view.episodes) {
+    if (!previous.current || previous.start < from || produced.has(previous.episodeId)) continue;
+    const line = owed.get(previous.claimLineId);
+    records.push({
+      head: { ...previous, current: false, line: line ?? previous.line },
+      record: {
+        decision: "superseded",
+        decidedAt,
+        episodeId: previous.episodeId,
+        claimLineId: previous.claimLineId,
+        windowStart: new Date(previous.start).toISOString(),
+        windowEnd: new Date(previous.end).toISOString(),
+        reason: "the facts no longer give this episode: they were retracted, moved, or fall in other windows",
+        line,
+      },
+      line,
+      expiresAt: expiresAt(previous.end),
+    });
+  }
+  // R16: for one patient, a void leaves before the original or replacement that follows it.
+  records.sort((a, b) => order(a) - order(b) || a.head.start - b.head.start);
+
+  const facts = factUpdates(view, result, from, context);
+  const pending = nextSettle(view.state, result.episodes, from, context.tenant);
+  const unchanged =
+    records.length === 0 &&
+    facts.length === 0 &&
+    view.state !== undefined &&
+    view.state.pending?.dueAt === pending?.dueAt &&
+    view.state.pending?.changedAt === pending?.changedAt;
+  if (unchanged) return { finalized };
+  return {
+    commit: { patientId: view.patientId, expected: view.state, decidedAt: now, pending, records, facts },
+    finalized,
+  };
+}
+
+const order = (record: EpisodeRecordWrite): number =>
+  record.line === undefined ? 2 : record.line.action === "void" ? 0 : 1;
+
+/**
+ * The facts this decision accounted for (their markers are cleared, conditional on the version read) and the
+ * R1 roots that changed for messages in scope (kept so a later decision can stop there).
+ */
+function factUpdates(
+  view: PatientView,
+  result: EngineResult,
+  from: number,
+  context: DecisionContext,
+): FactUpdate[] {
+  const roots = new Map(result.threads.map((thread) => [thread.messageId, thread.root]));
+  const updates: FactUpdate[] = [];
+  const reach = from - context.tenant.inquiryLookbackDays * DAY;
+  for (const stored of view.facts) {
+    if (stored.reach < reach) continue;
+    // A marker whose change starts before this decision's scope is left for a decision that starts there.
+    const clearMarker = stored.marker !== undefined && stored.marker.changedAt >= from;
+    const messageId = "messageId" in stored.fact ? stored.fact.messageId : undefined;
+    const root = messageId === undefined ? undefined : roots.get(messageId);
+    const threadRoot = root === stored.threadRoot ? undefined : (root ?? null);
+    if (!clearMarker && threadRoot === undefined) continue;
+    updates.push({
+      factId: stored.fact.id,
+      version: stored.fact.version,
+      digest: stored.digest,
+      clearMarker,
+      threadRoot,
+    });
+  }
+  return updates;
+}
+
+/**
+ * R16: the earliest episode not yet due: when it settles and where it starts. The state's earlier marker stands
+ * when it names an episode before this decision's scope (that episode was not decided again).
+ */
+function nextSettle(
+  state: PatientState | undefined,
+  episodes: readonly Episode[],
+  from: number,
+  tenant: TenantConfig,
+): PatientState["pending"] {
+  const waiting = episodes
+    .filter((episode) => episode.status !== "due")
+    .map((episode) => ({
+      dueAt: toMillis(episode.windowEnd) + tenant.settleHours * HOUR,
+      changedAt: toMillis(episode.windowStart),
+    }));
+  if (state?.pending !== undefined && state.pending.changedAt < from) waiting.push(state.pending);
+  if (waiting.length === 0) return undefined;
+  return {
+    dueAt: Math.min(...waiting.map((w) => w.dueAt)),
+    changedAt: Math.min(...waiting.map((w) => w.changedAt)),
+  };
+}
