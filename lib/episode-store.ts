@@ -32,13 +32,29 @@ export class EpisodeStore extends Construct {
       timeToLiveAttribute: tableDesign.ttlAttribute,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    // The finalizer's sparse index: it reads only the keys of due items, then the patient's items by key.
+    const { dueIndex, reachIndex, messageIndex } = tableDesign;
+    // The finalizer's sparse, sharded index: due keys and where each change starts, then the patient by reach.
     this.table.addGlobalSecondaryIndex({
-      indexName: tableDesign.dueIndex.name,
-      partitionKey: { name: tableDesign.dueIndex.partitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: tableDesign.dueIndex.sortKey, type: dynamodb.AttributeType.NUMBER },
-      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+      indexName: dueIndex.name,
+      partitionKey: { name: dueIndex.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: dueIndex.sortKey, type: dynamodb.AttributeType.NUMBER },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: [...dueIndex.projected],
     });
+    // One patient's items by how long a decision may need them, and its message facts by message id
+    // (docs/STORE.md). Local indexes exist only from the table's creation on (adding one replaces the table),
+    // and they cap the items sharing a partition key at 10 GB: one patient's, never a practice's.
+    for (const [index, type] of [
+      [reachIndex, dynamodb.AttributeType.NUMBER],
+      [messageIndex, dynamodb.AttributeType.STRING],
+    ] as const) {
+      this.table.addLocalSecondaryIndex({
+        indexName: index.name,
+        sortKey: { name: index.sortKey, type },
+        projectionType: dynamodb.ProjectionType.INCLUDE,
+        nonKeyAttributes: [...index.projected],
+      });
+    }
     Validations.of(this.table.node.defaultChild ?? this.table).acknowledge({
       id: "HIPAA.Security-DynamoDBInBackupPlan",
       reason:
@@ -46,19 +62,34 @@ export class EpisodeStore extends Construct {
     });
   }
 
-  /** The apply function: conditional puts of facts and updates of subscription and patient records. */
+  /** The apply function: conditional puts of facts and updates of subscription records. */
   grantApplyWrites(grantee: iam.IGrantable): void {
     this.grantItems(grantee, ["dynamodb:PutItem", "dynamodb:UpdateItem"], [this.table.tableArn]);
   }
 
-  /** The finalizer: queries of the due index and of one patient's items, and conditional writes of state. */
+  /**
+   * The finalizer: queries of the due index, of one patient's items by reach and by message id, and of the
+   * quarantine partition; each decision as one TransactWriteItems of puts and conditional updates (IAM
+   * authorizes each action inside a transaction by its own name, and there is no ConditionCheck among them);
+   * quarantine entries added (UpdateItem) and released (DeleteItem); outbox entries deleted once sent
+   * (BatchWriteItem, authorized by its own name whatever requests it carries).
+   */
   grantFinalizerAccess(grantee: iam.IGrantable): void {
+    const { dueIndex, reachIndex, messageIndex } = tableDesign;
     this.grantItems(
       grantee,
       ["dynamodb:Query"],
-      [this.table.tableArn, `${this.table.tableArn}/index/${tableDesign.dueIndex.name}`],
+      [this.table.tableArn, ...[dueIndex, reachIndex, messageIndex].map(({ name }) => this.indexArn(name))],
     );
-    this.grantItems(grantee, ["dynamodb:PutItem", "dynamodb:UpdateItem"], [this.table.tableArn]);
+    this.grantItems(
+      grantee,
+      ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
+      [this.table.tableArn],
+    );
+  }
+
+  private indexArn(indexName: string): string {
+    return `${this.table.tableArn}/index/${indexName}`;
   }
 
   /** Named actions on named ARNs: `Table.grant` would add every index (`index/*`) to every action. */

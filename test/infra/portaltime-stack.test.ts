@@ -125,22 +125,43 @@ describe("episode table", () => {
     });
   });
 
-  it("has the sparse due index the finalizer queries", () => {
+  it("has the sparse due index the finalizer queries, with where each change starts", () => {
+    const { dueIndex } = tableDesign;
     template.hasResourceProperties("AWS::DynamoDB::Table", {
       AttributeDefinitions: Match.arrayWith([
-        { AttributeName: tableDesign.dueIndex.partitionKey, AttributeType: "S" },
-        { AttributeName: tableDesign.dueIndex.sortKey, AttributeType: "N" },
+        { AttributeName: dueIndex.partitionKey, AttributeType: "S" },
+        { AttributeName: dueIndex.sortKey, AttributeType: "N" },
       ]),
       GlobalSecondaryIndexes: [
         {
-          IndexName: tableDesign.dueIndex.name,
+          IndexName: dueIndex.name,
           KeySchema: [
-            { AttributeName: tableDesign.dueIndex.partitionKey, KeyType: "HASH" },
-            { AttributeName: tableDesign.dueIndex.sortKey, KeyType: "RANGE" },
+            { AttributeName: dueIndex.partitionKey, KeyType: "HASH" },
+            { AttributeName: dueIndex.sortKey, KeyType: "RANGE" },
           ],
-          Projection: { ProjectionType: "KEYS_ONLY" },
+          Projection: { ProjectionType: "INCLUDE", NonKeyAttributes: [...dueIndex.projected] },
         },
       ],
+    });
+  });
+
+  it("has the patient's local indexes by reach and by message id, created with the table", () => {
+    const { partitionKey, reachIndex, messageIndex } = tableDesign;
+    const local = (index: typeof reachIndex | typeof messageIndex) => ({
+      IndexName: index.name,
+      KeySchema: [
+        { AttributeName: partitionKey, KeyType: "HASH" },
+        { AttributeName: index.sortKey, KeyType: "RANGE" },
+      ],
+      Projection: { ProjectionType: "INCLUDE", NonKeyAttributes: [...index.projected] },
+    });
+
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: reachIndex.sortKey, AttributeType: "N" },
+        { AttributeName: messageIndex.sortKey, AttributeType: "S" },
+      ]),
+      LocalSecondaryIndexes: [local(reachIndex), local(messageIndex)],
     });
   });
 });
@@ -302,6 +323,21 @@ describe("least privilege", () => {
     );
   };
 
+  /** The table and index ARNs each DynamoDB action of a function's role names, in the order granted. */
+  const tableGrantsOf = (name: string) => {
+    const role = logicalId("AWS::IAM::Role", { Description: `portaltime ${name} function` });
+    const grants = new Map<string, unknown[]>();
+    for (const statement of statements()) {
+      if (!expect.arrayContaining([{ Ref: role }]).asymmetricMatch(statement.roles)) continue;
+      for (const action of statement.Action.filter((a) => a.startsWith("dynamodb:")))
+        grants.set(action, [...(grants.get(action) ?? []), ...[statement.Resource].flat()]);
+    }
+    return grants;
+  };
+  const indexArn = (indexName: string) => ({
+    "Fn::Join": ["", [arnOf(logicalId("AWS::DynamoDB::Table", {})), `/index/${indexName}`]],
+  });
+
   it("grants no wildcard action, and Resource * only for X-Ray", () => {
     const all = statements();
     expect(all.length).toBeGreaterThan(0);
@@ -347,20 +383,63 @@ describe("least privilege", () => {
         "dynamodb:Query",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
         "sqs:SendMessage",
         ...tableKey,
       ),
     );
   });
 
-  it("lets the finalizer query the table and the due index by name, nothing else", () => {
-    const table = logicalId("AWS::DynamoDB::Table", {});
-    const query = statements().find((statement) => statement.Action.includes("dynamodb:Query"));
+  it("lets the finalizer query the table and its three indexes by name, and write only to the table", () => {
+    const table = arnOf(logicalId("AWS::DynamoDB::Table", {}));
+    const { dueIndex, reachIndex, messageIndex } = tableDesign;
 
-    expect(query?.Resource).toEqual([
-      arnOf(table),
-      { "Fn::Join": ["", [arnOf(table), `/index/${tableDesign.dueIndex.name}`]] },
-    ]);
+    expect(tableGrantsOf("finalize")).toEqual(
+      new Map([
+        [
+          "dynamodb:Query",
+          [table, ...[dueIndex, reachIndex, messageIndex].map(({ name }) => indexArn(name))],
+        ],
+        // Transactions (puts, conditional updates), quarantine add and release, outbox deletes.
+        ["dynamodb:PutItem", [table]],
+        ["dynamodb:UpdateItem", [table]],
+        ["dynamodb:DeleteItem", [table]],
+        ["dynamodb:BatchWriteItem", [table]],
+      ]),
+    );
+    expect(tableGrantsOf("apply")).toEqual(
+      new Map([
+        ["dynamodb:PutItem", [table]],
+        ["dynamodb:UpdateItem", [table]],
+      ]),
+    );
+  });
+
+  it("grants each index of the table, by name, to exactly the functions that query it", () => {
+    const table = template.findResources("AWS::DynamoDB::Table")[logicalId("AWS::DynamoDB::Table", {})];
+    const indexes = [
+      ...(table?.Properties.GlobalSecondaryIndexes ?? []),
+      ...(table?.Properties.LocalSecondaryIndexes ?? []),
+    ].map((index: { IndexName: string }) => index.IndexName);
+    // Who queries which index (functions/store/episode-store.ts): the finalizer reads due work and patients.
+    const { dueIndex, reachIndex, messageIndex } = tableDesign;
+    const queries: Record<string, string[]> = {
+      ingest: [],
+      apply: [],
+      finalize: [dueIndex.name, reachIndex.name, messageIndex.name],
+    };
+
+    expect(Object.values(queries).flat().sort()).toEqual([...indexes].sort());
+    for (const [name, queried] of Object.entries(queries)) {
+      const granted = [...tableGrantsOf(name)].flatMap(([action, resources]) =>
+        resources.filter((resource) => JSON.stringify(resource).includes("/index/")).map((r) => [action, r]),
+      );
+      expect(granted, name).toEqual(queried.map((index) => ["dynamodb:Query", indexArn(index)]));
+    }
+    for (const statement of statements().filter((s) => s.Action.some((a) => a.startsWith("dynamodb:")))) {
+      expect(JSON.stringify(statement.Resource)).not.toContain("*");
+    }
   });
 
   it("uses the data and queue keys only through DynamoDB and SQS", () => {
