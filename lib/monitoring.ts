@@ -141,6 +141,12 @@ export class Monitoring extends Construct {
 
     // Business
     const finalizerLag = appMetric("finalize", "FinalizerLagSeconds", "Maximum", "Finalizer lag (s)");
+    // Invariant 10: patients set aside in a run, and, at the start of each run, those waiting in quarantine.
+    const quarantine = {
+      added: appMetric("finalize", "PatientsQuarantined", "Sum", "Newly quarantined"),
+      waiting: appMetric("finalize", "QuarantinedPatients", "Maximum", "Waiting for an operator"),
+      retrying: appMetric("finalize", "PatientsRetrying", "Maximum", "Retrying by themselves"),
+    };
     const charges = new cloudwatch.MathExpression({
       expression: "cents / 100",
       usingMetrics: { cents: appMetric("finalize", "ChargesCents") },
@@ -222,6 +228,29 @@ export class Monitoring extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      },
+    );
+    // A patient waits for an operator from the run after the one that set it aside until someone releases it,
+    // and every run reports how many wait: one report is enough to be sure, so 1 of 2 five-minute periods
+    // alarms. Two periods, so that the window holds a run even when runs drift across a period boundary; a
+    // window without a run (longer schedules) keeps the state rather than flapping to OK, and runs that stop
+    // altogether are the finalizer lag alarm's to report.
+    alarm(
+      "QuarantinedPatients",
+      [
+        "Patients wait in quarantine for an operator: deciding or saving them failed in a way that does not pass",
+        "by itself, and the finalizer skips them (no claim lines) until they are released. See who and why with",
+        `\`npm run ops -- quarantine list --prefix ${prefix} --region ${Aws.REGION} --table ${table.tableName}\`,`,
+        "repair the cause, then `npm run ops -- quarantine retry <patientId>...` with the same options.",
+        "The README's runbook has the details.",
+      ].join(" "),
+      {
+        metric: quarantine.waiting,
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 2,
+        datapointsToAlarm: 1,
+        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
       },
     );
     alarm("TableThrottles", "DynamoDB throttled requests to the episode table or its due index.", {
@@ -327,7 +356,8 @@ export class Monitoring extends Construct {
         8,
         [finalizerLag],
       ),
-      new cloudwatch.AlarmStatusWidget({ title: "Alarms", alarms: this.alarms, width: 8, height: 6 }),
+      graph("Quarantined patients", Object.values(quarantine), 8),
+      new cloudwatch.AlarmStatusWidget({ title: "Alarms", alarms: this.alarms, width: 24, height: 4 }),
     );
   }
 }

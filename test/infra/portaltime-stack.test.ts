@@ -538,6 +538,7 @@ describe("monitoring", () => {
         "finalize-errors",
         "finalize-throttles",
         "finalizer-lag",
+        "quarantined-patients",
         "table-throttles",
       ]
         .map((name) => `portaltime-${name}`)
@@ -583,6 +584,41 @@ describe("monitoring", () => {
       ComparisonOperator: "GreaterThanThreshold",
       TreatMissingData: "breaching",
     });
+  });
+
+  it("alarms when one finalizer run reports a patient waiting in quarantine, and says what to do", () => {
+    const topic = logicalId("AWS::SNS::Topic", {});
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      AlarmName: "portaltime-quarantined-patients",
+      Metrics: [
+        Match.objectLike({
+          MetricStat: {
+            Metric: {
+              Namespace: "portaltime",
+              MetricName: "QuarantinedPatients",
+              Dimensions: [{ Name: "service", Value: "finalize" }],
+            },
+            Stat: "Maximum",
+            Period: 300,
+          },
+        }),
+      ],
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 1,
+      TreatMissingData: "ignore",
+      AlarmActions: [{ Ref: topic }],
+    });
+
+    const id = logicalId("AWS::CloudWatch::Alarm", { AlarmName: "portaltime-quarantined-patients" });
+    const description = JSON.stringify(
+      template.findResources("AWS::CloudWatch::Alarm")[id]?.Properties.AlarmDescription,
+    );
+    expect(description).toContain("npm run ops -- quarantine list");
+    expect(description).toContain("npm run ops -- quarantine retry");
+    // The table's generated name, so the operator's command finds it.
+    expect(description).toContain(logicalId("AWS::DynamoDB::Table", {}));
   });
 
   it("alarms on errors and throttles of each function", () => {
@@ -640,6 +676,9 @@ describe("monitoring", () => {
       "ChargesCents",
       "ApproximateAgeOfOldestMessage",
       "ConcurrentExecutions",
+      "PatientsQuarantined",
+      "QuarantinedPatients",
+      "PatientsRetrying",
     ]) {
       expect(dashboard).toContain(metric);
     }
