@@ -1,3 +1,5 @@
+import type { SendMessageBatchCommandInput } from "@aws-sdk/client-sqs";
+import type { InitializeMiddleware, MiddlewareStack } from "@smithy/types";
 import { describe, expect, it } from "vitest";
 import type { FinalizeDependencies } from "../../functions/finalize/finalize-due-episodes.js";
 import type { ClaimSink } from "../../functions/queue/claims-sender.js";
@@ -167,6 +169,53 @@ describe("the finalizer against DynamoDB Local and the SQS-compatible server", (
         ]);
       });
     }
+  });
+
+  it("a line sent again after a crash is the same message: the queue drops it within its wall-clock window, a consumer by claimLineId + revision after", async () => {
+    // Prepare: every SendMessageBatch entry the finalizer sends, recorded as SQS receives it.
+    const world = await finalizerWorld();
+    await world.seed(episode("resend", [{ practitionerId: "dr-adams", minutes: 12 }]));
+    const sent: Array<{ id?: string; body?: string }> = [];
+    const recording: InitializeMiddleware<object, object> = (next, context) => async (args) => {
+      if (context.commandName === "SendMessageBatchCommand") {
+        const input = args.input as SendMessageBatchCommandInput;
+        for (const entry of input.Entries ?? [])
+          sent.push({ id: entry.MessageDeduplicationId, body: entry.MessageBody });
+      }
+      return next(args);
+    };
+    (world.sqs.middlewareStack as MiddlewareStack<object, object>).add(recording, { step: "initialize" });
+
+    // Act: the run crashes after the queue accepted the line; the next one sends it again.
+    await expect(
+      world.run(AS_OF, {
+        claims: {
+          send: async (lines) => {
+            await world.claims.send(lines);
+            throw new Error("crash after send");
+          },
+        },
+      }),
+    ).rejects.toThrow(/crash/);
+    await world.run(AS_OF + 60_000);
+    const received = await world.takeClaims();
+
+    // Assess: two sends of one message, identical in dedup id and body. These runs are seconds apart in wall-clock
+    // time, so the queue's 5-minute window drops the second; a resend later than that would be delivered again,
+    // and what a consumer then sees is this same body twice: docs/CLAIMS-QUEUE.md tells it to deduplicate on
+    // claimLineId + revision, which makes the two one.
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toEqual(sent[0]);
+    const line = JSON.parse(sent[0]?.body ?? "{}");
+    expect(sent[0]?.id).toBe(`${line.claimLineId}-r${line.revision}`);
+    expect(received).toEqual([line]);
+    const deduplicated = new Map(
+      sent.map((entry) => {
+        const body = JSON.parse(entry.body ?? "{}");
+        return [`${body.claimLineId}-r${body.revision}`, body];
+      }),
+    );
+    expect([...deduplicated.values()]).toEqual([line]);
   });
 
   it("a crash before sending, on a run woken only by the patient's own due marker, is finished by the next run", async () => {

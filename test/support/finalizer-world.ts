@@ -114,6 +114,7 @@ export async function finalizerWorld() {
     claims,
     documents,
     dynamodb,
+    sqs,
     resources,
   };
 }
