@@ -62,7 +62,7 @@ export interface FinalizeReport {
 /** Patients decided together: their lines share SQS batches of 10, their DynamoDB calls run side by side. */
 const PATIENTS_PER_CHUNK = 10;
 /** Reads and engine passes one decision may take (restarts, chains leaving the scope) before it gives up. */
-const MAX_DECISION_ROUNDS = 20;
+const MAX_DECISION_ROUNDS = 100;
 /** First automatic retry of a patient whose failure may pass by itself; doubled per attempt, at most a day. */
 const RETRY_AFTER_MS = 15 * 60_000;
 const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
