@@ -38,27 +38,35 @@ export class DynamoFactStore implements FactWriter {
     private readonly options: FactStoreOptions,
   ) {}
 
-  async put(fact: Fact): Promise<FactWriteResult> {
+  /**
+   * The item `put` writes for a fact, without writing it: what a bulk loader (the benchmark's seeding) writes to
+   * get exactly the stored state the apply side leaves.
+   */
+  itemOf(fact: Fact): Record<string, unknown> {
     const at = Date.parse(fact.at);
-    const digest = factDigest(fact);
+    return {
+      [tableDesign.partitionKey]: patientKey(fact.patientId),
+      [tableDesign.sortKey]: factSortKey(fact.id),
+      type: "fact",
+      fact: JSON.stringify(fact),
+      version: fact.version,
+      digest: factDigest(fact),
+      [tableDesign.reachIndex.sortKey]: factReach(fact),
+      [tableDesign.messageIndex.sortKey]: "messageId" in fact ? fact.messageId : undefined,
+      [tableDesign.dueIndex.partitionKey]: dueShardOf(fact.patientId),
+      [tableDesign.dueIndex.sortKey]: at + this.options.settleHours * HOUR_MS,
+      changedAt: at,
+      [tableDesign.ttlAttribute]: Math.floor(at / 1000) + this.options.retentionDays * 86_400,
+    };
+  }
+
+  async put(fact: Fact): Promise<FactWriteResult> {
+    const item = this.itemOf(fact);
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.options.tableName,
-          Item: {
-            [tableDesign.partitionKey]: patientKey(fact.patientId),
-            [tableDesign.sortKey]: factSortKey(fact.id),
-            type: "fact",
-            fact: JSON.stringify(fact),
-            version: fact.version,
-            digest,
-            [tableDesign.reachIndex.sortKey]: factReach(fact),
-            [tableDesign.messageIndex.sortKey]: "messageId" in fact ? fact.messageId : undefined,
-            [tableDesign.dueIndex.partitionKey]: dueShardOf(fact.patientId),
-            [tableDesign.dueIndex.sortKey]: at + this.options.settleHours * HOUR_MS,
-            changedAt: at,
-            [tableDesign.ttlAttribute]: Math.floor(at / 1000) + this.options.retentionDays * 86_400,
-          },
+          Item: item,
           ConditionExpression:
             "attribute_not_exists(#pk) OR #version < :version OR (#version = :version AND #digest < :digest)",
           ExpressionAttributeNames: {
@@ -66,7 +74,7 @@ export class DynamoFactStore implements FactWriter {
             "#version": "version",
             "#digest": "digest",
           },
-          ExpressionAttributeValues: { ":version": fact.version, ":digest": digest },
+          ExpressionAttributeValues: { ":version": fact.version, ":digest": item.digest },
         }),
       );
       return "applied";
