@@ -7,6 +7,7 @@ import { parseTenantConfig } from "../functions/domain/config.js";
 import { startLocalAws } from "./local/aws-servers.js";
 import { demoPractice } from "./local/demo-practice.js";
 import { demoWeek } from "./local/demo-week.js";
+import { localStackFile, removeLocalStackFile, writeLocalStackFile } from "./local/local-stack-file.js";
 import { type EpisodeRecord, LocalPipeline } from "./local/pipeline.js";
 import { createResources } from "./local/resources.js";
 
@@ -37,6 +38,8 @@ globalThis.console = new Console({ stdout: process.stderr, stderr: process.stder
 let ready = false;
 let stopping = false;
 const timers: NodeJS.Timeout[] = [];
+/** Where `npm run ops -- ... --local` finds this stack (bin/local/local-stack-file.ts), once it is ready. */
+let stackFile: string | undefined;
 
 say("portaltime: starting DynamoDB Local and the SQS-compatible server ...");
 const aws = await startLocalAws({ dataDir: values["data-dir"] });
@@ -159,6 +162,7 @@ async function stop(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   say(`portaltime: ${signal}, stopping ...`);
+  if (stackFile !== undefined) removeLocalStackFile(stackFile);
   for (const timer of timers) clearInterval(timer);
   server.close();
   await aws.stop();
@@ -174,6 +178,17 @@ const listening = typeof address === "object" && address !== null ? address.port
 if (!values["no-demo"]) await replayDemo();
 every(250, async () => void (await live.applyInbox()));
 every(finalizeEverySeconds * 1000, finalizeAndPrint);
+// Discoverable before /health says ready, so whoever waits for "ready" finds the file.
+try {
+  const file = localStackFile(listening);
+  writeLocalStackFile(file, { dynamodbEndpoint: aws.dynamodbEndpoint, tableName: resources.tableName });
+  stackFile = file;
+  // Any other way out (an uncaught error, process.exit) takes the file with it; a kill -9 leaves it, and ops
+  // then finds its endpoint not answering.
+  process.once("exit", () => removeLocalStackFile(file));
+} catch (error) {
+  say(`portaltime: npm run ops -- --local will not find this stack: ${(error as Error).message}`);
+}
 ready = true;
 say(
   `portaltime: ready. Webhooks: POST http://localhost:${listening}/webhooks/{fhir,medplum,elation,healthie,bridge}`,
