@@ -3,7 +3,7 @@ import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
-import { tableDesign } from "../functions/store/table-design.js";
+import { episodeTableName, tableDesign } from "../functions/store/table-design.js";
 import { grantKeyViaService } from "./keys.js";
 
 /** KMS use DynamoDB makes with the caller's credentials when it reads and writes items under a customer key. */
@@ -18,10 +18,13 @@ export class EpisodeStore extends Construct {
   readonly table: dynamodb.Table;
   private readonly key: kms.IKey;
 
-  constructor(scope: Construct, id: string, props: { key: kms.IKey }) {
+  constructor(scope: Construct, id: string, props: { key: kms.IKey; prefix: string }) {
     super(scope, id);
     this.key = props.key;
     this.table = new dynamodb.Table(this, "Table", {
+      // A fixed name, as the queues have: operators and `npm run ops -- --prefix` find it without a lookup. A
+      // change that replaces the table (new local indexes) must rename it, e.g. with a `-v2` suffix.
+      tableName: episodeTableName(props.prefix),
       partitionKey: { name: tableDesign.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: tableDesign.sortKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,

@@ -240,7 +240,7 @@ export class Monitoring extends Construct {
       [
         "Patients wait in quarantine for an operator: deciding or saving them failed in a way that does not pass",
         "by itself, and the finalizer skips them (no claim lines) until they are released. See who and why with",
-        `\`npm run ops -- quarantine list --prefix ${prefix} --region ${Aws.REGION} --table ${table.tableName}\`,`,
+        `\`npm run ops -- quarantine list --prefix ${prefix} --region ${Aws.REGION}\`,`,
         "repair the cause, then `npm run ops -- quarantine retry <patientId>...` with the same options.",
         "The README's runbook has the details.",
       ].join(" "),

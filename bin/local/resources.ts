@@ -14,7 +14,7 @@ import {
   inboxQueue,
   type QueueDesign,
 } from "../../functions/queue/queue-design.js";
-import { tableDesign } from "../../functions/store/table-design.js";
+import { episodeTableName, tableDesign } from "../../functions/store/table-design.js";
 
 /** The table and queues of the shared designs, created on local servers (aws-servers.ts). */
 
@@ -51,15 +51,12 @@ export const localClients = (endpoints: LocalEndpoints): { dynamodb: DynamoDBCli
   sqs: localSqsClient(endpoints.sqsEndpoint),
 });
 
-/** The episode table's name under a prefix; the design leaves naming to the stack that deploys it. */
-export const tableName = (prefix: string): string => `${prefix}-episodes`;
-
 /** Creates what is missing and accepts what exists, so it can run against servers that already hold them. */
 export async function createResources(options: LocalEndpoints & { prefix: string }): Promise<LocalResources> {
   const { dynamodb, sqs } = localClients(options);
   try {
     const [table, inbox, claims] = await Promise.all([
-      createTable(dynamodb, tableName(options.prefix)),
+      createTable(dynamodb, episodeTableName(options.prefix)),
       createFifoQueueWithDlq(sqs, options.prefix, inboxQueue),
       createFifoQueueWithDlq(sqs, options.prefix, claimsQueue),
     ]);

@@ -1,7 +1,8 @@
 import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { episodeTableName } from "../../functions/store/table-design.js";
 import { DEFAULT_LOCAL_PORT, localStackFile, readLocalStackFile } from "../local/local-stack-file.js";
-import { localDynamodbClient, tableName } from "../local/resources.js";
+import { localDynamodbClient } from "../local/resources.js";
 import { OpsError, oneLine, UsageError } from "./errors.js";
 
 /**
@@ -54,7 +55,7 @@ export function tableTarget(options: TargetOptions): TableTarget {
   // --table names the table of a stack whose name is generated; the prefix alone assumes `<prefix>-episodes`.
   if (table !== undefined) return { kind: "deployed", tableName: table, region, fromPrefix: false };
   if (prefix !== undefined)
-    return { kind: "deployed", tableName: tableName(prefix), region, fromPrefix: true };
+    return { kind: "deployed", tableName: episodeTableName(prefix), region, fromPrefix: true };
   throw new UsageError("say which stack: --local, --prefix <prefix> or --endpoint <url> --table <name>");
 }
 

@@ -38,6 +38,9 @@ export const tableDesign = {
   },
 } as const;
 
+/** The table's name under a deployment's prefix: the same for the CDK stack, the local stack and `npm run ops`. */
+export const episodeTableName = (prefix: string): string => `${prefix}-episodes`;
+
 /** Shards of the due index; a patient's items always use the same one. */
 export const DUE_SHARDS = 16;
 

@@ -2,7 +2,7 @@ import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { claimsQueue, inboxQueue } from "../../functions/queue/queue-design.js";
 import { runtimeConfigFromEnv } from "../../functions/runtime-config.js";
-import { tableDesign } from "../../functions/store/table-design.js";
+import { episodeTableName, tableDesign } from "../../functions/store/table-design.js";
 import { demoConfig, synthTemplate } from "./synth.js";
 
 /**
@@ -617,8 +617,8 @@ describe("monitoring", () => {
     );
     expect(description).toContain("npm run ops -- quarantine list");
     expect(description).toContain("npm run ops -- quarantine retry");
-    // The table's generated name, so the operator's command finds it.
-    expect(description).toContain(logicalId("AWS::DynamoDB::Table", {}));
+    // The deployment's prefix finds the table (named <prefix>-episodes).
+    expect(description).toContain("--prefix portaltime");
   });
 
   it("alarms on errors and throttles of each function", () => {

@@ -8,7 +8,8 @@ describe("the table design", () => {
 
     // Act
     const counts = new Map<string, number>();
-    for (const patient of patients) counts.set(dueShardOf(patient), (counts.get(dueShardOf(patient)) ?? 0) + 1);
+    for (const patient of patients)
+      counts.set(dueShardOf(patient), (counts.get(dueShardOf(patient)) ?? 0) + 1);
 
     // Assess: every shard used, none with more than twice its share; the same patient, the same shard.
     expect([...counts.keys()].sort()).toEqual([...allDueShards()].sort());
