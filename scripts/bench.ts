@@ -1,6 +1,6 @@
 import { Console } from "node:console";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { Writable } from "node:stream";
 import { startLocalAws } from "../bin/local/aws-servers.js";
 import { PROJECT_ROOT } from "../lib/lambda-bundling.js";
@@ -12,11 +12,13 @@ import { measureIngest } from "./bench/ingest.js";
 import { measureLoad } from "./bench/load.js";
 import { currentLoadAverage, renderMarkdown, renderTable } from "./bench/report.js";
 import { measureRequests } from "./bench/requests.js";
+import { BENCH_SCALE } from "./bench/scale.js";
 
 /**
  * `npm run bench`: measures the performance targets of ARCHITECTURE.md (requests per delivery, ingest overhead,
  * apply throughput, finalizer scaling, cold start, load) against local servers it starts and stops itself,
- * prints a summary table and writes docs/BENCHMARKS.md. Progress goes to stderr. Not part of `npm test`.
+ * prints a summary table and writes docs/BENCHMARKS.md (a run at a reduced BENCH_SCALE writes under .local/
+ * instead). Progress goes to stderr. Not part of `npm test`.
  */
 const startedAt = new Date();
 const loadAverageAtStart = currentLoadAverage();
@@ -44,6 +46,9 @@ for (const [signal, code] of [
   });
 }
 
+if (BENCH_SCALE !== 1)
+  progress(`BENCH_SCALE=${BENCH_SCALE}: a reduced run to check the bench; its report goes under .local/`);
+
 const sections: SectionResult[] = [];
 // Cold start first: fresh Node processes time best with no servers competing for the CPU.
 const coldStart = await measureColdStart(progress);
@@ -70,8 +75,15 @@ const command =
   process.env.npm_lifecycle_event === "bench"
     ? "npm run bench"
     : `npx tsx ${relative(PROJECT_ROOT, process.argv[1] ?? "")}`;
-const file = join(PROJECT_ROOT, "docs", "BENCHMARKS.md");
-mkdirSync(join(PROJECT_ROOT, "docs"), { recursive: true });
-writeFileSync(file, renderMarkdown(sections, { startedAt, durationMs, command, loadAverageAtStart }));
+// Only a full-scale run is a record of the targets.
+const file =
+  BENCH_SCALE === 1
+    ? join(PROJECT_ROOT, "docs", "BENCHMARKS.md")
+    : join(PROJECT_ROOT, ".local", `benchmarks-scale-${BENCH_SCALE}.md`);
+mkdirSync(dirname(file), { recursive: true });
+writeFileSync(
+  file,
+  renderMarkdown(sections, { startedAt, durationMs, command, loadAverageAtStart, scale: BENCH_SCALE }),
+);
 process.stdout.write(`${renderTable(sections)}\n\n`);
 progress(`done in ${(durationMs / 1000).toFixed(0)} s; wrote ${relative(PROJECT_ROOT, file)}`);

@@ -10,13 +10,14 @@ import type { InboxMessage } from "../../functions/queue/inbox-message.js";
 import { factSortKey, patientKey } from "../../functions/store/table-design.js";
 import { groupKeyOf } from "../../functions/vendors/envelope.js";
 import { type BenchContext, markdownTable, type SectionResult } from "./context.js";
+import { scaled } from "./scale.js";
 import { fixed, median, ratio } from "./stats.js";
 import { countingClinicians, type SyntheticDelivery, syntheticEpisode } from "./synthetic.js";
 
 const RECORDS_PER_BATCH = 10;
-const WARM_UP_BATCHES = 5;
+const WARM_UP_BATCHES = scaled(5, 2);
 const REPETITIONS = 5;
-const BATCHES_PER_REPETITION = 12;
+const BATCHES_PER_REPETITION = scaled(12, 3);
 const TARGET_REQUESTS_PER_FACT = 2;
 
 interface Batch {

@@ -16,12 +16,13 @@ import {
 } from "../../lib/lambda-bundling.js";
 import { markdownTable, type SectionResult } from "./context.js";
 import { profileModuleLoad } from "./load-profile.js";
+import { scaled } from "./scale.js";
 import { fixed, median, ratio } from "./stats.js";
 
 const WARM_UP_RUNS = 2;
-const RUNS = 15;
+const RUNS = scaled(15, 3);
 /** Profiled loads per bundle when a function misses the target, to show where its time goes. */
-const PROFILED_RUNS = 7;
+const PROFILED_RUNS = scaled(7, 2);
 const TARGET_RATIO = 2;
 const BASELINE = "sqs-only";
 type Bundle = FunctionName | typeof BASELINE;

@@ -16,14 +16,15 @@ import { DynamoQuarantine } from "../../functions/store/quarantine-store.js";
 import { factSortKey, patientKey } from "../../functions/store/table-design.js";
 import { type BenchContext, markdownTable, type SectionResult } from "./context.js";
 import { cpuMeter } from "./cpu.js";
+import { scaled } from "./scale.js";
 import { fixed, inPool, median, ratio } from "./stats.js";
 import { countingClinicians, factsOf, syntheticEpisode } from "./synthetic.js";
 
-const DUE = 1_000;
+const DUE = scaled(1_000, 20);
 const NOT_DUE_PER_DUE = 20;
 const REPETITIONS = 3;
-const WARM_UP_DUE = 100;
-const PROBES = 100;
+const WARM_UP_DUE = scaled(100, 10);
+const PROBES = scaled(100, 20);
 const SEED_CONCURRENCY = 32;
 const TARGET_RATIO = 1.2;
 const RETENTION_DAYS = 2190;

@@ -12,12 +12,13 @@ import { bridge } from "../../functions/vendors/bridge.js";
 import { groupKeyOf } from "../../functions/vendors/envelope.js";
 import type { InboundRequest } from "../../functions/vendors/format.js";
 import { type BenchContext, markdownTable, type SectionResult } from "./context.js";
+import { scaled } from "./scale.js";
 import { fixed, median, quantile, ratio } from "./stats.js";
 import { syntheticEpisode } from "./synthetic.js";
 
-const WARM_UP_ROUNDS = 300;
+const WARM_UP_ROUNDS = scaled(300, 20);
 const REPETITIONS = 5;
-const ROUNDS_PER_REPETITION = 600;
+const ROUNDS_PER_REPETITION = scaled(600, 30);
 const TARGET_RATIO = 1.3;
 
 /** The three sides timed in each round, in an order that rotates from round to round. */

@@ -14,6 +14,7 @@ import { canonicalJson } from "../../functions/domain/fact-digest.js";
 import type { Fact } from "../../functions/domain/facts.js";
 import { PROJECT_ROOT } from "../../lib/lambda-bundling.js";
 import { markdownTable, type SectionResult } from "./context.js";
+import { scaled } from "./scale.js";
 import { fixed, inPool, quantile, seededRandom, shuffle } from "./stats.js";
 import {
   countingClinicians,
@@ -23,7 +24,7 @@ import {
 } from "./synthetic.js";
 
 /** Two deliveries per patient, and a third (a nurse's reply) for every other one: 5,000 deliveries. */
-const PATIENTS = 2_000;
+const PATIENTS = scaled(2_000, 100);
 /** Deliveries posted a second time (same webhook id and body), as a vendor retry would. */
 const DUPLICATE_SHARE = 0.2;
 const CONCURRENCY = 32;

@@ -13,6 +13,8 @@ export interface RunInfo {
   command: string;
   /** One-minute load average when the run started: other work on the machine skews timings. */
   loadAverageAtStart: number;
+  /** BENCH_SCALE: 1 for a run that records the targets. */
+  scale: number;
 }
 
 const require = createRequire(import.meta.url);
@@ -63,6 +65,10 @@ export function renderMarkdown(sections: readonly SectionResult[], run: RunInfo)
         ["date", run.startedAt.toISOString()],
         ["command", `\`${run.command}\``],
         ["duration", `${fixed(run.durationMs / 1000, 0)} s`],
+        [
+          "scale (BENCH_SCALE)",
+          run.scale === 1 ? "1 (full)" : `${run.scale} (reduced: checks the bench, records no target)`,
+        ],
         ["load average at start (1 min)", fixed(run.loadAverageAtStart)],
         ...environment(),
       ],
