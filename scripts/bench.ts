@@ -8,6 +8,7 @@ import { measureApply } from "./bench/apply.js";
 import { measureColdStart } from "./bench/cold-start.js";
 import { benchContext, type SectionResult } from "./bench/context.js";
 import { measureFinalizer } from "./bench/finalizer.js";
+import { measureFinalizerHistory } from "./bench/finalizer-history.js";
 import { measureIngest } from "./bench/ingest.js";
 import { measureLoad } from "./bench/load.js";
 import { currentLoadAverage, renderMarkdown, renderTable } from "./bench/report.js";
@@ -16,9 +17,9 @@ import { BENCH_SCALE } from "./bench/scale.js";
 
 /**
  * `npm run bench`: measures the performance targets of ARCHITECTURE.md (requests per delivery, ingest overhead,
- * apply throughput, finalizer scaling, cold start, load) against local servers it starts and stops itself,
- * prints a summary table and writes docs/BENCHMARKS.md (a run at a reduced BENCH_SCALE writes under .local/
- * instead). Progress goes to stderr. Not part of `npm test`.
+ * apply throughput, finalizer scaling, finalizer with history and cost per patient, cold start, load) against
+ * local servers it starts and stops itself, prints a summary table and writes docs/BENCHMARKS.md (a run at a
+ * reduced BENCH_SCALE writes under .local/ instead). Progress goes to stderr. Not part of `npm test`.
  */
 const startedAt = new Date();
 const loadAverageAtStart = currentLoadAverage();
@@ -64,6 +65,7 @@ try {
   sections.push(await measureIngest(context));
   sections.push(await measureApply(context));
   sections.push(await measureFinalizer(context));
+  sections.push(await measureFinalizerHistory(context));
 } finally {
   await aws.stop();
 }

@@ -40,7 +40,7 @@ type Side = (typeof sides)[number];
 const inOrder = (first: boolean): readonly Side[] => (first ? sides : [sides[1], sides[0]]);
 
 /** Time and calls per store operation during one finalizer run. */
-type StoreProfile = Record<string, { calls: number; ms: number }>;
+export type StoreProfile = Record<string, { calls: number; ms: number }>;
 
 interface Run {
   ms: number;
@@ -199,7 +199,7 @@ export async function measureFinalizer(context: BenchContext): Promise<SectionRe
 }
 
 /** The store with each operation's calls and time recorded into `profile`. */
-function profiled(store: EpisodeStore, profile: StoreProfile): EpisodeStore {
+export function profiled(store: EpisodeStore, profile: StoreProfile): EpisodeStore {
   const timed =
     <A extends unknown[], R>(name: string, operation: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {

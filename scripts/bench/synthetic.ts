@@ -1,6 +1,8 @@
 import type { DateTime } from "luxon";
 import { type Fact, factSchema } from "../../functions/domain/facts.js";
+import { bridge } from "../../functions/vendors/bridge.js";
 import type { BridgeEvent, BridgeFact } from "../../functions/vendors/bridge-event.js";
+import { type WeeklyHistoryOptions, weeklyHistory } from "../scenarios/weekly-history.js";
 
 /**
  * Synthetic episodes for the benchmark, built twice from the same parameters: as `bridge` wire facts (what a
@@ -150,3 +152,34 @@ export function syntheticEpisode(options: EpisodeOptions): SyntheticEpisode {
 
 export const factsOf = (episode: SyntheticEpisode): Fact[] =>
   episode.deliveries.flatMap((delivery) => delivery.facts);
+
+/**
+ * A patient's weekly e-visits as scripts/scenarios/weekly-history.ts has them sent (an inquiry every Monday, the
+ * reply that afternoon, the year's consent on its first Monday), mapped to domain facts by the bridge format
+ * itself: one array per week, in order.
+ */
+export async function weeklyFacts(options: WeeklyHistoryOptions & { patientId: string }): Promise<Fact[][]> {
+  const { scenario } = weeklyHistory(options);
+  const weeks: Fact[][] = [];
+  let week: Fact[] = [];
+  for (const [index, delivery] of scenario.deliveries.entries()) {
+    const mapped = await bridge.toFacts(
+      {
+        format: "bridge",
+        kind: "event",
+        dedupeKey: `msg_weekly_${options.patientId}_${index}`,
+        groupKey: options.patientId,
+        payload: delivery.body,
+      },
+      () => Promise.reject(new Error("bridge events carry their facts")),
+    );
+    if (mapped.skipped.length > 0) throw new Error(`weekly history: ${mapped.skipped[0]?.reason}`);
+    week.push(...mapped.facts);
+    // Each week ends with the clinician's reply.
+    if (mapped.facts.some((fact) => fact.kind === "clinician-activity")) {
+      weeks.push(week);
+      week = [];
+    }
+  }
+  return weeks;
+}
