@@ -675,8 +675,8 @@ function report(
         `patient's, ${compositionCell("new")} (${fixed(composition.new.bytes / 1024, 1)} KB, ` +
         `${fixed(composition.new.units, 1)} units). A strongly consistent Query costs 1 unit per 4 KB it returns, ` +
         "so what the bounded read must hold (the R1 look-back week, the decision records ending in it, every " +
-        "consent within the longest validity a practice may set, the state) decides the ratio, not the years " +
-        "behind it.",
+        "consent within the longest validity a practice may set, the state) decides the ratio; of the years " +
+        "behind it only the consents are read, one a year up to that validity.",
     );
   }
   if (!timeMet) {
@@ -715,8 +715,8 @@ function report(
               .join(
                 " / ",
               )} ms, bare ${sides.map((side) => fixed(engineCpuPerPatient(side).bare)).join(" / ")} ms: ` +
-            `on ${availableParallelism()} cores the transaction's writes (each item and its index entries) are ` +
-            "work the bare loop does not do, whatever the waiting."
+            `on ${availableParallelism()} cores that CPU is time, and the transaction's writes (each item and ` +
+            "its index entries) are work the bare loop does not do."
           : ""),
     );
   }
