@@ -3,7 +3,7 @@ import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
-import { episodeTableName, tableDesign } from "../functions/store/table-design.js";
+import { episodeTableName, localIndexes, tableDesign } from "../functions/store/table-design.js";
 import { grantKeyViaService } from "./keys.js";
 
 /** KMS use DynamoDB makes with the caller's credentials when it reads and writes items under a customer key. */
@@ -35,7 +35,7 @@ export class EpisodeStore extends Construct {
       timeToLiveAttribute: tableDesign.ttlAttribute,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    const { dueIndex, reachIndex, messageIndex } = tableDesign;
+    const { dueIndex } = tableDesign;
     // The finalizer's sparse, sharded index: due keys and where each change starts, then the patient by reach.
     this.table.addGlobalSecondaryIndex({
       indexName: dueIndex.name,
@@ -44,16 +44,17 @@ export class EpisodeStore extends Construct {
       projectionType: dynamodb.ProjectionType.INCLUDE,
       nonKeyAttributes: [...dueIndex.projected],
     });
-    // One patient's items by how long a decision may need them, and its message facts by message id
-    // (docs/STORE.md). Local indexes exist only from the table's creation on (adding one replaces the table),
-    // and they cap the items sharing a partition key at 10 GB: one patient's, never a practice's.
-    for (const [index, type] of [
-      [reachIndex, dynamodb.AttributeType.NUMBER],
-      [messageIndex, dynamodb.AttributeType.STRING],
-    ] as const) {
+    // One patient's items by how long a decision may need them, its message facts by message id, its visits and
+    // consents by time (docs/STORE.md). Local indexes exist only from the table's creation on (adding one
+    // replaces the table), and they cap the items sharing a partition key at 10 GB: one patient's, never a
+    // practice's.
+    for (const index of localIndexes) {
       this.table.addLocalSecondaryIndex({
         indexName: index.name,
-        sortKey: { name: index.sortKey, type },
+        sortKey: {
+          name: index.sortKey,
+          type: index.sortKeyType === "N" ? dynamodb.AttributeType.NUMBER : dynamodb.AttributeType.STRING,
+        },
         projectionType: dynamodb.ProjectionType.INCLUDE,
         nonKeyAttributes: [...index.projected],
       });
@@ -78,11 +79,13 @@ export class EpisodeStore extends Construct {
    * (BatchWriteItem, authorized by its own name whatever requests it carries).
    */
   grantFinalizerAccess(grantee: iam.IGrantable): void {
-    const { dueIndex, reachIndex, messageIndex } = tableDesign;
     this.grantItems(
       grantee,
       ["dynamodb:Query"],
-      [this.table.tableArn, ...[dueIndex, reachIndex, messageIndex].map(({ name }) => this.indexArn(name))],
+      [
+        this.table.tableArn,
+        ...[tableDesign.dueIndex, ...localIndexes].map(({ name }) => this.indexArn(name)),
+      ],
     );
     this.grantItems(
       grantee,

@@ -14,7 +14,12 @@ import {
   inboxQueue,
   type QueueDesign,
 } from "../../functions/queue/queue-design.js";
-import { episodeTableName, tableDesign } from "../../functions/store/table-design.js";
+import {
+  episodeTableName,
+  type LocalIndex,
+  localIndexes,
+  tableDesign,
+} from "../../functions/store/table-design.js";
 
 /** The table and queues of the shared designs, created on local servers (aws-servers.ts). */
 
@@ -74,8 +79,8 @@ export async function createResources(options: LocalEndpoints & { prefix: string
 }
 
 async function createTable(dynamodb: DynamoDBClient, name: string): Promise<string> {
-  const { partitionKey, sortKey, ttlAttribute, dueIndex, reachIndex, messageIndex } = tableDesign;
-  const local = (index: typeof reachIndex | typeof messageIndex) => ({
+  const { partitionKey, sortKey, ttlAttribute, dueIndex } = tableDesign;
+  const local = (index: LocalIndex) => ({
     IndexName: index.name,
     KeySchema: [
       { AttributeName: partitionKey, KeyType: "HASH" as const },
@@ -93,8 +98,10 @@ async function createTable(dynamodb: DynamoDBClient, name: string): Promise<stri
           { AttributeName: sortKey, AttributeType: "S" },
           { AttributeName: dueIndex.partitionKey, AttributeType: "S" },
           { AttributeName: dueIndex.sortKey, AttributeType: "N" },
-          { AttributeName: reachIndex.sortKey, AttributeType: "N" },
-          { AttributeName: messageIndex.sortKey, AttributeType: "S" },
+          ...localIndexes.map((index) => ({
+            AttributeName: index.sortKey,
+            AttributeType: index.sortKeyType,
+          })),
         ],
         KeySchema: [
           { AttributeName: partitionKey, KeyType: "HASH" },
@@ -111,7 +118,7 @@ async function createTable(dynamodb: DynamoDBClient, name: string): Promise<stri
             Projection: { ProjectionType: "INCLUDE", NonKeyAttributes: [...dueIndex.projected] },
           },
         ],
-        LocalSecondaryIndexes: [local(reachIndex), local(messageIndex)],
+        LocalSecondaryIndexes: localIndexes.map(local),
       }),
     );
   } catch (error) {

@@ -32,9 +32,6 @@ function isLuhnValidNpi(value: string): boolean {
   return sum % 10 === 0;
 }
 
-/** R11's longest consent validity a practice may set: facts are read back this far (decision-scope.ts). */
-export const MAX_CONSENT_VALIDITY_DAYS = 3650;
-
 export const rosterEntrySchema = z.object({
   practitionerId: z.string().min(1),
   npi,
@@ -62,7 +59,7 @@ export const tenantConfigSchema = z
     windowMode: z.enum(["calendar-days", "rolling-168h"]).default("calendar-days"),
     laterVisit: z.enum(["any-visit", "same-problem"]).default("any-visit"),
     consent: z.enum(["required", "not-tracked"]).default("required"),
-    consentValidityDays: z.number().int().min(1).max(MAX_CONSENT_VALIDITY_DAYS).default(365),
+    consentValidityDays: z.number().int().min(1).max(3650).default(365),
     establishedPatient: z.enum(["assume", "require-known-visit"]).default("assume"),
     dateOfService: z.enum(["last-activity", "window-start", "window-end"]).default("last-activity"),
     renderingProvider: z.enum(["most-minutes", "first-activity"]).default("most-minutes"),

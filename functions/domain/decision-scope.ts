@@ -1,5 +1,5 @@
 import type { Family } from "./code-table.js";
-import { MAX_CONSENT_VALIDITY_DAYS, type TenantConfig } from "./config.js";
+import type { TenantConfig } from "./config.js";
 import { type ThreadContext, windowOf } from "./episodes.js";
 import type { Fact } from "./facts.js";
 import { DAY, toMillis } from "./time.js";
@@ -51,25 +51,52 @@ export function decisionStart(
 
 /**
  * The earliest `reach` (see `factReach`) a fact or decided window may have and still matter to a decision
- * from `from`: R1's inquiry look-back before it. Everything with a longer look-back reaches further itself.
+ * from `from`: R1's inquiry look-back before it. Facts rules look back to further reach further themselves.
  */
 export const scopeReach = (from: number, config: TenantConfig): number =>
   from - config.inquiryLookbackDays * DAY;
 
-/** R12: visits within three calendar years before a window start (R8's seven days lie within them). */
-const VISIT_REACH = (3 * 366 + 1) * DAY;
-/** R11: consents within the longest validity the configuration allows, plus a day for a DST-shortened day. */
-const CONSENT_REACH = (MAX_CONSENT_VALIDITY_DAYS + 1) * DAY;
+/** R8: visits in the 7 local days before a window start, plus a day for a DST-lengthened week. */
+const VISIT_REACH = 8 * DAY;
+/** R11 with the default validity (365 days), plus a day. A longer validity reads further (`lookbackSince`). */
+export const DEFAULT_CONSENT_REACH_DAYS = 366;
+const CONSENT_REACH = DEFAULT_CONSENT_REACH_DAYS * DAY;
+/** R12: a known visit within three calendar years before a window start. */
+const KNOWN_VISIT_LOOKBACK = (3 * 366 + 1) * DAY;
 
 /**
- * The last instant up to which a decision may need this fact: its own time for messages, activity and time
- * entries (they matter to the window they fall in, and to the R1 look-back after them, which `scopeReach`
- * covers), and longer for the facts rules look back to: visits (R8, R12) and consents (R11). The store reads a
- * patient's facts by reach, so a decision never reads a fact it cannot need, and never misses one it can.
+ * The last instant up to which a decision may need this fact under the default policies: its own time for
+ * messages, activity and time entries (they matter to the window they fall in, and to R1's look-back after
+ * them, which `scopeReach` covers), a week more for visits (R8) and a year more for consents (R11). The store
+ * reads a patient's facts by reach, so a decision never reads a fact it cannot need, and never misses one it
+ * can; policies that look back further (R12's known visit, a consent valid for longer) add `lookbackSince`.
  */
 export function factReach(fact: Fact): number {
   const at = toMillis(fact.at);
   if (fact.kind === "visit") return at + VISIT_REACH;
   if (fact.kind === "consent") return at + CONSENT_REACH;
   return at;
+}
+
+/** Facts a rule looks back to beyond their reach: visits (R12) and consents (R11), by their own time. */
+export const looksBack = (fact: Fact): boolean => fact.kind === "visit" || fact.kind === "consent";
+
+/**
+ * With policies that look back further than `factReach` covers, the instant from which visits and consents are
+ * needed as well (R12 `require-known-visit`: three years; R11 with a validity over 365 days: that validity);
+ * undefined under the defaults. The store reads those from a sparse index of visits and consents by time.
+ */
+export function lookbackSince(from: number, config: TenantConfig): number | undefined {
+  const since: number[] = [];
+  if (config.establishedPatient === "require-known-visit") since.push(from - KNOWN_VISIT_LOOKBACK);
+  if (config.consent === "required" && config.consentValidityDays + 1 > DEFAULT_CONSENT_REACH_DAYS)
+    since.push(from - (config.consentValidityDays + 1) * DAY);
+  return since.length === 0 ? undefined : Math.min(...since);
+}
+
+/** Whether a decision from `from` needs this fact: by its reach, or by a policy that looks back further. */
+export function inScope(fact: Fact, from: number, config: TenantConfig): boolean {
+  if (factReach(fact) >= scopeReach(from, config)) return true;
+  const since = lookbackSince(from, config);
+  return since !== undefined && looksBack(fact) && toMillis(fact.at) >= since;
 }

@@ -140,12 +140,10 @@ export function decideEpisodes(
   return result;
 }
 
-/** Duplicates collapse to one fact per id: the highest version, ties broken by digest (R17). */
-export function latestVersions(facts: readonly Fact[]): Fact[] {
-  return currentVersions(facts).filter((fact) => !fact.retracted);
-}
-
-/** The winning version of each fact id, retracted ones included (R1 must know a message is gone). */
+/**
+ * Duplicates collapse to one fact per id: the highest version, ties broken by digest (R17). Retracted versions
+ * are kept (R1 must know a message is gone); they decide nothing else.
+ */
 function currentVersions(facts: readonly Fact[]): Fact[] {
   const latest = new Map<string, Fact>();
   for (const fact of facts) {

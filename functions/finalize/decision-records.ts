@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { ClaimLine } from "../domain/claim-line.js";
 import type { TenantConfig } from "../domain/config.js";
-import type { DecidedWindow } from "../domain/decision-scope.js";
+import { type DecidedWindow, inScope } from "../domain/decision-scope.js";
 import type { EngineResult, Episode } from "../domain/engine.js";
 import { canonicalJson } from "../domain/fact-digest.js";
 import { DAY, HOUR, toMillis } from "../domain/time.js";
@@ -157,9 +157,8 @@ function factUpdates(
 ): FactUpdate[] {
   const roots = new Map(result.threads.map((thread) => [thread.messageId, thread.root]));
   const updates: FactUpdate[] = [];
-  const reach = from - context.tenant.inquiryLookbackDays * DAY;
   for (const stored of view.facts) {
-    if (stored.reach < reach) continue;
+    if (!inScope(stored.fact, from, context.tenant)) continue;
     // A marker whose change starts before this decision's scope is left for a decision that starts there.
     const clearMarker = stored.marker !== undefined && stored.marker.changedAt >= from;
     const messageId = "messageId" in stored.fact ? stored.fact.messageId : undefined;

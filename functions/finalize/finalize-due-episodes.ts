@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { ClaimLine } from "../domain/claim-line.js";
 import type { TenantConfig } from "../domain/config.js";
-import { decisionStart, scopeReach } from "../domain/decision-scope.js";
+import { decisionStart, lookbackSince, inScope as needed, scopeReach } from "../domain/decision-scope.js";
 import { decideEpisodes, type EngineResult } from "../domain/engine.js";
 import type { ThreadRoot } from "../domain/episodes.js";
 import type { Outcome } from "../domain/outcome.js";
@@ -242,6 +242,8 @@ async function decideBounded(
   let from = decisionStart(start, [], tenant);
   let view = await store.readPatient(patientId, scopeReach(from, tenant));
   const fetched = new Map<string, StoredFact[]>();
+  /** How far back visits and consents were read for a policy that looks back further than their reach. */
+  let lookedBackTo: number | undefined;
   for (let round = 0; round < MAX_DECISION_ROUNDS; round++) {
     const windows = view.episodes.filter((head) => head.current).map(decidedWindow);
     from = decisionStart(start, windows, tenant);
@@ -250,7 +252,15 @@ async function decideBounded(
       view = merge(view, await store.readPatient(patientId, reach, view.reachFrom));
       continue;
     }
-    const inScope = view.facts.filter((stored) => stored.reach >= reach);
+    const since = lookbackSince(from, tenant);
+    if (since !== undefined && (lookedBackTo === undefined || since < lookedBackTo)) {
+      const held = new Set(view.facts.map((stored) => stored.fact.id));
+      const older = await store.readLookback(patientId, since, lookedBackTo ?? reach);
+      view = { ...view, facts: [...view.facts, ...older.filter((stored) => !held.has(stored.fact.id))] };
+      lookedBackTo = since;
+      continue;
+    }
+    const inScope = view.facts.filter((stored) => needed(stored.fact, from, tenant));
     const earlier = [...fetched.values()].flat();
     const roots = new Map<string, ThreadRoot>();
     for (const stored of [...inScope, ...earlier]) {

@@ -12,6 +12,7 @@ import {
 import * as z from "zod";
 import { type ClaimLine, claimLineSchema } from "../domain/claim-line.js";
 import { families } from "../domain/code-table.js";
+import { factReach } from "../domain/decision-scope.js";
 import type { ThreadRoot } from "../domain/episodes.js";
 import { factDigest } from "../domain/fact-digest.js";
 import { type Fact, factSchema } from "../domain/facts.js";
@@ -147,6 +148,8 @@ export interface EpisodeStore {
   readPatient(patientId: string, reachFrom: number, reachBelow?: number): Promise<PatientView>;
   /** Message facts by message id, for R1 chains that leave the scope; ids not held are absent. */
   readMessages(patientId: string, messageIds: readonly string[]): Promise<StoredFact[]>;
+  /** Visits and consents dated in [since, below), for policies that look back further than their reach. */
+  readLookback(patientId: string, since: number, below: number): Promise<StoredFact[]>;
   /** Writes a decision atomically (several transactions for a very large one, each a valid prefix). */
   commit(commit: Commit): Promise<CommitResult>;
   /** Deletes outbox entries whose lines the claims queue accepted. */
@@ -248,6 +251,20 @@ export class DynamoEpisodeStore implements EpisodeStore {
       ),
     );
     return pages.flat().map((item) => storedFact(item, String(item[tableDesign.sortKey])));
+  }
+
+  async readLookback(patientId: string, since: number, below: number): Promise<StoredFact[]> {
+    const { lookbackIndex } = tableDesign;
+    const items = await this.query({
+      TableName: this.tableName,
+      IndexName: lookbackIndex.name,
+      KeyConditionExpression: "#pk = :pk AND #at BETWEEN :since AND :below",
+      ExpressionAttributeNames: { "#pk": tableDesign.partitionKey, "#at": lookbackIndex.sortKey },
+      ExpressionAttributeValues: { ":pk": patientKey(patientId), ":since": since, ":below": below - 1 },
+      Select: "ALL_PROJECTED_ATTRIBUTES",
+      ConsistentRead: true,
+    });
+    return items.map((item) => storedFact(item, String(item[tableDesign.sortKey])));
   }
 
   async commit(commit: Commit): Promise<CommitResult> {
@@ -397,7 +414,8 @@ export class DynamoEpisodeStore implements EpisodeStore {
           type: "episode",
           head: JSON.stringify(write.head),
           record: JSON.stringify(write.record),
-          [tableDesign.reachIndex.sortKey]: write.head.end,
+          // Read while its window ends after the scope's reach: where R7's claim on inquiries ends, or decided again.
+          [tableDesign.reachIndex.sortKey]: write.head.end - 1,
           [tableDesign.ttlAttribute]: write.expiresAt,
         },
         // Append-only (invariant 12): a record is never overwritten, whatever raced.
@@ -473,7 +491,8 @@ function storedFact(item: Record<string, unknown>, sk: string): StoredFact {
     fact,
     // The digest the fact store wrote is this one (not projected: it is computed from the fact).
     digest: factDigest(fact),
-    reach: Number(item[tableDesign.reachIndex.sortKey]),
+    // A pure function of the fact (also for reads of indexes that do not project it).
+    reach: factReach(fact),
     marker:
       typeof dueAt === "number"
         ? { dueAt, changedAt: typeof changedAt === "number" ? changedAt : Date.parse(fact.at) }

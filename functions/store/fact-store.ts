@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { factReach } from "../domain/decision-scope.js";
+import { factReach, looksBack } from "../domain/decision-scope.js";
 import { factDigest } from "../domain/fact-digest.js";
 import type { Fact } from "../domain/facts.js";
 import { dueShardOf, factSortKey, patientKey, tableDesign } from "./table-design.js";
@@ -29,8 +29,8 @@ const HOUR_MS = 3_600_000;
  *
  * Every written fact carries a due marker at `at + settleHours`: any episode the fact can change ends after the
  * fact's own time, so it settles after the marker. The finalizer decides the patient again from the marker's
- * `changedAt` when it comes due, and clears it (docs/STORE.md). `reach` and `messageId` place the fact in the
- * patient's local indexes, so a decision reads only the facts that can change it.
+ * `changedAt` when it comes due, and clears it (docs/STORE.md). `reach`, `messageId` and `lookbackAt` place the
+ * fact in the patient's local indexes, so a decision reads only the facts that can change it.
  */
 export class DynamoFactStore implements FactWriter {
   constructor(
@@ -53,6 +53,7 @@ export class DynamoFactStore implements FactWriter {
       digest: factDigest(fact),
       [tableDesign.reachIndex.sortKey]: factReach(fact),
       [tableDesign.messageIndex.sortKey]: "messageId" in fact ? fact.messageId : undefined,
+      [tableDesign.lookbackIndex.sortKey]: looksBack(fact) ? at : undefined,
       [tableDesign.dueIndex.partitionKey]: dueShardOf(fact.patientId),
       [tableDesign.dueIndex.sortKey]: at + this.options.settleHours * HOUR_MS,
       changedAt: at,

@@ -28,18 +28,38 @@ export const tableDesign = {
   reachIndex: {
     name: "reach",
     sortKey: "reach",
+    sortKeyType: "N",
     projected: ["fact", "version", "dueAt", "changedAt", "threadRoot", "head", "epoch", "line"],
   },
   /** Local index of a patient's message facts by message id: R1's chains that reach before the scope. */
   messageIndex: {
     name: "message",
     sortKey: "messageId",
+    sortKeyType: "S",
     projected: ["fact", "threadRoot"],
+  },
+  /**
+   * Local index of a patient's visits and consents by their time: read only when a practice's policy looks back
+   * further than their reach (R12 `require-known-visit`, R11 validity over 365 days).
+   */
+  lookbackIndex: {
+    name: "lookback",
+    sortKey: "lookbackAt",
+    sortKeyType: "N",
+    projected: ["fact"],
   },
 } as const;
 
 /** The table's name under a deployment's prefix: the same for the CDK stack, the local stack and `npm run ops`. */
 export const episodeTableName = (prefix: string): string => `${prefix}-episodes`;
+
+/** The local indexes, as the CDK stack and the local stack create them: all by patient, all sparse but `reach`. */
+export const localIndexes = [
+  tableDesign.reachIndex,
+  tableDesign.messageIndex,
+  tableDesign.lookbackIndex,
+] as const;
+export type LocalIndex = (typeof localIndexes)[number];
 
 /** Shards of the due index; a patient's items always use the same one. */
 export const DUE_SHARDS = 16;

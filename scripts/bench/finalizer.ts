@@ -217,6 +217,7 @@ export function profiled(store: EpisodeStore, profile: StoreProfile): EpisodeSto
     dueMarkers: timed("dueMarkers (due-index Query per shard)", store.dueMarkers.bind(store)),
     readPatient: timed("readPatient (reach-index Query)", store.readPatient.bind(store)),
     readMessages: timed("readMessages (message-index Query)", store.readMessages.bind(store)),
+    readLookback: timed("readLookback (lookback-index Query)", store.readLookback.bind(store)),
     commit: timed("commit (TransactWriteItems)", store.commit.bind(store)),
     confirmSent: timed("confirmSent (BatchWriteItem delete)", store.confirmSent.bind(store)),
   };

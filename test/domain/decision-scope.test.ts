@@ -6,6 +6,8 @@ import {
   type DecidedWindow,
   decisionStart,
   factReach,
+  lookbackSince,
+  inScope as needed,
   scopeReach,
 } from "../../functions/domain/decision-scope.js";
 import { decideEpisodes, type EngineResult, type Episode } from "../../functions/domain/engine.js";
@@ -76,7 +78,11 @@ const thread = fc.record({
 
 const other = fc.record({
   kind: fc.constantFrom("visit", "consent"),
-  minute: fc.integer({ min: -60 * 24 * 30, max: MINUTES }),
+  // Mostly near the episodes; some years before, where only R12's known visit or a long consent validity reach.
+  minute: fc.oneof(
+    fc.integer({ min: -60 * 24 * 30, max: MINUTES }),
+    fc.integer({ min: -60 * 24 * 1200, max: -60 * 24 * 30 }),
+  ),
   diagnoses: fc.subarray([...DIAGNOSES], { maxLength: 2 }),
   when: arrival,
 });
@@ -147,6 +153,7 @@ const config: fc.Arbitrary<TenantConfig> = fc
     consent: fc.constantFrom("required", "not-tracked", "not-tracked"),
     establishedPatient: fc.constantFrom("assume", "require-known-visit"),
     inquiryLookbackDays: fc.constantFrom(2, 7),
+    consentValidityDays: fc.constantFrom(365, 30, 900),
   } as const)
   .map((policies) => tenant(policies));
 
@@ -195,7 +202,7 @@ function boundedDecision(
   const fetched = new Map<string, Fact[]>();
   for (let attempt = 0; attempt < 50; attempt++) {
     const reach = scopeReach(from, cfg);
-    const inScope = all.filter((fact) => factReach(fact) >= reach);
+    const inScope = all.filter((fact) => needed(fact, from, cfg));
     const earlier = kept.windows.filter((w) => w.end >= reach && w.start < from);
     const result: EngineResult = decideEpisodes(inScope, cfg, iso(asOf), kept.sent, {
       from,
@@ -326,17 +333,33 @@ describe("bounded decisions (decision-scope.ts) equal decisions over the whole h
     );
   });
 
-  it("R8, R11, R12: visits and consents reach further than messages; the scope reaches back R1's look-back", () => {
-    // Prepare
+  it("R8, R11, R12: visits and consents reach further than messages; longer policies look back further", () => {
+    // Prepare: facts of Monday 2 March 2026, and a decision from the same instant.
     const at = "2026-03-02T15:00:00Z";
-    const cfg = tenant({ inquiryLookbackDays: 7 });
-    // Act / Assess
-    expect(factReach(inquiry({ id: "q", at }))).toBe(Date.parse(at));
-    expect(factReach(activity({ id: "a", at, practitionerId: "dr-adams", minutes: 5 }))).toBe(Date.parse(at));
-    expect(factReach(visit({ id: "v", at }))).toBeGreaterThanOrEqual(
-      Date.parse("2029-03-02T15:00:00Z") + DAY,
-    );
-    expect(factReach(consent({ id: "c", at }))).toBeGreaterThanOrEqual(Date.parse(at) + 3650 * DAY);
-    expect(scopeReach(Date.parse(at), cfg)).toBe(Date.parse(at) - 7 * DAY);
+    const from = Date.parse(at);
+    const defaults = tenant({ inquiryLookbackDays: 7, consent: "required" });
+    const longer = tenant({
+      consent: "required",
+      consentValidityDays: 730,
+      establishedPatient: "require-known-visit",
+    });
+    const old = (days: number) => new Date(from - days * DAY).toISOString();
+
+    // Act / Assess: by reach, R1's look-back for messages, R8's week for visits, R11's year for consents.
+    expect(factReach(inquiry({ id: "q", at }))).toBe(from);
+    expect(factReach(activity({ id: "a", at, practitionerId: "dr-adams", minutes: 5 }))).toBe(from);
+    expect(factReach(visit({ id: "v", at }))).toBe(from + 8 * DAY);
+    expect(factReach(consent({ id: "c", at }))).toBe(from + 366 * DAY);
+    expect(scopeReach(from, defaults)).toBe(from - 7 * DAY);
+    expect(lookbackSince(from, defaults)).toBeUndefined();
+    expect(needed(visit({ id: "v", at: old(14) }), from, defaults)).toBe(true);
+    expect(needed(visit({ id: "v", at: old(16) }), from, defaults)).toBe(false);
+    expect(needed(consent({ id: "c", at: old(372) }), from, defaults)).toBe(true);
+    expect(needed(consent({ id: "c", at: old(374) }), from, defaults)).toBe(false);
+    // R12 required, R11 for two years: visits of three years, consents of two.
+    expect(needed(visit({ id: "v", at: old(3 * 365) }), from, longer)).toBe(true);
+    expect(needed(visit({ id: "v", at: old(3 * 366 + 2) }), from, longer)).toBe(false);
+    expect(needed(consent({ id: "c", at: old(730) }), from, longer)).toBe(true);
+    expect(needed(inquiry({ id: "q", at: old(400) }), from, longer)).toBe(false);
   });
 });

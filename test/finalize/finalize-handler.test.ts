@@ -41,6 +41,7 @@ function memoryStore(): EpisodeStore {
       reachFrom,
     }),
     readMessages: async () => [],
+    readLookback: async () => [],
     commit: async (commit) => {
       committed = true;
       const outbox = commit.records.flatMap((record, seq) =>

@@ -145,9 +145,9 @@ describe("episode table", () => {
     });
   });
 
-  it("has the patient's local indexes by reach and by message id, created with the table", () => {
-    const { partitionKey, reachIndex, messageIndex } = tableDesign;
-    const local = (index: typeof reachIndex | typeof messageIndex) => ({
+  it("has the patient's local indexes by reach, by message id and (visits, consents) by time, created with the table", () => {
+    const { partitionKey, reachIndex, messageIndex, lookbackIndex } = tableDesign;
+    const local = (index: typeof reachIndex | typeof messageIndex | typeof lookbackIndex) => ({
       IndexName: index.name,
       KeySchema: [
         { AttributeName: partitionKey, KeyType: "HASH" },
@@ -160,8 +160,9 @@ describe("episode table", () => {
       AttributeDefinitions: Match.arrayWith([
         { AttributeName: reachIndex.sortKey, AttributeType: "N" },
         { AttributeName: messageIndex.sortKey, AttributeType: "S" },
+        { AttributeName: lookbackIndex.sortKey, AttributeType: "N" },
       ]),
-      LocalSecondaryIndexes: [local(reachIndex), local(messageIndex)],
+      LocalSecondaryIndexes: [local(reachIndex), local(messageIndex), local(lookbackIndex)],
     });
   });
 });
@@ -391,15 +392,15 @@ describe("least privilege", () => {
     );
   });
 
-  it("lets the finalizer query the table and its three indexes by name, and write only to the table", () => {
+  it("lets the finalizer query the table and its four indexes by name, and write only to the table", () => {
     const table = arnOf(logicalId("AWS::DynamoDB::Table", {}));
-    const { dueIndex, reachIndex, messageIndex } = tableDesign;
+    const { dueIndex, reachIndex, messageIndex, lookbackIndex } = tableDesign;
 
     expect(tableGrantsOf("finalize")).toEqual(
       new Map([
         [
           "dynamodb:Query",
-          [table, ...[dueIndex, reachIndex, messageIndex].map(({ name }) => indexArn(name))],
+          [table, ...[dueIndex, reachIndex, messageIndex, lookbackIndex].map(({ name }) => indexArn(name))],
         ],
         // Transactions (puts, conditional updates), quarantine add and release, outbox deletes.
         ["dynamodb:PutItem", [table]],
@@ -423,11 +424,11 @@ describe("least privilege", () => {
       ...(table?.Properties.LocalSecondaryIndexes ?? []),
     ].map((index: { IndexName: string }) => index.IndexName);
     // Who queries which index (functions/store/episode-store.ts): the finalizer reads due work and patients.
-    const { dueIndex, reachIndex, messageIndex } = tableDesign;
+    const { dueIndex, reachIndex, messageIndex, lookbackIndex } = tableDesign;
     const queries: Record<string, string[]> = {
       ingest: [],
       apply: [],
-      finalize: [dueIndex.name, reachIndex.name, messageIndex.name],
+      finalize: [dueIndex.name, reachIndex.name, messageIndex.name, lookbackIndex.name],
     };
 
     expect(Object.values(queries).flat().sort()).toEqual([...indexes].sort());

@@ -182,25 +182,36 @@ describe("one patient that cannot be decided never stops the others", () => {
 
 describe("append-only decisions (invariant 12)", () => {
   it("a run that loses the race for a patient cannot overwrite the winner's records or send a second line", async () => {
-    // Prepare: run B reads the patient, then waits until run A has committed before it commits.
+    // Prepare: A commits only once B has read the patient, and B commits only once A has committed.
     const world = await finalizerWorld();
     await world.seed(episode("race", [{ practitionerId: "np-baker", minutes: 15 }]));
-    let aCommitted: () => void = () => undefined;
-    const committedByA = new Promise<void>((resolve) => {
-      aCommitted = resolve;
-    });
+    const signal = () => {
+      let resolve: () => void = () => undefined;
+      const promise = new Promise<void>((done) => {
+        resolve = done;
+      });
+      return { promise, resolve };
+    };
+    const bRead = signal();
+    const aCommitted = signal();
     const storeA: EpisodeStore = {
       ...bind(world.store),
       commit: async (commit) => {
+        await bRead.promise;
         const result = await world.store.commit(commit);
-        aCommitted();
+        aCommitted.resolve();
         return result;
       },
     };
     const storeB: EpisodeStore = {
       ...bind(world.store),
+      readPatient: async (...args) => {
+        const view = await world.store.readPatient(...args);
+        bRead.resolve();
+        return view;
+      },
       commit: async (commit) => {
-        await committedByA;
+        await aCommitted.promise;
         return world.store.commit(commit);
       },
     };

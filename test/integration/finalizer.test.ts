@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { FinalizeDependencies } from "../../functions/finalize/finalize-due-episodes.js";
 import type { ClaimSink } from "../../functions/queue/claims-sender.js";
 import type { EpisodeStore } from "../../functions/store/episode-store.js";
-import { activity, inquiry, visit } from "../support/domain-builders.js";
+import { activity, consent, inquiry, tenant, visit } from "../support/domain-builders.js";
 import {
   AS_OF,
   bind,
@@ -277,6 +277,53 @@ describe("the finalizer against DynamoDB Local and the SQS-compatible server", (
     expect(byPatient.get("late-time")?.renderingProviderNpi).toBe("1003000134");
     expect(report.linesSent).toEqual({ original: 0, void: 1, replacement: 1 });
     expect(report.billableMinutes).toBe(14 - 6);
+  });
+
+  it("R11, R12: a policy that looks back years reads that far (one more Query), the default policy does not", async () => {
+    // Prepare: a consent 500 days and a visit two years before a new episode; a practice that requires a known
+    // visit (R12) and accepts consents for two years (R11), and one on the defaults.
+    const facts = (patientId: string) => [
+      ...episode(patientId, [{ practitionerId: "dr-adams", minutes: 12 }]),
+      consent({ id: `${patientId}-c`, patientId, at: "2024-10-18T15:00:00Z" }),
+      visit({ id: `${patientId}-v`, patientId, at: "2024-03-04T15:00:00Z" }),
+    ];
+    const longer = tenant({
+      consent: "required",
+      consentValidityDays: 730,
+      establishedPatient: "require-known-visit",
+    });
+    const defaults = tenant({ consent: "required" });
+    const world = await finalizerWorld();
+    await world.seed([...facts("looks-back"), ...facts("defaults")]);
+
+    // Act
+    const lookbacks: number[] = [];
+    const store: EpisodeStore = {
+      ...bind(world.store),
+      readLookback: async (...args) => {
+        lookbacks.push(args[1]);
+        return world.store.readLookback(...args);
+      },
+    };
+    const only = (patientId: string) => ({
+      ...bind(store),
+      dueMarkers: async (...args: Parameters<EpisodeStore["dueMarkers"]>) => {
+        const page = await store.dueMarkers(...args);
+        return { ...page, markers: page.markers.filter((marker) => marker.patientId === patientId) };
+      },
+    });
+    await world.run(AS_OF, { tenant: longer, store: only("looks-back") });
+    const readsForLonger = lookbacks.length;
+    await world.run(AS_OF, { tenant: defaults, store: only("defaults") });
+    const lines = await world.takeClaims();
+    const [defaultsRecord] = await world.audits("defaults");
+
+    // Assess: the visit and the consent found years back bill the episode; the defaults read no further than a
+    // year of consents and see none valid.
+    expect(summary(lines)).toEqual(["looks-back original r0 99422 12"]);
+    expect(readsForLonger).toBe(1);
+    expect(lookbacks).toHaveLength(1);
+    expect(defaultsRecord).toMatchObject({ outcome: "needs-review", reasons: ["consent-missing"] });
   });
 
   it("its DynamoDB requests do not grow with 10x more episodes that are not due", async () => {

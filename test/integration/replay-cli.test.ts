@@ -30,7 +30,9 @@ const jsonLines = (text: string) =>
     .filter((line) => line.trim() !== "")
     .map((line) => JSON.parse(line));
 
-describe.concurrent("npm run replay", () => {
+// Each case starts its own DynamoDB Local (a JVM) side by side with the others: on a 2-core machine that alone
+// takes most of the integration project's default 20 s.
+describe.concurrent("npm run replay", { timeout: 90_000 }, () => {
   for (const name of ["two-clinicians-pooled", "physical-therapist", "visit-in-window-bundled"]) {
     it(`${name} replays to exactly its expected claim lines`, async () => {
       const expected = jsonLines(readFileSync(fixture(`${name}.expected.jsonl`), "utf8"));

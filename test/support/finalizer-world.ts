@@ -157,6 +157,7 @@ export function bind(store: EpisodeStore): EpisodeStore {
     dueMarkers: store.dueMarkers.bind(store),
     readPatient: store.readPatient.bind(store),
     readMessages: store.readMessages.bind(store),
+    readLookback: store.readLookback.bind(store),
     commit: store.commit.bind(store),
     confirmSent: store.confirmSent.bind(store),
   };
