@@ -1,6 +1,11 @@
 import { availableParallelism } from "node:os";
 import { PurgeQueueCommand } from "@aws-sdk/client-sqs";
-import { DynamoDBDocumentClient, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { DateTime } from "luxon";
 import { demoPractice } from "../../bin/local/demo-practice.js";
 import { RequestCounter } from "../../bin/local/request-counter.js";
@@ -98,7 +103,13 @@ interface BareRun {
   putMs: number;
 }
 
-type Repetition = Record<Side, { run: FinalizeRun; bare: BareRun }>;
+type Repetition = Record<Side, { run: FinalizeRun; bare: BareRun; transactional: BareRun }>;
+
+/**
+ * Actions of the transactional floor's TransactWriteItems: what the finalizer's commit holds for a week's decision
+ * (state, decision record, outbox entry, the marker clears of the week's inquiry and reply).
+ */
+const FLOOR_ACTIONS = 5;
 
 /** What a week's decision reads of one patient, by kind of item (probed before the last timed run). */
 interface ReadComposition {
@@ -230,8 +241,16 @@ export async function measureFinalizerHistory(context: BenchContext): Promise<Se
       };
     };
 
-    /** One Query of each patient's partition from the decision's scope and one conditional PutItem, 10 at once. */
-    const bare = async (side: Side, patients: readonly string[], week: number): Promise<BareRun> => {
+    /**
+     * One Query of each patient's partition from the decision's scope and one conditional PutItem, 10 at once; or,
+     * as the floor of a transactional commit, one TransactWriteItems of `FLOOR_ACTIONS` conditional puts.
+     */
+    const bare = async (
+      side: Side,
+      patients: readonly string[],
+      week: number,
+      write: "put" | "transaction" = "put",
+    ): Promise<BareRun> => {
       const { partitionKey, sortKey, reachIndex } = tableDesign;
       counter.reset();
       meter.reset();
@@ -255,15 +274,20 @@ export async function measureFinalizerHistory(context: BenchContext): Promise<Se
             );
             calls.queryMs += performance.now() - callStarted;
             callStarted = performance.now();
-            await documents.send(
-              new PutCommand({
-                TableName: tables[side].tableName,
-                // In no index: the finalizer never sees it.
-                Item: { [partitionKey]: patientKey(patientId), [sortKey]: `BENCH#bare#${week}`, week },
-                ConditionExpression: "attribute_not_exists(#pk)",
-                ExpressionAttributeNames: { "#pk": partitionKey },
-              }),
-            );
+            // In no index: the finalizer never sees them.
+            const put = (n: number) => ({
+              TableName: tables[side].tableName,
+              Item: { [partitionKey]: patientKey(patientId), [sortKey]: `BENCH#${write}#${week}#${n}`, week },
+              ConditionExpression: "attribute_not_exists(#pk)",
+              ExpressionAttributeNames: { "#pk": partitionKey },
+            });
+            if (write === "put") await documents.send(new PutCommand(put(0)));
+            else
+              await documents.send(
+                new TransactWriteCommand({
+                  TransactItems: Array.from({ length: FLOOR_ACTIONS }, (_, n) => ({ Put: put(n) })),
+                }),
+              );
             calls.putMs += performance.now() - callStarted;
           }),
         );
@@ -313,9 +337,10 @@ export async function measureFinalizerHistory(context: BenchContext): Promise<Se
         let bareRun = bareFirst ? await bare(side, patients[side], week) : undefined;
         const run = await finalize(side, week);
         bareRun ??= await bare(side, patients[side], week);
+        const transactional = await bare(side, patients[side], week, "transaction");
         if (run.patientsDecided !== PATIENTS || run.originals !== PATIENTS || run.adjustments > 0)
           throw new Error(`finalizer with history: the ${side} side did not give one line per patient`);
-        measured[side] = { run, bare: bareRun };
+        measured[side] = { run, bare: bareRun, transactional };
       }
       const { history: h, new: n } = measured as Repetition;
       context.progress(
@@ -460,6 +485,8 @@ function report(
   const bareMsPerPatient = (side: Side) => (repetition: Repetition) => repetition[side].bare.ms / PATIENTS;
   const bareRatio = (side: Side) =>
     median(repetitions.map((r) => msPerPatient(r[side].run) / bareMsPerPatient(side)(r)));
+  const floorRatio = (side: Side) =>
+    median(repetitions.map((r) => msPerPatient(r[side].run) / (r[side].transactional.ms / PATIENTS)));
   const hasEngineCpu = repetitions.every((r) => r.history.run.dynamodbCpuMs !== undefined);
   const timeRatio = paired(time);
   const unitsRatio = paired(units);
@@ -700,8 +727,15 @@ function report(
       ),
       bare: median(repetitions.map((r) => (r[side].bare.dynamodbCpuMs ?? Number.NaN) / PATIENTS)),
     });
+    const floorOverBare = (side: Side) =>
+      median(repetitions.map((r) => r[side].transactional.ms / r[side].bare.ms));
     limits.push(
       `Finalize cost per patient: finalizer / bare ${sides.map((side) => `${side} ${ratio(bareRatio(side))}`).join(", ")}. ` +
+        `The same bare loop with one ${FLOOR_ACTIONS}-action TransactWriteItems instead of the PutItem takes ` +
+        `${sides.map((side) => ratio(floorOverBare(side))).join(" / ")} the PutItem loop's time (history / new): ` +
+        "DynamoDB Local charges a transaction far more than a single write whatever it holds, so no commit that " +
+        "is one transaction can come within 1.5x of one PutItem here; the finalizer is " +
+        `${sides.map((side) => ratio(floorRatio(side))).join(" / ")} that transactional floor. ` +
         "Per patient the finalizer makes the same Query as the bare loop and, instead of one PutItem, one " +
         "TransactWriteItems (state, decision record, outbox entry, the marker clears of the new facts), and " +
         "decides in between; per chunk of 10 it adds an SQS SendMessageBatch and a BatchWriteItem of the sent " +
@@ -747,6 +781,13 @@ function report(
         target: "< 16 KB",
         met: seeding.largestItem.bytes < LARGEST_ITEM_BYTES,
       },
+      ...sides.map((side) => ({
+        measure: `Finalize time per decided patient / bare Query + a ${FLOOR_ACTIONS}-action TransactWriteItems (the floor of a transactional commit), ${side === "new" ? "new patients" : "history patients"}`,
+        value:
+          `${ratio(floorRatio(side))} (${fixed(med(side, msPerPatient))} vs ` +
+          `${fixed(median(repetitions.map((r) => r[side].transactional.ms / PATIENTS)))} ms)`,
+        target: "none: what DynamoDB Local charges for any transaction",
+      })),
       ...sides.map((side) => ({
         measure: `Finalize time per decided patient / bare Query + conditional PutItem, ${side === "new" ? "new patients" : "history patients"}`,
         value:
