@@ -104,29 +104,42 @@ export async function finalizeDueEpisodes(deps: FinalizeDependencies): Promise<F
     cursor: undefined as Record<string, unknown> | undefined,
   }));
   let first = true;
-  while (shards.length > 0) {
-    // One page of every shard with work left, merged oldest first.
-    const pages = await Promise.all(
-      shards.map(({ shard, cursor }) => deps.store.dueMarkers(shard, started, deps.pageSize ?? 100, cursor)),
-    );
-    shards = shards
-      .map((shard, index) => ({ ...shard, cursor: pages[index]?.cursor }))
-      .filter((shard) => shard.cursor !== undefined);
-    const markers = pages
-      .flatMap((page) => page.markers)
-      .filter((marker) => !skipped(marker.patientId))
-      .sort((a, b) => a.dueAt - b.dueAt);
-    if (first && markers[0] !== undefined) report.lagMs = started - markers[0].dueAt;
-    first = false;
-
-    const work = dueWork(markers).filter((patient) => !seen.has(patient.patientId));
-    for (let start = 0; start < work.length; start += PATIENTS_PER_CHUNK) {
+  /** Patients read and not yet decided: a short chunk waits for the next page, so SQS batches stay full. */
+  let waiting: DueWork[] = [];
+  while (shards.length > 0 || waiting.length > 0) {
+    if (shards.length > 0) {
+      // One page of every shard with work left, merged oldest first.
+      const pages = await Promise.all(
+        shards.map(({ shard, cursor }) =>
+          deps.store.dueMarkers(shard, started, deps.pageSize ?? 100, cursor),
+        ),
+      );
+      shards = shards
+        .map((shard, index) => ({ ...shard, cursor: pages[index]?.cursor }))
+        .filter((shard) => shard.cursor !== undefined);
+      const markers = pages
+        .flatMap((page) => page.markers)
+        .filter((marker) => !skipped(marker.patientId))
+        .sort((a, b) => a.dueAt - b.dueAt);
+      if (first && markers[0] !== undefined) report.lagMs = started - markers[0].dueAt;
+      first = false;
+      for (const patient of dueWork(markers)) {
+        const held = waiting.find((work) => work.patientId === patient.patientId);
+        // More of a waiting patient's markers: its decision starts at the earliest change among them.
+        if (held !== undefined && patient.changedAt !== undefined)
+          held.changedAt = Math.min(held.changedAt ?? patient.changedAt, patient.changedAt);
+        if (seen.has(patient.patientId)) continue;
+        seen.add(patient.patientId);
+        waiting.push(patient);
+      }
+    }
+    while (waiting.length >= PATIENTS_PER_CHUNK || (shards.length === 0 && waiting.length > 0)) {
       if (deps.clock() - started > deps.budgetMs) {
         report.stoppedEarly = true;
         return report;
       }
-      const chunk = work.slice(start, start + PATIENTS_PER_CHUNK);
-      for (const patient of chunk) seen.add(patient.patientId);
+      const chunk = waiting.slice(0, PATIENTS_PER_CHUNK);
+      waiting = waiting.slice(PATIENTS_PER_CHUNK);
       await finalizeChunk(chunk, started, deps, report, quarantined);
     }
   }
