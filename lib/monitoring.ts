@@ -253,6 +253,25 @@ export class Monitoring extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.IGNORE,
       },
     );
+    // A failure that should pass by itself (throttling, a service fault) is retried 15 minutes later, then
+    // twice as late each time: a patient still retrying after an hour is one that does not pass.
+    alarm(
+      "PatientsRetrying",
+      [
+        "A patient has been retried automatically for an hour: deciding or saving it keeps failing with an error",
+        "that usually passes (throttling, a service fault). Its claim lines wait. See which and why with",
+        `\`npm run ops -- quarantine list --prefix ${prefix} --region ${Aws.REGION}\`,`,
+        "and look at the table-throttles alarm and DynamoDB's health.",
+      ].join(" "),
+      {
+        metric: quarantine.retrying,
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 12,
+        datapointsToAlarm: 12,
+        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      },
+    );
     alarm("TableThrottles", "DynamoDB throttled requests to the episode table or its due index.", {
       metric: allThrottles,
       threshold: 1,

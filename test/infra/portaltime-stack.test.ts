@@ -540,6 +540,7 @@ describe("monitoring", () => {
         "finalize-throttles",
         "finalizer-lag",
         "quarantined-patients",
+        "patients-retrying",
         "table-throttles",
       ]
         .map((name) => `portaltime-${name}`)
@@ -620,6 +621,30 @@ describe("monitoring", () => {
     expect(description).toContain("npm run ops -- quarantine retry");
     // The deployment's prefix finds the table (named <prefix>-episodes).
     expect(description).toContain("--prefix portaltime");
+  });
+
+  it("alarms when a patient has been retried automatically for an hour (12 five-minute periods)", () => {
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      AlarmName: "portaltime-patients-retrying",
+      Metrics: [
+        Match.objectLike({
+          MetricStat: {
+            Metric: {
+              Namespace: "portaltime",
+              MetricName: "PatientsRetrying",
+              Dimensions: [{ Name: "service", Value: "finalize" }],
+            },
+            Stat: "Maximum",
+            Period: 300,
+          },
+        }),
+      ],
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      EvaluationPeriods: 12,
+      DatapointsToAlarm: 12,
+      AlarmActions: [{ Ref: logicalId("AWS::SNS::Topic", {}) }],
+    });
   });
 
   it("alarms on errors and throttles of each function", () => {
