@@ -19,6 +19,10 @@ export interface ApplyReport {
   applied: number;
   unchanged: number;
   skipped: number;
+  /** Facts retracted by a deletion that named only the resource (R16). */
+  retracted: number;
+  /** Deletions of resources portaltime never held (or no longer does): nothing to retract. */
+  unknownRetractions: number;
   subscription?: SubscriptionRecord;
 }
 
@@ -48,16 +52,25 @@ export async function applyDelivery(message: InboxMessage, deps: ApplyDependenci
     applied: 0,
     unchanged: 0,
     skipped: 0,
+    retracted: 0,
+    unknownRetractions: 0,
     subscription,
   };
   if (message.kind !== "event") return report;
 
   const mapped = await format.toFacts(message, deps.fetcherFor(format.name));
+  const retractions = mapped.retractions ?? [];
   report.skipped = mapped.skipped.length;
-  if (mapped.facts.length === 0 && mapped.skipped.length > 0) {
+  if (mapped.facts.length === 0 && retractions.length === 0 && mapped.skipped.length > 0) {
     throw new UnmappableDeliveryError(mapped.skipped.map((skip) => skip.reason).join("; "));
   }
   const results = await Promise.all(mapped.facts.map((fact) => deps.facts.put(fact)));
   for (const result of results) report[result] += 1;
+  // R16: a deletion is a retraction, never a failure; one of a resource never held changes nothing.
+  for (const result of await Promise.all(retractions.map((retraction) => deps.facts.retract(retraction)))) {
+    if (result === "retracted") report.retracted += 1;
+    else if (result === "unknown") report.unknownRetractions += 1;
+    else report.unchanged += 1;
+  }
   return report;
 }

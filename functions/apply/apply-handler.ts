@@ -46,6 +46,8 @@ export function createApplyHandler(deps: ApplyHandlerDependencies) {
       const report = await applyDelivery(message, deps);
       metrics.addMetric("FactsApplied", MetricUnit.Count, report.applied);
       metrics.addMetric("FactsUnchanged", MetricUnit.Count, report.unchanged);
+      metrics.addMetric("FactsRetracted", MetricUnit.Count, report.retracted);
+      metrics.addMetric("RetractionsOfUnknownFacts", MetricUnit.Count, report.unknownRetractions);
       if (report.subscription?.order === "gap") {
         metrics.addMetric("SubscriptionEventGaps", MetricUnit.Count, 1);
         logger.warn("subscription event-number gap", {

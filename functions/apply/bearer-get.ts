@@ -1,10 +1,9 @@
-import { ResourceFetchError } from "../vendors/errors.js";
+import { ResourceFetchError, ResourceGoneError } from "../vendors/errors.js";
 import {
   type AttemptOutcome,
   createRetrier,
   discardBody,
   isTransientStatus,
-  ResourceGoneError,
   type RetryOptions,
   readText,
   send,

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { ResourceFetchError, UnmappableDeliveryError } from "../vendors/errors.js";
+import { ResourceFetchError, ResourceGoneError, UnmappableDeliveryError } from "../vendors/errors.js";
 import type { ResourceFetcher } from "../vendors/format.js";
 import {
   type AttemptOutcome,
@@ -7,7 +7,6 @@ import {
   discardBody,
   isTransientStatus,
   parseJson,
-  ResourceGoneError,
   type RetryOptions,
   readText,
   send,

@@ -1,21 +1,8 @@
 /**
- * What the resource fetchers share (SMART FHIR, Healthie, Elation): requests, bodies, `ResourceGoneError`, and
- * the retry loop. Transient failures (network, timeout, 408, 429, 5xx) are retried with exponential backoff
+ * What the resource fetchers share (SMART FHIR, Healthie, Elation): requests, bodies, and the retry loop. Transient failures (network, timeout, 408, 429, 5xx) are retried with exponential backoff
  * and equal jitter, a `Retry-After` is honoured up to the longest wait, and one that asks for more ends the
  * attempts early so SQS retries the message later.
  */
-
-/** 404 or 410: the resource is gone, and callers skip this focus rather than fail the delivery. */
-export class ResourceGoneError extends Error {
-  readonly retryable = false;
-  constructor(
-    readonly reference: string,
-    readonly status: 404 | 410,
-  ) {
-    super(`resource gone (${status})`);
-    this.name = "ResourceGoneError";
-  }
-}
 
 export interface RetryOptions {
   /** Attempts for transient failures. Default 3. */

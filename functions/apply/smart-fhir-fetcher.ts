@@ -6,7 +6,7 @@ import type { RetryOptions } from "./http-retry.js";
 import { SmartTokenError } from "./smart-token-provider.js";
 
 // Tests import it from here.
-export { ResourceGoneError } from "./http-retry.js";
+export { ResourceGoneError } from "../vendors/errors.js";
 
 /** Retries: `maxAttempts` (default 3), `baseDelayMs` (200), `maxDelayMs` (5 s), `sleep`, `now` (http-retry.ts). */
 export interface SmartFhirFetcherOptions extends RetryOptions {

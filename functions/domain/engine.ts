@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { type Billing, owedLines } from "./adjustments.js";
-import { type ClaimLine, claimLineSchemaVersion } from "./claim-line.js";
+import { type ClaimLine, claimLineSchema, claimLineSchemaVersion } from "./claim-line.js";
 import { type Family, families } from "./code-table.js";
 import type { RosterEntry, TenantConfig } from "./config.js";
 import type { DecisionScope } from "./decision-scope.js";
@@ -57,6 +57,8 @@ export interface Episode {
   };
   /** The line this episode owes as an original when billable. */
   claimLine?: ClaimLine;
+  /** When its line failed the claim line contract: the failing field's path and why (no value). */
+  invalidClaimLine?: { path: string; reason: string };
 }
 
 /** Facts that fall in no episode but need a person: time by an unknown clinician outside any window (R4). */
@@ -286,7 +288,7 @@ function decidePatient(
       },
     };
     if (decision.outcome === "billable") {
-      episode.claimLine = {
+      const line: ClaimLine = {
         schemaVersion: claimLineSchemaVersion,
         claimLineId,
         revision: 0,
@@ -307,6 +309,18 @@ function decidePatient(
         chargeCents: decision.chargeCents as number,
         codeSetYear: decision.codeSetYear,
       };
+      // DOMAIN "Claim line": a line that fails the published contract is never sent; a person reviews it.
+      const checked = claimLineSchema.safeParse(line);
+      if (checked.success) episode.claimLine = line;
+      else {
+        const issue = checked.error.issues[0];
+        episode.outcome = "needs-review";
+        episode.reasons = ["invalid-claim-line"];
+        episode.invalidClaimLine = {
+          path: issue?.path.join(".") || "(root)",
+          reason: issue?.message ?? "invalid",
+        };
+      }
     }
     return episode;
   });

@@ -157,6 +157,17 @@ export const factSchema = z.discriminatedUnion("kind", [
 ]);
 
 export type Fact = z.infer<typeof factSchema>;
+
+/**
+ * R16: a deletion at the source that names only the resource (no patient, no content): the fact portaltime holds
+ * under this id is retracted, in whichever patient's partition it lives.
+ */
+export const retractionSchema = z.object({
+  factId: z.string().min(1).max(256),
+  /** The deletion's own version when the source gives one; else one more than the version held. */
+  version: z.number().int().nonnegative().optional(),
+});
+export type Retraction = z.infer<typeof retractionSchema>;
 export type FactInput = z.input<typeof factSchema>;
 export type Inquiry = z.infer<typeof inquirySchema>;
 export type ClinicianActivity = z.infer<typeof clinicianActivitySchema>;

@@ -4,7 +4,7 @@ import type { EpisodeDraft } from "./episodes.js";
 import type { Consent, Visit } from "./facts.js";
 import { HOUR, localDate, localMidnight, minusYears, toMillis } from "./time.js";
 
-/** Why an episode ended as it did. The needs-review reasons are the last five. */
+/** Why an episode ended as it did. The needs-review reasons are the last six. */
 export const reasons = [
   "not-patient-initiated",
   "unsupported-date",
@@ -16,6 +16,7 @@ export const reasons = [
   "not-established",
   "unknown-clinician",
   "diagnosis-missing",
+  "invalid-claim-line",
 ] as const;
 export type Reason = (typeof reasons)[number];
 
@@ -36,6 +37,7 @@ const needsReview: ReadonlySet<Reason> = new Set([
   "not-established",
   "unknown-clinician",
   "diagnosis-missing",
+  "invalid-claim-line",
 ]);
 
 /** Outcome precedence (DOMAIN.md "Outcomes"): the first applicable reason decides, all are listed. */
@@ -101,7 +103,9 @@ export function decideEpisode(
   const totalMinutes = Math.floor(totalSeconds / 60);
   const rendering = renderingClinician(draft, clinicians, config);
   const serviceDate = serviceDateOf(draft, config);
-  const diagnosisCodes = diagnosesOf(draft);
+  // R8: relatedness looks at every diagnosis of the episode; the claim line carries the first 12.
+  const allDiagnoses = diagnosesOf(draft);
+  const diagnosisCodes = allDiagnoses.slice(0, MAX_DIAGNOSES);
   const applicable = new Set<Reason>();
   const evidenceVisits: string[] = [];
 
@@ -114,7 +118,7 @@ export function decideEpisode(
   for (const visit of visits) {
     const at = toMillis(visit.at);
     if (at < draft.start || at >= draft.end) continue;
-    const related = config.laterVisit === "any-visit" ? "related" : relatedness(visit, diagnosisCodes);
+    const related = config.laterVisit === "any-visit" ? "related" : relatedness(visit, allDiagnoses);
     if (related === "unknown") applicable.add("relatedness-unknown");
     if (related === "related" && bundledVisit === undefined) {
       bundledVisit = { visitId: visit.id, minutes: totalMinutes };
@@ -130,7 +134,7 @@ export function decideEpisode(
   for (const visit of [...visits].reverse()) {
     const at = toMillis(visit.at);
     if (at < priorFrom || at >= draft.start) continue;
-    const related = relatedness(visit, diagnosisCodes);
+    const related = relatedness(visit, allDiagnoses);
     if (related === "unknown") applicable.add("relatedness-unknown");
     if (related === "related" && priorVisitId === undefined) {
       priorVisitId = visit.id;
@@ -239,7 +243,7 @@ function serviceDateOf(draft: EpisodeDraft, config: TenantConfig): string {
   }
 }
 
-/** Diagnosis codes of the inquiries and counted activity, in order of first appearance, at most 12. */
+/** Diagnosis codes of the inquiries and counted activity, in order of first appearance. */
 function diagnosesOf(draft: EpisodeDraft): string[] {
   const sources = [
     ...draft.inquiries.map(({ fact, at }) => ({ at, id: fact.id, codes: fact.diagnosisCodes })),
@@ -247,5 +251,5 @@ function diagnosesOf(draft: EpisodeDraft): string[] {
   ].sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const codes = new Set<string>();
   for (const source of sources) for (const code of source.codes) codes.add(code.toUpperCase());
-  return [...codes].slice(0, MAX_DIAGNOSES);
+  return [...codes];
 }

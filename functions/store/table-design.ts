@@ -90,6 +90,10 @@ export const outboxSortKey = (commit: string, seq: number): string =>
 export const commitId = (epoch: number, version: number): string =>
   `${String(epoch).padStart(13, "0")}-${String(version).padStart(10, "0")}`;
 
+/** Where a source resource's current version lives (R16), one item per fact id, in a partition of its own. */
+export const factLocationKey = (factId: string): string => `LOC#${factId}`;
+export const FACT_LOCATION_SORT_KEY = "LOC";
+
 /** Patients the finalizer set aside, one item each, in a partition of their own. */
 export const QUARANTINE_KEY = "QUARANTINE";
 

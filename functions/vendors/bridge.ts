@@ -69,8 +69,13 @@ export const bridge: VendorFormat = {
     if (!parsed.success)
       throw new UnmappableDeliveryError(`payload fails the bridge event schema at ${pathOf(parsed.error)}`);
     const { patientId, facts } = parsed.data;
-    const mapped: MappedDelivery = { facts: [], skipped: [] };
+    const mapped: MappedDelivery = { facts: [], retractions: [], skipped: [] };
     for (const fact of facts) {
+      if (fact.kind === "retraction") {
+        const { kind: _kind, ...retraction } = fact;
+        mapped.retractions?.push(retraction);
+        continue;
+      }
       const result = factSchema.safeParse(domainFact(fact, patientId, delivery.dedupeKey));
       if (result.success) mapped.facts.push(result.data);
       else
@@ -85,7 +90,7 @@ export const bridge: VendorFormat = {
 
 const bridgeId = (senderId: string): string => `bridge:${senderId}`;
 
-function domainFact(fact: BridgeFact, patientId: string, dedupeKey: string) {
+function domainFact(fact: Exclude<BridgeFact, { kind: "retraction" }>, patientId: string, dedupeKey: string) {
   const isMessage =
     fact.kind === "inquiry" || fact.kind === "clinician-activity" || fact.kind === "staff-activity";
   const replyChain = isMessage && {

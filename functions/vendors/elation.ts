@@ -198,7 +198,9 @@ async function mapThreadMessage(
   if (!parsed.success) return skip(reference, `thread message fails its schema at ${pathOf(parsed.error)}`);
   const message = parsed.data;
   if (event.deleted) {
-    if (message.patient === undefined) return skip(reference, "deleted thread message names no patient");
+    // A deleted message that names no patient is retracted by its id, wherever it lives (R16).
+    if (message.patient === undefined)
+      return { facts: [], retractions: [{ factId: reference, version: event.version }], skipped: [] };
     return mapped(reference, messageFact(message, { patient: message.patient, opener: undefined }, event));
   }
   const thread = messageThreadSchema.safeParse(await fetchResource(`message_threads/${message.thread}`));

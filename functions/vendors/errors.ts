@@ -45,3 +45,15 @@ export class ResourceFetchError extends Error {
     this.name = "ResourceFetchError";
   }
 }
+
+/** The source answered that the resource does not exist (404) or no longer does (410): it was deleted (R16). */
+export class ResourceGoneError extends Error {
+  readonly retryable = false;
+  constructor(
+    readonly reference: string,
+    readonly status: 404 | 410,
+  ) {
+    super(`resource gone (${status})`);
+    this.name = "ResourceGoneError";
+  }
+}

@@ -1,6 +1,7 @@
 import * as z from "zod";
+import type { Retraction } from "../domain/facts.js";
 import { groupKeyOf, parseEnvelope, readJsonBody, sha256Hex } from "./envelope.js";
-import { UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
+import { ResourceGoneError, UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
 import {
   type BundledResource,
   factsFromResources,
@@ -153,6 +154,7 @@ const bundleEntry = z.looseObject({
     })
     .optional(),
   request: z.looseObject({ method: z.string().optional(), url: z.string().optional() }).optional(),
+  response: z.looseObject({ etag: z.string().optional() }).optional(),
 });
 type BundleEntry = z.infer<typeof bundleEntry>;
 
@@ -218,12 +220,19 @@ export const fhir: VendorFormat = {
     const [{ resource: status }, ...entries] = parsed.data.entry;
 
     const carried: BundledResource[] = entries.flatMap((entry) =>
-      entry.resource === undefined ? [] : [{ resource: entry.resource, fullUrl: entry.fullUrl }],
+      entry.resource === undefined || entry.request?.method === "DELETE"
+        ? []
+        : [{ resource: entry.resource, fullUrl: entry.fullUrl }],
     );
     const carriedKeys = new Set(entries.flatMap((entry) => (entry.resource ? [keyOfEntry(entry)] : [])));
-    const deletedKeys = new Set(
-      entries.filter((entry) => entry.request?.method === "DELETE").map((entry) => keyOfEntry(entry)),
-    );
+    // R16: a history entry that deletes retracts the fact held under that resource's id.
+    const retractions = new Map<string, Retraction>();
+    for (const entry of entries.filter((candidate) => candidate.request?.method === "DELETE")) {
+      const key = keyOfEntry(entry);
+      if (key === undefined) continue;
+      const version = versionOfEtag(entry.response?.etag);
+      retractions.set(key, version === undefined ? { factId: key } : { factId: key, version });
+    }
 
     // id-only notifications, and full-resource ones that left a focus out, are completed from the server.
     const skipped: MappedDelivery["skipped"] = [];
@@ -233,20 +242,32 @@ export const fhir: VendorFormat = {
       const key = parsedFocus && logicalReference(parsedFocus);
       if (key === undefined) {
         skipped.push({ reference: "focus", reason: "focus names no FHIR resource to fetch" });
-      } else if (deletedKeys.has(key)) {
-        skipped.push({ reference: key, reason: "deleted at the source: no resource to map" });
-      } else if (!carriedKeys.has(key)) {
+      } else if (!retractions.has(key) && !carriedKeys.has(key)) {
         toFetch.add(key);
       }
     }
     const fetched = await Promise.all([...toFetch].map((key) => fetchFocus(key, fetchResource)));
-    for (const outcome of fetched) if ("reason" in outcome) skipped.push(outcome);
+    for (const outcome of fetched) {
+      if ("reason" in outcome) skipped.push(outcome);
+      // The server says the focus no longer exists: it was deleted (R16).
+      else if ("gone" in outcome) retractions.set(outcome.gone, { factId: outcome.gone });
+    }
 
     const resources = [...carried, ...fetched.flatMap((outcome) => ("resource" in outcome ? [outcome] : []))];
     const mapped = factsFromResources(resources, { dedupeKey: delivery.dedupeKey });
-    return { facts: mapped.facts, skipped: [...skipped, ...mapped.skipped] };
+    return {
+      facts: mapped.facts,
+      retractions: [...retractions.values()],
+      skipped: [...skipped, ...mapped.skipped],
+    };
   },
 };
+
+/** A history entry's `W/"<n>"` etag as a version, when the server numbers its versions (as `meta.versionId`). */
+function versionOfEtag(etag: string | undefined): number | undefined {
+  const match = etag === undefined ? null : /^(?:W\/)?"(\d{1,15})"$/.exec(etag);
+  return match?.[1] === undefined ? undefined : Number(match[1]);
+}
 
 /**
  * A fetch that can never succeed (the resource is gone, or lies outside the tenant's server) skips its focus;
@@ -255,10 +276,11 @@ export const fhir: VendorFormat = {
 async function fetchFocus(
   key: string,
   fetchResource: ResourceFetcher,
-): Promise<BundledResource | MappedDelivery["skipped"][number]> {
+): Promise<BundledResource | MappedDelivery["skipped"][number] | { gone: string }> {
   try {
     return { resource: await fetchResource(key) };
   } catch (error) {
+    if (error instanceof ResourceGoneError) return { gone: key };
     const permanent = error instanceof Error && "retryable" in error && error.retryable === false;
     if (permanent) return { reference: key, reason: `fetch cannot succeed: ${error.message}` };
     throw error;

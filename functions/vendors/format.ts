@@ -1,4 +1,4 @@
-import type { Fact } from "../domain/facts.js";
+import type { Fact, Retraction } from "../domain/facts.js";
 
 /** The five webhook formats portaltime accepts, selected by `/webhooks/{format}` (VENDORS.md). */
 export const formatNames = ["fhir", "medplum", "elation", "healthie", "bridge"] as const;
@@ -31,11 +31,16 @@ export interface AcceptedDelivery {
   payload: unknown;
 }
 
-/** Fetches a resource the payload names only by id (FHIR `id-only`, Healthie), e.g. `Communication/m1`. */
+/**
+ * Fetches a resource the payload names only by id (FHIR `id-only`, Healthie), e.g. `Communication/m1`. Throws
+ * `ResourceGoneError` when the source says it no longer exists (a deletion), `ResourceFetchError` to retry.
+ */
 export type ResourceFetcher = (reference: string) => Promise<unknown>;
 
 export interface MappedDelivery {
   facts: Fact[];
+  /** Deletions that name only the resource: the facts held under these ids are retracted (R16). */
+  retractions?: Retraction[];
   /** References a mapping could not use, with why: they reach the DLQ reason when nothing else maps. */
   skipped: Array<{ reference: string; reason: string }>;
 }

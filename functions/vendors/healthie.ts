@@ -146,10 +146,10 @@ export const healthie: VendorFormat = {
       case "appointment.created":
       case "appointment.updated":
         return mapAppointment(envelope, await fetchResource(reference), delivery.dedupeKey);
+      case "message.deleted":
       case "appointment.deleted":
-        // Healthie's delete names only the appointment, not the patient whose partition holds the visit: it
-        // cannot be applied safely, so it goes to the DLQ with this reason for a person to act on.
-        return skip(factId, "a deleted Healthie appointment names no patient; review the visit by hand");
+        // Healthie's delete names only the resource: the fact held under its id is retracted (R16).
+        return { facts: [], retractions: [{ factId }], skipped: [] };
       default:
         return skip(factId, "event type is not mapped to facts");
     }

@@ -98,15 +98,10 @@ export const medplum: VendorFormat = {
       throw new UnmappableDeliveryError("payload does not match the medplum delivery schema");
     const { interaction: done, deletedResource, resource } = parsed.data;
     if (resource === undefined) {
-      return {
-        facts: [],
-        skipped: [
-          {
-            reference: deletedResource ?? "unknown",
-            reason: "deleted without its content: nothing says which patient's facts to retract",
-          },
-        ],
-      };
+      // Medplum's delete is bodiless: the fact held under the resource's id is retracted, wherever it lives (R16).
+      if (deletedResource === undefined)
+        throw new UnmappableDeliveryError("a delete without content names no resource");
+      return { facts: [], retractions: [{ factId: deletedResource }], skipped: [] };
     }
     return factsFromResources([{ resource }], { dedupeKey: delivery.dedupeKey, deleted: done === "delete" });
   },

@@ -756,6 +756,44 @@ describe("R8 related visit in the prior 7 days", () => {
     expect(episode.evidence.visits).toEqual([]);
   });
 
+  it("R8: relatedness looks at every diagnosis of the episode, not only the 12 its claim line carries", () => {
+    // Prepare: 13 distinct codes on the episode (12 on the inquiry, then I10 on the reply); the visit shares
+    // only I10, the 13th.
+    const twelve = [
+      "A00.0",
+      "B01.9",
+      "C50.9",
+      "D50.9",
+      "E11.9",
+      "F32.9",
+      "G43.9",
+      "H10.9",
+      "J06.9",
+      "K21.9",
+      "L30.9",
+      "M54.50",
+    ];
+    const facts = [
+      inquiry({ id: "q1", at: "2026-05-11T08:00:00-04:00", diagnosisCodes: twelve }),
+      activity({
+        id: "a1",
+        at: "2026-05-11T09:00:00-04:00",
+        practitionerId: "dr-adams",
+        minutes: 6,
+        diagnosisCodes: ["I10"],
+      }),
+      visit({ id: "v1", at: "2026-05-06T10:00:00-04:00", diagnosisCodes: ["I10"] }),
+    ];
+
+    // Act
+    const episode = onlyEpisode(run(facts));
+
+    // Assess: related through the 13th code, and the line would still have carried only the first 12.
+    expect(episode.outcome).toBe("related-prior-visit");
+    expect(episode.priorVisitId).toBe("v1");
+    expect(episode.diagnosisCodes).toEqual(twelve);
+  });
+
   it("R8: any shared category relates them, written with or without the dot", () => {
     // Prepare: the episode has J06.9 (inquiry) and M54.50 (activity); the visit has I10 and M5416.
     const facts = [

@@ -404,6 +404,43 @@ describe("R16 settling and adjustments", () => {
     expect(claimLineSchema.parse(owed[0])).toEqual(owed[0]);
   });
 
+  it("R16: a line that fails the claim line contract is never owed: needs-review, invalid-claim-line, the failing path", () => {
+    // Prepare: a clinician the roster does not know, whose payload states a qualification and an NPI whose check
+    // digit is wrong (1003000127, not 1003000126): the line would carry it.
+    const facts = [
+      inquiry({ id: "q1", at: "2026-03-16T09:00:00-04:00" }),
+      activity({
+        id: "a1",
+        at: "2026-03-16T10:00:00-04:00",
+        practitionerId: "dr-visiting",
+        qualification: "MD",
+        npi: "1003000127",
+        minutes: 8,
+      }),
+    ];
+
+    // Act
+    const { episode, owed } = decideOne(facts, tenant(), DUE_AT);
+    const sent = decideEpisodes(opening(8), tenant(), DUE_AT).owed;
+
+    // Assess: nothing owed, the episode says why and where; a valid line sent before for it would be voided.
+    expect(owed).toEqual([]);
+    expect(episode.outcome).toBe("needs-review");
+    expect(episode.reasons).toEqual(["invalid-claim-line"]);
+    expect(episode.invalidClaimLine).toEqual({
+      path: "renderingProviderNpi",
+      reason: "NPI check digit does not match",
+    });
+    expect(episode.claimLine).toBeUndefined();
+    const withSent = decideEpisodes(
+      facts,
+      tenant(),
+      DUE_AT,
+      sent.map((line) => ({ ...line, episodeId: episode.episodeId, claimLineId: episode.claimLineId })),
+    );
+    expect(withSent.owed.map((line) => line.action)).toEqual(["void"]);
+  });
+
   it("R16: settleHours 0 makes the episode due at the window end; 72 makes it due 72 h later", () => {
     // Act
     const immediate = decideOne(opening(8), tenant({ settleHours: 0 }), WINDOW_END);

@@ -267,11 +267,39 @@ describe("bridge: facts", () => {
     );
   });
 
+  it("R16: a retraction (1.1) names any fact portaltime holds, whichever format brought it; 1.0 events still map", async () => {
+    // Prepare
+    const event = (schemaVersion: string, facts: unknown[]) =>
+      bridge.accept(
+        signedRequest(
+          Buffer.from(JSON.stringify({ schemaVersion, patientId: "E4021337", facts })),
+          newSecret(),
+        ),
+      );
+    const retractions = event("1.1", [
+      { kind: "retraction", factId: "Communication/123" },
+      { kind: "retraction", factId: "bridge:msg-9002", version: 7 },
+    ]);
+    const older = event("1.0", [{ kind: "consent", id: "c1", at: "2025-01-06T09:00:00Z", status: "active" }]);
+
+    // Act
+    const mapped = await bridge.toFacts(retractions, async () => undefined);
+    const mappedOlder = await bridge.toFacts(older, async () => undefined);
+
+    // Assess
+    expect(mapped).toEqual({
+      facts: [],
+      retractions: [{ factId: "Communication/123" }, { factId: "bridge:msg-9002", version: 7 }],
+      skipped: [],
+    });
+    expect(mappedOlder.facts).toMatchObject([{ kind: "consent", id: "bridge:c1" }]);
+  });
+
   it("publishes a JSON Schema with its id, title and description", () => {
     const schema = z.toJSONSchema(bridgeEventSchema, { target: "draft-2020-12", io: "input" });
 
     expect(schema).toMatchObject({
-      $id: "https://portaltime.dev/schemas/bridge-event/1.0",
+      $id: "https://portaltime.dev/schemas/bridge-event/1.1",
       title: "portaltime bridge event",
       required: ["schemaVersion", "patientId", "facts"],
     });

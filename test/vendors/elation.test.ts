@@ -354,6 +354,21 @@ describe("elation: messages to inquiries and clinician activity", () => {
     expect(facts).toMatchObject([{ id: "elation:thread_messages/346488926", retracted: true }]);
   });
 
+  it("R16: retracts by its id a deleted thread message that names no patient, with the event's version", async () => {
+    const body = fixtureJson("thread-message-patient.json");
+    body.action = "deleted";
+    body.data.patient = undefined;
+    const fetchResource = vi.fn();
+
+    const mapped = await elation.toFacts(deliveryOf(body), fetchResource);
+
+    expect(fetchResource).not.toHaveBeenCalled();
+    expect(mapped.facts).toEqual([]);
+    expect(mapped.retractions).toEqual([
+      { factId: "elation:thread_messages/346488926", version: expect.any(Number) },
+    ]);
+  });
+
   it("skips a thread message whose thread cannot be read, naming the path", async () => {
     const fetchResource = vi.fn(async () => ({ id: 346226779, patient: 64058687489 }));
 

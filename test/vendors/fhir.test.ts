@@ -473,6 +473,7 @@ describe("fhir: toFacts", () => {
       );
       expect(mapped).toEqual({
         facts: [],
+        retractions: [],
         skipped: [
           {
             reference: "Communication/r9",
@@ -746,6 +747,7 @@ describe("fhir: toFacts", () => {
     );
     expect(mapped).toEqual({
       facts: [],
+      retractions: [],
       skipped: [{ reference: "Observation/o1", reason: "resource type is not mapped to a fact" }],
     });
   });
@@ -810,43 +812,58 @@ describe("fhir: toFacts", () => {
     await expect(factsOf(fixture("r4-id-only"), () => Promise.reject(failure))).rejects.toBe(failure);
   });
 
-  it.each([
-    ["gone at the source (404/410)", new ResourceGoneError("Communication/r2", 410), "resource gone (410)"],
-    [
-      "never mappable",
-      new UnmappableDeliveryError("reference outside the tenant's server"),
-      "delivery cannot be mapped: reference outside the tenant's server",
-    ],
-  ])("id-only: a fetch that can never succeed (%s) skips its focus", async (_case, failure, message) => {
+  it("id-only: a fetch that can never succeed skips its focus with the reason", async () => {
+    const failure = new UnmappableDeliveryError("reference outside the tenant's server");
     const mapped = await factsOf(fixture("r4-id-only"), () => Promise.reject(failure));
     expect(mapped).toEqual({
       facts: [],
-      skipped: [{ reference: "Communication/r2", reason: `fetch cannot succeed: ${message}` }],
+      retractions: [],
+      skipped: [
+        {
+          reference: "Communication/r2",
+          reason: "fetch cannot succeed: delivery cannot be mapped: reference outside the tenant's server",
+        },
+      ],
     });
   });
 
-  it("a focus deleted at the source is skipped, not fetched", async () => {
-    // Prepare
+  it.each([404, 410] as const)(
+    "R16: id-only: a focus the server answers %i for was deleted: the fact held under its id is retracted",
+    async (status) => {
+      const mapped = await factsOf(fixture("r4-id-only"), () =>
+        Promise.reject(new ResourceGoneError("Communication/r2", status)),
+      );
+      expect(mapped).toEqual({ facts: [], retractions: [{ factId: "Communication/r2" }], skipped: [] });
+    },
+  );
+
+  it("R16: a history entry that deletes retracts the fact held under its id, with the etag's version, unfetched", async () => {
+    // Prepare: the id-only fixture's entry turned into a deletion, once with a numbered etag, once without.
     const bundle = fixtureJson("r4-id-only");
     const entry = bundle.entry?.[1];
     if (entry?.request) entry.request.method = "DELETE";
+    const withEtag = structuredClone(bundle);
+    const deleted = withEtag.entry?.[1];
+    if (deleted) deleted.response = { status: "204", etag: 'W/"4"' };
     const fetchResource = vi.fn<ResourceFetcher>();
 
     // Act
     const mapped = await factsOf(bytes(bundle), fetchResource);
+    const versioned = await factsOf(bytes(withEtag), fetchResource);
 
     // Assess
     expect(fetchResource).not.toHaveBeenCalled();
-    expect(mapped.skipped).toEqual([
-      { reference: "Communication/r2", reason: "deleted at the source: no resource to map" },
-    ]);
+    expect(mapped).toEqual({ facts: [], retractions: [{ factId: "Communication/r2" }], skipped: [] });
+    expect(versioned.retractions).toEqual([{ factId: "Communication/r2", version: 4 }]);
   });
 
   it.each(["r4-empty", "r4-handshake", "r4-heartbeat", "r5-handshake"])(
     "%s: no facts and no fetch",
     async (name) => {
       const fetchResource = vi.fn<ResourceFetcher>();
-      expect(await factsOf(fixture(name), fetchResource)).toEqual({ facts: [], skipped: [] });
+      const mapped = await factsOf(fixture(name), fetchResource);
+      expect(mapped).toMatchObject({ facts: [], skipped: [] });
+      expect(mapped.retractions ?? []).toEqual([]);
       expect(fetchResource).not.toHaveBeenCalled();
     },
   );

@@ -277,19 +277,34 @@ describe("healthie: fetched resources to facts", () => {
     ]);
   });
 
-  it("skips a deleted appointment with a reason, without fetching it (it names no patient)", async () => {
+  it("R16: a deleted appointment retracts the visit held under its id, without fetching it", async () => {
     const fetchResource = vi.fn();
 
-    const { facts, skipped } = await healthie.toFacts(deliveryOf("appointment-deleted.json"), fetchResource);
+    const mapped = await healthie.toFacts(deliveryOf("appointment-deleted.json"), fetchResource);
 
     expect(fetchResource).not.toHaveBeenCalled();
-    expect(facts).toEqual([]);
-    expect(skipped).toEqual([
-      {
-        reference: "healthie:appointment/597220",
-        reason: "a deleted Healthie appointment names no patient; review the visit by hand",
-      },
-    ]);
+    expect(mapped).toEqual({
+      facts: [],
+      retractions: [{ factId: "healthie:appointment/597220" }],
+      skipped: [],
+    });
+  });
+
+  it("R16: a deleted message retracts the fact held under its id, without fetching it", async () => {
+    const fetchResource = vi.fn();
+    const body = { ...fixtureJson("message-created.json"), event_type: "message.deleted" };
+
+    const mapped = await healthie.toFacts(
+      healthie.accept(signedRequest(Buffer.from(JSON.stringify(body)))),
+      fetchResource,
+    );
+
+    expect(fetchResource).not.toHaveBeenCalled();
+    expect(mapped).toEqual({
+      facts: [],
+      retractions: [{ factId: `healthie:message/${body.resource_id}` }],
+      skipped: [],
+    });
   });
 
   it("skips a fetched message that fails its schema, naming the path but not the value", async () => {

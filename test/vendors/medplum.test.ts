@@ -242,19 +242,15 @@ describe("medplum: toFacts", () => {
     expect(deleted.facts[0]?.version).toBe((update.facts[0]?.version ?? 0) + 1);
   });
 
-  it("Medplum's bodiless delete is skipped with the reason: no content names the patient", async () => {
+  it("R16: Medplum's bodiless delete retracts the fact held under the resource's id, wherever it lives", async () => {
     const fetchResource = vi.fn<ResourceFetcher>();
     const accepted = medplum.accept(
       request(Buffer.from("{}"), "delete", { "x-medplum-deleted-resource": "Appointment/a1" }),
     );
     expect(await medplum.toFacts(accepted, fetchResource)).toEqual({
       facts: [],
-      skipped: [
-        {
-          reference: "Appointment/a1",
-          reason: "deleted without its content: nothing says which patient's facts to retract",
-        },
-      ],
+      retractions: [{ factId: "Appointment/a1" }],
+      skipped: [],
     });
     expect(fetchResource).not.toHaveBeenCalled();
   });
