@@ -125,6 +125,10 @@ describe("episode table", () => {
     });
   });
 
+  it("is named after the deployment's prefix, as npm run ops and the local stack expect", () => {
+    template.hasResourceProperties("AWS::DynamoDB::Table", { TableName: episodeTableName("portaltime") });
+  });
+
   it("has the sparse due index the finalizer queries, with where each change starts", () => {
     const { dueIndex } = tableDesign;
     template.hasResourceProperties("AWS::DynamoDB::Table", {
