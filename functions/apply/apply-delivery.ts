@@ -66,8 +66,14 @@ export async function applyDelivery(message: InboxMessage, deps: ApplyDependenci
   }
   const results = await Promise.all(mapped.facts.map((fact) => deps.facts.put(fact)));
   for (const result of results) report[result] += 1;
-  // R16: a deletion is a retraction, never a failure; one of a resource never held changes nothing.
-  for (const result of await Promise.all(retractions.map((retraction) => deps.facts.retract(retraction)))) {
+  // R16: a deletion is a retraction, never a failure. Without a version of its own it is as new as its receipt,
+  // so it supersedes any content sent before it whatever order they arrive in (R17).
+  const received = Date.parse(message.receivedAt);
+  const versioned = retractions.map((retraction) => ({
+    ...retraction,
+    version: retraction.version ?? received,
+  }));
+  for (const result of await Promise.all(versioned.map((retraction) => deps.facts.retract(retraction)))) {
     if (result === "retracted") report.retracted += 1;
     else if (result === "unknown") report.unknownRetractions += 1;
     else report.unchanged += 1;

@@ -164,7 +164,10 @@ export type Fact = z.infer<typeof factSchema>;
  */
 export const retractionSchema = z.object({
   factId: z.string().min(1).max(256),
-  /** The deletion's own version when the source gives one; else one more than the version held. */
+  /**
+   * The deletion's own version when the source gives one (ordered as the fact's versions); else portaltime
+   * uses when the deletion was received, in epoch milliseconds: later than any content the source sent before.
+   */
   version: z.number().int().nonnegative().optional(),
 });
 export type Retraction = z.infer<typeof retractionSchema>;

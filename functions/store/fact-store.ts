@@ -1,5 +1,11 @@
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
+import {
+  type DynamoDBDocumentClient,
+  PutCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { factReach, looksBack } from "../domain/decision-scope.js";
 import { factDigest } from "../domain/fact-digest.js";
 import { type Fact, factSchema, type Retraction } from "../domain/facts.js";
@@ -18,7 +24,8 @@ export type RetractionResult = "retracted" | "unchanged" | "unknown";
 /** Where the apply side stores facts. */
 export interface FactWriter {
   put(fact: Fact): Promise<FactWriteResult>;
-  retract(retraction: Retraction): Promise<RetractionResult>;
+  /** R16: retracts the fact held under this id, wherever it lives; remembered if none is held yet (R17). */
+  retract(retraction: Retraction & { version: number }): Promise<RetractionResult>;
 }
 
 export interface FactStoreOptions {
@@ -31,34 +38,39 @@ export interface FactStoreOptions {
 
 const HOUR_MS = 3_600_000;
 
-/** Where one source resource lives now (R16: one fact, whatever patient its versions name). */
+/**
+ * Where one source resource lives now (R16: one fact, whatever patient its versions name). A deletion received
+ * before any content of its resource holds only its version: no patient, no copy of the fact, no digest.
+ */
 interface FactLocation {
-  patientId: string;
+  patientId?: string;
   version: number;
-  digest: string;
+  digest?: string;
   at: number;
-  fact: Fact;
-  /** Before the last write of this version: where it lived and its time (kept so a retry can finish a move). */
-  previousPatientId: string;
-  previousAt: number;
+  fact?: Fact;
+  retracted: boolean;
 }
+
+/** How often a write that raced another write of the same fact is tried again. */
+const MAX_ATTEMPTS = 5;
 
 /**
  * Stores each fact as its own item in the patient's partition, behind a location item per fact id
- * (`LOC#<factId>`, docs/STORE.md) that holds where its current version lives. Both writes are conditional on the
- * version (higher wins, equal versions by digest: R17), so duplicates, redeliveries and concurrent applies
- * converge in any order, with no read first:
+ * (`LOC#<factId>`, docs/STORE.md) holding where its current version lives and a copy of it. Versions are
+ * ordered as the engine orders them (higher wins, equal versions by digest: R17), so duplicates, redeliveries
+ * and concurrent applies converge in any order, with no read first:
  *
- * 1. the location takes the version, or refuses it when it holds a newer one (then nothing else is written:
- *    a late older version never reaches any partition);
- * 2. the fact is put in its patient's partition, its due marker from the earlier of its old and new time (a
- *    correction that moved the fact later still settles the episode it left);
- * 3. when the version names another patient than the one before (a chart move), a retracted copy of it goes
- *    to the old patient's partition, due from the old time, so the old patient's episodes are decided again
- *    without it. A retry after a crash finds its own version in the location and finishes steps 2 and 3.
+ * - the common case (a new fact, or a newer version in the same patient that moves no time later) is one
+ *   transaction: the location and the fact item, both conditional;
+ * - a duplicate or an older version is that transaction refused: the location it returns says so, and nothing
+ *   is written (a late older version never reaches any partition);
+ * - a version filed under another patient (a chart move), or whose time moved later, is a second transaction
+ *   conditional on the location just read: the fact, its due marker from the earlier of its old and new time,
+ *   and for a move a retracted copy in the old patient's partition, due from the old time, so the old patient's
+ *   episodes are decided again without it (R16).
  *
  * A deletion that names only the resource is a retraction by id: the location takes one more version, marked
- * retracted, and the retracted copy (built from the fact the location holds) goes to the patient it names.
+ * retracted, and a retracted copy of the fact it holds goes to the patient it names.
  */
 export class DynamoFactStore implements FactWriter {
   constructor(
@@ -89,117 +101,115 @@ export class DynamoFactStore implements FactWriter {
     };
   }
 
-  async put(fact: Fact): Promise<FactWriteResult> {
-    const placed = await this.locate(fact);
-    if (placed === undefined) return "unchanged";
+  /** The location item of a fact (bulk loaders write it beside `itemOf`). */
+  locationOf(fact: Fact): Record<string, unknown> {
     const at = Date.parse(fact.at);
-    const moved = placed.previousPatientId !== fact.patientId;
-    const applied = await this.putItem(this.itemOf(fact, moved ? at : Math.min(at, placed.previousAt)));
-    if (moved) await this.putItem(this.retractedCopy(fact, placed.previousPatientId, placed.previousAt));
-    return applied;
+    return {
+      ...this.locationKey(fact.id),
+      type: "location",
+      patientId: fact.patientId,
+      version: fact.version,
+      digest: factDigest(fact),
+      at,
+      fact: JSON.stringify(fact),
+      retracted: fact.retracted,
+      [tableDesign.ttlAttribute]: Math.floor(at / 1000) + this.options.retentionDays * 86_400,
+    };
   }
 
-  async retract(retraction: Retraction): Promise<RetractionResult> {
-    const { factId } = retraction;
-    let location: FactLocation;
-    let result: RetractionResult = "retracted";
+  async put(fact: Fact): Promise<FactWriteResult> {
+    const at = Date.parse(fact.at);
+    const digest = factDigest(fact);
+    for (let attempt = 1; ; attempt++) {
+      // The common case: a new fact, or a newer version in the same patient whose time moved no later.
+      const common = await this.transact(
+        [
+          this.locationPut(fact, {
+            condition:
+              "attribute_not_exists(#pk) OR (#patient = :patient AND #at >= :at AND " +
+              "(#version < :version OR (#version = :version AND #digest < :digest)))",
+            values: { ":patient": fact.patientId, ":at": at, ":version": fact.version, ":digest": digest },
+          }),
+          this.factPut(this.itemOf(fact)),
+        ],
+        attempt,
+      );
+      if (common.status === "committed") return "applied";
+      if (common.status === "conflict") continue;
+      const held = common.location;
+      // Refused with nothing held at the location: the fact item holds this version or a newer one already.
+      if (held === undefined) return "unchanged";
+      // A retraction wins a tie of versions (it carries no digest).
+      const newer =
+        fact.version > held.version ||
+        (fact.version === held.version && held.digest !== undefined && digest > held.digest);
+      if (!newer) return "unchanged";
+
+      // A move to another patient, a time moved later, or content after a deletion remembered before it:
+      // conditional on the location as just read.
+      const moved = held.patientId !== undefined && held.patientId !== fact.patientId;
+      const changedAt = held.patientId === fact.patientId ? Math.min(at, held.at) : at;
+      const writes = [
+        this.locationPut(fact, {
+          condition:
+            held.digest === undefined
+              ? "#version = :heldVersion AND attribute_not_exists(#digest)"
+              : "#version = :heldVersion AND #digest = :heldDigest",
+          values:
+            held.digest === undefined
+              ? { ":heldVersion": held.version }
+              : { ":heldVersion": held.version, ":heldDigest": held.digest },
+        }),
+        this.factPut(this.itemOf(fact, changedAt)),
+      ];
+      if (moved && held.patientId !== undefined)
+        writes.push(this.factPut(this.retractedCopy(fact, held.patientId, held.at)));
+      const corrected = await this.transact(writes, attempt);
+      if (corrected.status === "committed") return "applied";
+      // Another version landed meanwhile: decide again from what the location holds now.
+      if (attempt >= MAX_ATTEMPTS) throw new FactWriteConflictError(fact.id);
+    }
+  }
+
+  async retract(retraction: Retraction & { version: number }): Promise<RetractionResult> {
+    const { factId, version } = retraction;
+    let held: Record<string, unknown>;
+    let result: RetractionResult;
     try {
+      // Created when nothing is held yet: a deletion that arrives before its resource still wins (R17).
       const answer = await this.client.send(
         new UpdateCommand({
           TableName: this.options.tableName,
           Key: this.locationKey(factId),
-          UpdateExpression:
-            retraction.version === undefined
-              ? "SET #retracted = :true, #version = #version + :one"
-              : "SET #retracted = :true, #version = :version",
-          ConditionExpression:
-            retraction.version === undefined
-              ? "attribute_exists(#pk) AND #retracted = :false"
-              : "attribute_exists(#pk) AND #retracted = :false AND #version < :version",
+          UpdateExpression: "SET #retracted = :true, #version = :version REMOVE #digest",
+          ConditionExpression: "attribute_not_exists(#pk) OR #version < :version",
           ExpressionAttributeNames: {
             "#pk": tableDesign.partitionKey,
             "#retracted": "retracted",
-            "#version": "version",
-          },
-          ExpressionAttributeValues: {
-            ":true": true,
-            ":false": false,
-            ...(retraction.version === undefined ? { ":one": 1 } : { ":version": retraction.version }),
-          },
-          ReturnValues: "ALL_NEW",
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-      location = locationOf(answer.Attributes as Record<string, unknown>);
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      // Never held (or expired): nothing to retract. Already retracted, or a newer version is held: a retry
-      // writes the retracted copy again (a no-op when it landed), anything else changes nothing.
-      if (error.Item === undefined) return "unknown";
-      const held = unmarshalled(error.Item);
-      if (held.retracted !== true) return "unchanged";
-      location = locationOf(held);
-      result = "unchanged";
-    }
-    const copy = { ...location.fact, version: location.version };
-    await this.putItem(this.retractedCopy(copy, location.patientId, location.at));
-    return result;
-  }
-
-  /**
-   * Step 1: the location takes this version and says where the fact lived before, or the version is behind the
-   * one held (undefined). A retry of this very version reads what its first attempt recorded.
-   */
-  private async locate(fact: Fact): Promise<{ previousPatientId: string; previousAt: number } | undefined> {
-    const at = Date.parse(fact.at);
-    const digest = factDigest(fact);
-    try {
-      const answer = await this.client.send(
-        new UpdateCommand({
-          TableName: this.options.tableName,
-          Key: this.locationKey(fact.id),
-          // Every SET reads the item as it was: the previous patient and time are the ones before this write.
-          UpdateExpression:
-            "SET #previousPatient = if_not_exists(#patient, :patient), #previousAt = if_not_exists(#at, :at), " +
-            "#patient = :patient, #version = :version, #digest = :digest, #at = :at, #fact = :fact, " +
-            "#retracted = :retracted, #expires = :expires",
-          ConditionExpression:
-            "attribute_not_exists(#pk) OR #version < :version OR (#version = :version AND #digest < :digest)",
-          ExpressionAttributeNames: {
-            "#pk": tableDesign.partitionKey,
-            "#patient": "patientId",
-            "#previousPatient": "previousPatientId",
-            "#previousAt": "previousAt",
             "#version": "version",
             "#digest": "digest",
-            "#at": "at",
-            "#fact": "fact",
-            "#retracted": "retracted",
-            "#expires": tableDesign.ttlAttribute,
           },
-          ExpressionAttributeValues: {
-            ":patient": fact.patientId,
-            ":at": at,
-            ":version": fact.version,
-            ":digest": digest,
-            ":fact": JSON.stringify(fact),
-            ":retracted": fact.retracted,
-            ":expires": Math.floor(at / 1000) + this.options.retentionDays * 86_400,
-          },
+          ExpressionAttributeValues: { ":true": true, ":version": version },
           ReturnValues: "ALL_NEW",
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
       );
-      const placed = locationOf(answer.Attributes as Record<string, unknown>);
-      return { previousPatientId: placed.previousPatientId, previousAt: placed.previousAt };
+      held = answer.Attributes as Record<string, unknown>;
+      result = held.fact === undefined ? "unknown" : "retracted";
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException) || error.Item === undefined) throw error;
-      const held = locationOf(unmarshalled(error.Item));
-      // This version already placed (a duplicate, or a retry after a crash): finish what placing it started.
-      if (held.version === fact.version && held.digest === digest)
-        return { previousPatientId: held.previousPatientId, previousAt: held.previousAt };
-      return undefined;
+      // As new or newer already held: a retraction retried after a crash writes its copy again (a no-op when it
+      // landed); content newer than the deletion (the resource made again) changes nothing.
+      held = unmarshall(error.Item);
+      if (held.retracted !== true || held.fact === undefined) return "unchanged";
+      result = "unchanged";
     }
+    const location = locationFrom(held);
+    if (location.fact !== undefined && location.patientId !== undefined) {
+      const copy = { ...location.fact, version: location.version };
+      await this.putRetractedCopy(this.retractedCopy(copy, location.patientId, location.at));
+    }
+    return result;
   }
 
   /** The fact, retracted, in the partition of a patient it no longer belongs to: due from its time there. */
@@ -208,27 +218,78 @@ export class DynamoFactStore implements FactWriter {
     return this.itemOf(copy, at);
   }
 
-  private async putItem(item: Record<string, unknown>): Promise<FactWriteResult> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.options.tableName,
-          Item: item,
-          ConditionExpression:
-            "attribute_not_exists(#pk) OR #version < :version OR (#version = :version AND #digest < :digest)",
-          ExpressionAttributeNames: {
+  private locationPut(fact: Fact, guard: { condition: string; values: Record<string, unknown> }) {
+    return {
+      Put: {
+        TableName: this.options.tableName,
+        Item: this.locationOf(fact),
+        ConditionExpression: guard.condition,
+        // Only the names the condition uses (DynamoDB refuses unused ones).
+        ExpressionAttributeNames: Object.fromEntries(
+          Object.entries({
             "#pk": tableDesign.partitionKey,
+            "#patient": "patientId",
+            "#at": "at",
             "#version": "version",
             "#digest": "digest",
-          },
-          ExpressionAttributeValues: { ":version": item.version, ":digest": item.digest },
-        }),
-      );
-      return "applied";
+          }).filter(([name]) => guard.condition.includes(name)),
+        ),
+        ExpressionAttributeValues: guard.values,
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD" as const,
+      },
+    };
+  }
+
+  private factPut(item: Record<string, unknown>) {
+    return {
+      Put: {
+        TableName: this.options.tableName,
+        Item: item,
+        ConditionExpression:
+          "attribute_not_exists(#pk) OR #version < :version OR (#version = :version AND #digest < :digest)",
+        ExpressionAttributeNames: {
+          "#pk": tableDesign.partitionKey,
+          "#version": "version",
+          "#digest": "digest",
+        },
+        ExpressionAttributeValues: { ":version": item.version, ":digest": item.digest },
+      },
+    };
+  }
+
+  private async putRetractedCopy(item: Record<string, unknown>): Promise<void> {
+    try {
+      await this.client.send(new PutCommand(this.factPut(item).Put));
     } catch (error) {
-      // The stored version is the same fact or supersedes this one: a duplicate changes nothing (invariant 1).
-      if (error instanceof ConditionalCheckFailedException) return "unchanged";
-      throw error;
+      // The copy landed before (a retry), or a newer version is there: nothing to do.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /**
+   * One TransactWriteItems. Refused by a condition: the location as held (when its condition failed). Two
+   * writes of one fact at once: `conflict`, after a short pause, and the caller decides again.
+   */
+  private async transact(
+    items: Array<ReturnType<DynamoFactStore["factPut"]> | ReturnType<DynamoFactStore["locationPut"]>>,
+    attempt: number,
+  ): Promise<
+    { status: "committed" } | { status: "conflict" } | { status: "refused"; location?: FactLocation }
+  > {
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+      return { status: "committed" };
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const reasons = error.CancellationReasons ?? [];
+      if (reasons.some((reason) => reason.Code === "TransactionConflict")) {
+        if (attempt >= MAX_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * 2 ** attempt));
+        return { status: "conflict" };
+      }
+      if (!reasons.some((reason) => reason.Code === "ConditionalCheckFailed")) throw error;
+      const held = reasons[0]?.Code === "ConditionalCheckFailed" ? reasons[0].Item : undefined;
+      return { status: "refused", location: held === undefined ? undefined : locationFrom(unmarshall(held)) };
     }
   }
 
@@ -240,25 +301,22 @@ export class DynamoFactStore implements FactWriter {
   }
 }
 
-function locationOf(item: Record<string, unknown>): FactLocation {
-  const fact = factSchema.parse(JSON.parse(String(item.fact)));
-  return {
-    patientId: String(item.patientId),
-    version: Number(item.version),
-    digest: String(item.digest),
-    at: Number(item.at),
-    fact,
-    previousPatientId: String(item.previousPatientId ?? item.patientId),
-    previousAt: Number(item.previousAt ?? item.at),
-  };
+/** Two writes of one fact kept racing: retried by SQS like any transient failure. */
+export class FactWriteConflictError extends Error {
+  readonly retryable = true;
+  constructor(readonly factId: string) {
+    super("a fact's versions kept racing each other");
+    this.name = "FactWriteConflictError";
+  }
 }
 
-/** A ConditionalCheckFailedException's item comes in DynamoDB's attribute-value form. */
-function unmarshalled(item: Record<string, unknown>): Record<string, unknown> {
-  const plain: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(item)) {
-    const typed = value as { S?: string; N?: string; BOOL?: boolean };
-    plain[name] = typed.S ?? (typed.N === undefined ? typed.BOOL : Number(typed.N));
-  }
-  return plain;
+function locationFrom(item: Record<string, unknown>): FactLocation {
+  return {
+    patientId: typeof item.patientId === "string" ? item.patientId : undefined,
+    version: Number(item.version),
+    digest: typeof item.digest === "string" ? item.digest : undefined,
+    at: Number(item.at),
+    fact: typeof item.fact === "string" ? factSchema.parse(JSON.parse(item.fact)) : undefined,
+    retracted: item.retracted === true,
+  };
 }

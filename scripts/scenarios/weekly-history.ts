@@ -62,7 +62,9 @@ export function weeklyHistory(options: WeeklyHistoryOptions) {
       deliveries.push({
         at: at(signed.plus({ minutes: 1 })),
         format: "bridge",
-        body: event([{ kind: "consent", id: `consent-${consentYear}`, at: at(signed), status: "active" }]),
+        body: event([
+          { kind: "consent", id: `${patientId}-consent-${consentYear}`, at: at(signed), status: "active" },
+        ]),
       });
     }
     const asked = monday.set({ hour: 9 });
@@ -73,8 +75,9 @@ export function weeklyHistory(options: WeeklyHistoryOptions) {
       body: event([
         {
           kind: "inquiry",
-          id: `q-${week}`,
-          messageId: `q-${week}`,
+          // The sender's ids are unique across its patients: a repeated id would move the fact (R16).
+          id: `${patientId}-q-${week}`,
+          messageId: `${patientId}-q-${week}`,
           at: at(asked),
           author: "patient",
           diagnosisCodes: [problem],
@@ -87,9 +90,9 @@ export function weeklyHistory(options: WeeklyHistoryOptions) {
       body: event([
         {
           kind: "clinician-activity",
-          id: `a-${week}`,
-          messageId: `a-${week}`,
-          inResponseTo: `q-${week}`,
+          id: `${patientId}-a-${week}`,
+          messageId: `${patientId}-a-${week}`,
+          inResponseTo: `${patientId}-q-${week}`,
           at: at(answered),
           practitionerId: "dr-adams",
           minutes: 6,

@@ -80,10 +80,11 @@ describe("the apply path against DynamoDB Local and the SQS-compatible server", 
       expect(counter.snapshot()).toEqual({ "SQS.SendMessage": 1 });
     }
 
-    // Act + Assess: apply (the FHIR fact plus its subscription notice; the bridge event's six facts)
+    // Act + Assess: apply (the FHIR fact plus its subscription notice; the bridge event's six facts): one
+    // transaction per new fact (its location and its item, docs/STORE.md), one update per subscription notice.
     counter.reset();
     expect(await pipeline.applyInbox()).toEqual({ applied: 2, failed: 0 });
-    expect(counter.snapshot()).toEqual({ "DynamoDB.PutItem": 7, "DynamoDB.UpdateItem": 1 });
+    expect(counter.snapshot()).toEqual({ "DynamoDB.TransactWriteItems": 7, "DynamoDB.UpdateItem": 1 });
     expect(counter.total("DynamoDB")).toBeLessThanOrEqual(2 * 7);
   });
 
@@ -137,7 +138,8 @@ describe("the apply path against DynamoDB Local and the SQS-compatible server", 
     // Assess
     expect(fromQueue).toEqual({ applied: 1, failed: 0 });
     expect(redelivered.batchItemFailures).toEqual([]);
-    expect(redeliveryCalls).toEqual({ "DynamoDB.PutItem": 4 });
+    // Each fact's transaction refused by its location (it holds this version): one request per fact, no write.
+    expect(redeliveryCalls).toEqual({ "DynamoDB.TransactWriteItems": 4 });
     expect(lines.map((line) => [line.procedureCode, line.totalMinutes])).toEqual([["99422", 12]]);
   });
 

@@ -79,17 +79,18 @@ function bridgeDeliveries(): { early: TimedDelivery[]; late: TimedDelivery[] } {
         facts: [
           {
             kind: "inquiry",
-            id: "q",
-            messageId: "q",
+            // Bridge ids are the sender's, unique across its patients (a repeated id moves the fact, R16).
+            id: `${patientId}-q`,
+            messageId: `${patientId}-q`,
             at: isoAt(day, "14:00:00"),
             author: "patient",
             diagnosisCodes: dx,
           },
           {
             kind: "clinician-activity",
-            id: "a1",
-            messageId: "a1",
-            inResponseTo: "q",
+            id: `${patientId}-a1`,
+            messageId: `${patientId}-a1`,
+            inResponseTo: `${patientId}-q`,
             at: isoAt(day, "15:00:00"),
             practitionerId: first,
             minutes: 4 + i,
@@ -109,9 +110,9 @@ function bridgeDeliveries(): { early: TimedDelivery[]; late: TimedDelivery[] } {
         facts: [
           {
             kind: "clinician-activity",
-            id: "a2",
-            messageId: "a2",
-            inResponseTo: "q",
+            id: `${patientId}-a2`,
+            messageId: `${patientId}-a2`,
+            inResponseTo: `${patientId}-q`,
             at: isoAt(day + 1, "15:00:00"),
             practitionerId: second,
             minutes: 3 + (i % 3) * 4,
@@ -130,7 +131,7 @@ function bridgeDeliveries(): { early: TimedDelivery[]; late: TimedDelivery[] } {
           facts: [
             {
               kind: "time-entry",
-              id: "te",
+              id: `${patientId}-te`,
               at: isoAt(day + 2, "10:00:00"),
               practitionerId: first,
               minutes: 6,

@@ -48,12 +48,20 @@ function deliveries(): Delivery[] {
       const at = new Date(opened + index * 20 * 60_000).toISOString();
       const fact =
         index === 0
-          ? { kind: "inquiry", id: "q", messageId: "q", at, author: "patient", diagnosisCodes: dx }
+          ? {
+              kind: "inquiry",
+              id: `${patientId(patient)}-q`,
+              messageId: `${patientId(patient)}-q`,
+              at,
+              author: "patient",
+              diagnosisCodes: dx,
+            }
           : {
               kind: "clinician-activity",
-              id: `a${index}`,
-              messageId: `a${index}`,
-              inResponseTo: "q",
+              // Bridge ids are the sender's, unique across its patients (a repeated id moves the fact, R16).
+              id: `${patientId(patient)}-a${index}`,
+              messageId: `${patientId(patient)}-a${index}`,
+              inResponseTo: `${patientId(patient)}-q`,
               at,
               practitionerId:
                 patient % 5 === 0 ? "pt-chen" : (["dr-adams", "np-baker", "dr-evans"][index % 3] ?? ""),
