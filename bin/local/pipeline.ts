@@ -11,7 +11,7 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSEvent, SQSRecord } from "aws-lambda";
 import { createApplyHandler } from "../../functions/apply/apply-handler.js";
 import { type ClaimLine, claimLineSchema } from "../../functions/domain/claim-line.js";
-import { type TenantConfig, tenantConfigSchema } from "../../functions/domain/config.js";
+import { parseTenantConfig } from "../../functions/domain/config.js";
 import type { Episode } from "../../functions/domain/engine.js";
 import type { FinalizeReport } from "../../functions/finalize/finalize-due-episodes.js";
 import { createFinalizeHandler } from "../../functions/finalize/finalize-handler.js";
@@ -19,6 +19,11 @@ import { createIngestHandler, ingestDependencies } from "../../functions/ingest/
 import { SqsClaimSink } from "../../functions/queue/claims-sender.js";
 import { SqsDeadLetterSink } from "../../functions/queue/dead-letter.js";
 import { type RuntimeConfig, runtimeConfigSchema } from "../../functions/runtime-config.js";
+import {
+  CurrentTenantConfig,
+  DynamoTenantConfigStore,
+  type PushResult,
+} from "../../functions/store/config-store.js";
 import { DynamoEpisodeStore } from "../../functions/store/episode-store.js";
 import { DynamoFactStore } from "../../functions/store/fact-store.js";
 import { DynamoQuarantine } from "../../functions/store/quarantine-store.js";
@@ -37,7 +42,10 @@ import { isSigned, signWithDevSecret } from "./sign-delivery.js";
 export interface PipelineOptions {
   endpoints: LocalEndpoints;
   resources: LocalResources;
-  /** Tenant configuration (policies, roster, fees), validated like the deployed one. */
+  /**
+   * Tenant configuration (policies, roster, fees), validated like the deployed one: pushed as the first version
+   * when the table holds none (a table kept with `--data-dir` keeps its own versions).
+   */
   tenant: unknown;
   enabledFormats?: FormatName[];
   retentionDays?: number;
@@ -74,7 +82,10 @@ const defaultContentType = (format: string): string =>
  */
 export class LocalPipeline {
   readonly config: RuntimeConfig;
-  private readonly tenant: TenantConfig;
+  /** The tenant configuration's versions, in the table as deployed (functions/store/config-store.ts). */
+  readonly configs: DynamoTenantConfigStore;
+  private initialConfig?: Promise<unknown>;
+  private tenant: CurrentTenantConfig;
   private readonly sqs: SQSClient;
   /** The Lambda service's side of the queues (receive, delete): its calls are not the functions' own. */
   private readonly eventSource: SQSClient;
@@ -87,8 +98,8 @@ export class LocalPipeline {
 
   constructor(private readonly options: PipelineOptions) {
     const { resources, endpoints } = options;
-    const tenant = tenantConfigSchema.parse(options.tenant);
-    this.tenant = tenant;
+    // Validated now, so a bad configuration fails before any server is used.
+    parseTenantConfig(options.tenant);
     const formats = options.enabledFormats ?? [...formatNames];
     const { tableName } = resources;
     this.config = runtimeConfigSchema.parse({
@@ -101,8 +112,6 @@ export class LocalPipeline {
       localSecrets: devFormatSecrets,
       retentionDays: options.retentionDays,
       adjustmentHorizonDays: options.adjustmentHorizonDays,
-      tenant,
-      settleHours: tenant.settleHours,
       endpoints: { dynamodb: endpoints.dynamodbEndpoint, sqs: endpoints.sqsEndpoint },
     });
     this.sqs = options.clients?.sqs ?? localSqsClient(endpoints.sqsEndpoint);
@@ -112,6 +121,19 @@ export class LocalPipeline {
       marshallOptions: { removeUndefinedValues: true },
     });
     const config = this.config;
+    this.configs = new DynamoTenantConfigStore(documents, tableName);
+    // The latest version, read again after a second (the deployed functions: a minute) and at once after a push
+    // through this pipeline (replay's `configs`): a push changes the next run.
+    this.tenant = new CurrentTenantConfig(
+      {
+        latest: async () => {
+          await this.ensureConfig();
+          return this.configs.latest();
+        },
+      },
+      { maxAgeMs: 1000 },
+    );
+    const tenant = this.tenant;
 
     this.ingest = createIngestHandler(config, {
       ...ingestDependencies(config, this.sqs),
@@ -126,7 +148,7 @@ export class LocalPipeline {
       facts: new DynamoFactStore(documents, {
         tableName,
         retentionDays: config.retentionDays,
-        settleHours: tenant.settleHours,
+        settleHours: async () => (await tenant.get()).config.settleHours,
       }),
       subscriptions: new DynamoSubscriptionStore(documents, tableName),
       deadLetters: new SqsDeadLetterSink(this.sqs, resources.inboxDlqUrl),
@@ -141,6 +163,23 @@ export class LocalPipeline {
       clock: () => this.clock().getTime(),
       maxBudgetMs: 240_000,
     });
+  }
+
+  /** Pushes the options' configuration as the first version if the table holds none yet. */
+  private async ensureConfig(): Promise<void> {
+    this.initialConfig ??= this.configs.latest().then(async (latest) => {
+      if (latest === undefined)
+        await this.configs.push(this.options.tenant, { at: this.clock(), by: "local" });
+    });
+    await this.initialConfig;
+  }
+
+  /** Pushes a tenant configuration version at the clock's instant, as `npm run config -- push` does. */
+  async pushConfig(config: unknown, by = "replay"): Promise<PushResult> {
+    await this.ensureConfig();
+    const result = await this.configs.push(config, { at: this.clock(), by });
+    this.tenant.forget();
+    return result;
   }
 
   /** Fixes the instant every handler sees as now (replay); `undefined` goes back to real time. */
@@ -277,7 +316,9 @@ export class LocalPipeline {
       }
       cursor = page.LastEvaluatedKey;
     } while (cursor !== undefined);
-    const settledBy = this.clock().getTime() - this.tenant.settleHours * 3_600_000;
+    await this.ensureConfig();
+    const settleHours = (await this.configs.latest())?.config.settleHours ?? 48;
+    const settledBy = this.clock().getTime() - settleHours * 3_600_000;
     return [...latest.values()]
       .flatMap(({ record }) => (record.decision === "decided" ? [record] : []))
       .filter((record) => Date.parse(record.windowEnd) <= settledBy)

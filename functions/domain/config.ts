@@ -32,14 +32,42 @@ function isLuhnValidNpi(value: string): boolean {
   return sum % 10 === 0;
 }
 
-export const rosterEntrySchema = z.object({
-  practitionerId: z.string().min(1),
-  npi,
-  credential,
-  name: z.string().optional(),
-  group: z.string().min(1).default("default"),
-});
+/** A practice-local calendar date, YYYY-MM-DD. */
+export const localDate = z.iso.date();
+
+/**
+ * R18: a roster entry is in force from `effectiveFrom` to `effectiveTo` (practice-local dates, both included;
+ * open-ended when absent). One practitioner may have several entries (a new NPI, credential or group), never
+ * two in force on the same day.
+ */
+export const rosterEntrySchema = z
+  .object({
+    practitionerId: z.string().min(1),
+    npi,
+    credential,
+    name: z.string().optional(),
+    group: z.string().min(1).default("default"),
+    effectiveFrom: localDate.optional(),
+    effectiveTo: localDate.optional(),
+  })
+  .refine(
+    (entry) =>
+      entry.effectiveFrom === undefined ||
+      entry.effectiveTo === undefined ||
+      entry.effectiveFrom <= entry.effectiveTo,
+    { path: ["effectiveTo"], message: "effectiveTo is before effectiveFrom" },
+  );
 export type RosterEntry = z.infer<typeof rosterEntrySchema>;
+
+/** R18: a fee schedule in force from its practice-local date until the next one's. */
+export const feeScheduleSchema = z.object({
+  effectiveFrom: localDate,
+  fees: z.record(
+    z.string().regex(/^[0-9A-Z]{5}$/, "expected a 5-character procedure code"),
+    z.number().int().min(0),
+  ),
+});
+export type FeeSchedule = z.infer<typeof feeScheduleSchema>;
 
 /** The 2025 Medicare national non-facility amounts, in cents: the demo's and the default fee schedule. */
 export const defaultFeeSchedule: Readonly<Record<string, number>> = {
@@ -80,30 +108,73 @@ export const tenantConfigSchema = z
       .default("11"),
     inquiryLookbackDays: z.number().int().min(1).max(31).default(7),
     roster: z.array(rosterEntrySchema).default([]),
-    feeSchedule: z
-      .record(
-        z.string().regex(/^[0-9A-Z]{5}$/, "expected a 5-character procedure code"),
-        z.number().int().min(0),
-      )
-      .default({})
-      .transform((fees) => ({ ...defaultFeeSchedule, ...fees })),
+    /**
+     * R18: the practice's fee schedules, each in force from its date until the next one's (sorted here). Before
+     * the first, the shipped default (2025 Medicare national non-facility amounts) is in force.
+     */
+    feeSchedules: z
+      .array(feeScheduleSchema)
+      .default([])
+      .transform((schedules) => [...schedules].sort((a, b) => (a.effectiveFrom < b.effectiveFrom ? -1 : 1))),
   })
   .superRefine((config, ctx) => {
-    const seen = new Set<string>();
+    const held = new Map<string, Array<{ from: string; to: string }>>();
     config.roster.forEach((entry, index) => {
-      if (seen.has(entry.practitionerId)) {
+      const range = { from: entry.effectiveFrom ?? "0000-01-01", to: entry.effectiveTo ?? "9999-12-31" };
+      const ranges = held.get(entry.practitionerId) ?? [];
+      if (ranges.some((other) => other.from <= range.to && range.from <= other.to)) {
         ctx.addIssue({
           code: "custom",
           path: ["roster", index, "practitionerId"],
-          message: "practitionerId appears twice in the roster",
+          message: "practitionerId has another roster entry in force on some of the same days",
         });
       }
-      seen.add(entry.practitionerId);
+      held.set(entry.practitionerId, [...ranges, range]);
+    });
+    const dates = new Set<string>();
+    config.feeSchedules.forEach((schedule) => {
+      if (dates.has(schedule.effectiveFrom)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["feeSchedules"],
+          message: `two fee schedules take effect on ${schedule.effectiveFrom}`,
+        });
+      }
+      dates.add(schedule.effectiveFrom);
     });
   });
 
 export type TenantConfig = z.infer<typeof tenantConfigSchema>;
 export type TenantConfigInput = z.input<typeof tenantConfigSchema>;
+
+/** R18: the roster entry of a practitioner in force on a practice-local date, if any. */
+export function rosterEntryOn(
+  roster: ReadonlyMap<string, readonly RosterEntry[]>,
+  practitionerId: string,
+  date: string,
+): RosterEntry | undefined {
+  return roster
+    .get(practitionerId)
+    ?.find(
+      (entry) =>
+        (entry.effectiveFrom === undefined || entry.effectiveFrom <= date) &&
+        (entry.effectiveTo === undefined || date <= entry.effectiveTo),
+    );
+}
+
+/** The roster by practitioner, for `rosterEntryOn`. */
+export function rosterByPractitioner(config: TenantConfig): Map<string, RosterEntry[]> {
+  const roster = new Map<string, RosterEntry[]>();
+  for (const entry of config.roster)
+    roster.set(entry.practitionerId, [...(roster.get(entry.practitionerId) ?? []), entry]);
+  return roster;
+}
+
+/** R18: the fees in force on a date of service: the practice's latest schedule by then, else the default. */
+export function feesOn(config: TenantConfig, serviceDate: string): Readonly<Record<string, number>> {
+  const schedule = config.feeSchedules.filter((candidate) => candidate.effectiveFrom <= serviceDate).at(-1);
+  return schedule?.fees ?? defaultFeeSchedule;
+}
 
 /** Reads a tenant configuration, failing fast with the path of the first invalid field. */
 export function parseTenantConfig(input: unknown): TenantConfig {

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { type Billing, owedLines } from "./adjustments.js";
 import { type ClaimLine, claimLineSchema, claimLineSchemaVersion } from "./claim-line.js";
 import { type Family, families } from "./code-table.js";
-import type { RosterEntry, TenantConfig } from "./config.js";
+import { rosterByPractitioner, type TenantConfig } from "./config.js";
 import type { DecisionScope } from "./decision-scope.js";
 import {
   assembleEpisodes,
@@ -10,6 +10,7 @@ import {
   classifyActivity,
   compareStrings,
   type EpisodeDraft,
+  type Roster,
   type ThreadRoot,
   threadsOf,
 } from "./episodes.js";
@@ -103,7 +104,7 @@ export function decideEpisodes(
   scope?: DecisionScope,
 ): EngineResult {
   const asOfMillis = toMillis(asOf);
-  const roster = new Map(config.roster.map((entry) => [entry.practitionerId, entry]));
+  const roster: Roster = { entries: rosterByPractitioner(config), timezone: config.timezone };
   const byPatient = new Map<string, Fact[]>();
   for (const fact of currentVersions(facts)) {
     const patientFacts = byPatient.get(fact.patientId) ?? [];
@@ -158,7 +159,7 @@ function currentVersions(facts: readonly Fact[]): Fact[] {
 function decidePatient(
   patientId: string,
   current: readonly Fact[],
-  roster: ReadonlyMap<string, RosterEntry>,
+  roster: Roster,
   config: TenantConfig,
   asOf: number,
   scope: DecisionScope | undefined,
@@ -171,7 +172,7 @@ function decidePatient(
 } {
   const from = scope?.from ?? Number.NEGATIVE_INFINITY;
   const facts = current.filter((fact) => !fact.retracted);
-  const threads = threadsOf(current, roster, scope?.thread);
+  const threads = threadsOf(current, scope?.thread);
   const inquiries = threads.inquiries;
   const classified = facts
     .filter((fact) => fact.kind === "clinician-activity" || fact.kind === "time-entry")

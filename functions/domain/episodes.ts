@@ -1,7 +1,7 @@
 import { credentialRole, type Family } from "./code-table.js";
-import type { RosterEntry, TenantConfig } from "./config.js";
+import { type RosterEntry, rosterEntryOn, type TenantConfig } from "./config.js";
 import type { ClinicianActivity, Credential, Fact, Inquiry, TimeEntry } from "./facts.js";
-import { DAY, HOUR, localMidnight, toMillis } from "./time.js";
+import { DAY, HOUR, localDate, localMidnight, toMillis } from "./time.js";
 
 /**
  * Assembly of episodes from one patient's facts: who counts (R4, R13), which patient messages are inquiries
@@ -46,13 +46,19 @@ const byTimeThenId = <T extends { at: number; fact: { id: string } }>(a: T, b: T
 
 export const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** R4: the roster first, else the qualification stated by the payload, else unknown. */
-export function classifyActivity(
-  fact: Activity,
-  roster: ReadonlyMap<string, RosterEntry>,
-): ClassifiedActivity {
+/** The roster as the rules read it: each practitioner's dated entries, and the practice's zone for the dates. */
+export interface Roster {
+  entries: ReadonlyMap<string, readonly RosterEntry[]>;
+  timezone: string;
+}
+
+/**
+ * R4: the roster entry in force on the activity's local date (R18) first, else the qualification stated by the
+ * payload, else unknown.
+ */
+export function classifyActivity(fact: Activity, roster: Roster): ClassifiedActivity {
   const at = toMillis(fact.at);
-  const entry = roster.get(fact.practitionerId);
+  const entry = rosterEntryOn(roster.entries, fact.practitionerId, localDate(at, roster.timezone));
   const credential = entry?.credential ?? fact.qualification;
   if (credential === undefined) {
     return { fact, at, practitionerId: fact.practitionerId, role: "unknown", group: "default" };
@@ -68,14 +74,12 @@ export function classifyActivity(
   };
 }
 
-type SenderRole = "patient" | "clinician" | "staff" | "unknown";
-
 /** What R1 needs of a reply chain's first message: whether a patient sent it. */
 export type ThreadRoot = "patient" | "other";
 
-/** One message of a reply chain, as R1 reads it. */
+/** One message of a reply chain, as R1 reads it: whether a patient sent it, and what it replies to. */
 interface ThreadMessage {
-  role: SenderRole;
+  role: ThreadRoot;
   inResponseTo?: string;
 }
 
@@ -102,10 +106,11 @@ const isMessageFact = (fact: Fact): fact is MessageFact =>
 
 /**
  * The messages of a set of facts by message id. Several facts may name one message (R17): a message is the
- * patient's when any of its facts is an inquiry, else it has the role of its earliest fact (time, then id); it
- * replies to the first parent its facts name in that order. Retracted facts take their message out.
+ * patient's when any of its facts is an inquiry; it replies to the first parent its facts name in time order
+ * (then by id). Retracted facts take their message out. Who else sent it (clinician, staff, unknown) does not
+ * matter to R1, so no roster is needed and a cached root never depends on one.
  */
-function messagesOf(facts: readonly Fact[], roster: ReadonlyMap<string, RosterEntry>) {
+function messagesOf(facts: readonly Fact[]) {
   const byMessage = new Map<string, MessageFact[]>();
   for (const fact of facts) {
     if (!isMessageFact(fact) || fact.messageId === undefined) continue;
@@ -116,10 +121,9 @@ function messagesOf(facts: readonly Fact[], roster: ReadonlyMap<string, RosterEn
     const held = all
       .filter((fact) => !fact.retracted)
       .sort((a, b) => toMillis(a.at) - toMillis(b.at) || compareStrings(a.id, b.id));
-    const first = held[0];
-    if (first === undefined) continue;
+    if (held.length === 0) continue;
     messages.set(messageId, {
-      role: held.some((fact) => fact.kind === "inquiry") ? "patient" : senderRole(first, roster),
+      role: held.some((fact) => fact.kind === "inquiry") ? "patient" : "other",
       inResponseTo: held.find((fact) => fact.inResponseTo !== undefined)?.inResponseTo,
     });
   }
@@ -135,13 +139,9 @@ function messagesOf(facts: readonly Fact[], roster: ReadonlyMap<string, RosterEn
  * A chain that leaves them continues through `context`: fetched earlier messages, or the root an earlier
  * decision resolved for the last message in scope. Either way the answer is the one the whole history gives.
  */
-export function threadsOf(
-  facts: readonly Fact[],
-  roster: ReadonlyMap<string, RosterEntry>,
-  context: ThreadContext = {},
-): Threads {
-  const inScope = messagesOf(facts, roster);
-  const earlier = messagesOf(context.messages ?? [], roster);
+export function threadsOf(facts: readonly Fact[], context: ThreadContext = {}): Threads {
+  const inScope = messagesOf(facts);
+  const earlier = messagesOf(context.messages ?? []);
   const cached = context.roots ?? new Map<string, ThreadRoot>();
   const message = (id: string) => inScope.messages.get(id) ?? earlier.messages.get(id);
   /** Named by a fact that is held but retracted: gone, whatever an earlier decision cached. */
@@ -157,7 +157,7 @@ export function threadsOf(
       const current = message(id) as ThreadMessage;
       visited.add(id);
       const parent = current.inResponseTo;
-      if (parent === undefined) return current.role === "patient" ? "patient" : "other";
+      if (parent === undefined) return current.role;
       if (visited.has(parent) || gone(parent)) return undefined;
       if (message(parent) === undefined) {
         const known = cached.get(id);
@@ -193,13 +193,6 @@ export function threadsOf(
     }
     return rootOf(parent, true) === "patient";
   }
-}
-
-function senderRole(fact: MessageFact, roster: ReadonlyMap<string, RosterEntry>): SenderRole {
-  if (fact.kind === "inquiry") return "patient";
-  if (fact.kind === "staff-activity") return "staff";
-  const role = classifyActivity(fact, roster).role;
-  return role === "staff" || role === "unknown" ? role : "clinician";
 }
 
 /** R3: the window that a period starting at `start` covers, as [start, end) instants. */

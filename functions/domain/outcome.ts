@@ -1,10 +1,10 @@
 import { familyHasTimedCodes, timedCodeFor } from "./code-table.js";
-import type { TenantConfig } from "./config.js";
+import { feesOn, type TenantConfig } from "./config.js";
 import type { EpisodeDraft } from "./episodes.js";
 import type { Consent, Visit } from "./facts.js";
 import { HOUR, localDate, localMidnight, minusYears, toMillis } from "./time.js";
 
-/** Why an episode ended as it did. The needs-review reasons are the last six. */
+/** Why an episode ended as it did. The needs-review reasons are the last seven. */
 export const reasons = [
   "not-patient-initiated",
   "unsupported-date",
@@ -17,6 +17,7 @@ export const reasons = [
   "unknown-clinician",
   "diagnosis-missing",
   "invalid-claim-line",
+  "fee-missing",
 ] as const;
 export type Reason = (typeof reasons)[number];
 
@@ -38,6 +39,7 @@ const needsReview: ReadonlySet<Reason> = new Set([
   "unknown-clinician",
   "diagnosis-missing",
   "invalid-claim-line",
+  "fee-missing",
 ]);
 
 /** Outcome precedence (DOMAIN.md "Outcomes"): the first applicable reason decides, all are listed. */
@@ -175,6 +177,9 @@ export function decideEpisode(
   if (diagnosisCodes.length === 0) applicable.add("diagnosis-missing");
 
   const code = timedCodeFor(draft.family, totalMinutes, serviceDate);
+  // R18: priced with the schedule in force on the date of service; a code it has no fee for cannot be billed.
+  const fee = code === undefined ? undefined : feesOn(config, serviceDate)[code.code];
+  if (code !== undefined && fee === undefined) applicable.add("fee-missing");
   const { outcome, reasons: listed } = primaryOutcome(applicable);
   return {
     totalSeconds,
@@ -185,7 +190,7 @@ export function decideEpisode(
     codeSetYear: Number(serviceDate.slice(0, 4)),
     diagnosisCodes,
     procedureCode: code?.code,
-    chargeCents: code === undefined ? undefined : (config.feeSchedule[code.code] ?? 0),
+    chargeCents: fee,
     outcome,
     reasons: listed,
     bundledVisit,

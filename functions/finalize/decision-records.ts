@@ -22,6 +22,8 @@ import type {
  */
 export interface DecisionContext {
   tenant: TenantConfig;
+  /** The version of the tenant configuration `tenant` is (config-store.ts): every record names it. */
+  configVersion: number;
   now: number;
   /** R16: lines whose window ended longer ago are settled history, never adjusted. */
   adjustmentHorizonDays: number;
@@ -98,7 +100,14 @@ export function planDecision(
     if (changed && episode.status === "due") finalized.push(episode);
     records.push({
       head,
-      record: { decision: "decided", decidedAt, ...episode, policies, line },
+      record: {
+        decision: "decided",
+        decidedAt,
+        configVersion: context.configVersion,
+        ...episode,
+        policies,
+        line,
+      },
       line,
       expiresAt: expiresAt(head.end),
     });
@@ -113,6 +122,7 @@ export function planDecision(
       record: {
         decision: "superseded",
         decidedAt,
+        configVersion: context.configVersion,
         episodeId: previous.episodeId,
         claimLineId: previous.claimLineId,
         windowStart: new Date(previous.start).toISOString(),

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import type { ClaimLine } from "../domain/claim-line.js";
-import type { TenantConfig } from "../domain/config.js";
 import { decisionStart, lookbackSince, inScope as needed, scopeReach } from "../domain/decision-scope.js";
 import { decideEpisodes, type EngineResult } from "../domain/engine.js";
 import type { ThreadRoot } from "../domain/episodes.js";
 import type { Outcome } from "../domain/outcome.js";
 import type { ClaimSink } from "../queue/claims-sender.js";
+import type { TenantConfigSource } from "../store/config-store.js";
 import type {
   DueMarker,
   EpisodeStore,
@@ -22,7 +22,8 @@ export interface FinalizeDependencies {
   store: EpisodeStore;
   quarantine: Quarantine;
   claims: ClaimSink;
-  tenant: TenantConfig;
+  /** The tenant configuration in force: read once per run, its version named in every decision record. */
+  tenant: TenantConfigSource;
   /** Audit records are kept this long after the episode's window end. */
   retentionDays: number;
   /** Lines older than this (by window end) are settled history: never voided or replaced again. */
@@ -89,6 +90,14 @@ export async function finalizeDueEpisodes(deps: FinalizeDependencies): Promise<F
     quarantinedPatients: 0,
     patientsRetrying: 0,
   };
+  const tenant = await deps.tenant.get();
+  const context: DecisionContext = {
+    tenant: tenant.config,
+    configVersion: tenant.version,
+    now: started,
+    adjustmentHorizonDays: deps.adjustmentHorizonDays,
+    retentionDays: deps.retentionDays,
+  };
   const quarantined = new Map<string, QuarantinedPatient>();
   for (const patient of await deps.quarantine.list()) quarantined.set(patient.patientId, patient);
   report.quarantinedPatients = [...quarantined.values()].filter((p) => p.retryAt === undefined).length;
@@ -140,7 +149,7 @@ export async function finalizeDueEpisodes(deps: FinalizeDependencies): Promise<F
       }
       const chunk = waiting.slice(0, PATIENTS_PER_CHUNK);
       waiting = waiting.slice(PATIENTS_PER_CHUNK);
-      await finalizeChunk(chunk, started, deps, report, quarantined);
+      await finalizeChunk(chunk, context, deps, report, quarantined);
     }
   }
   return report;
@@ -175,12 +184,13 @@ interface PreparedPatient {
  */
 async function finalizeChunk(
   chunk: readonly DueWork[],
-  now: number,
+  context: DecisionContext,
   deps: FinalizeDependencies,
   report: FinalizeReport,
   quarantined: ReadonlyMap<string, QuarantinedPatient>,
 ) {
-  const settled = await Promise.allSettled(chunk.map((work) => preparePatient(work, now, deps, report)));
+  const now = context.now;
+  const settled = await Promise.allSettled(chunk.map((work) => preparePatient(work, context, deps, report)));
   const failures = settled.flatMap((result, index) =>
     result.status === "rejected" ? [{ work: chunk[index] as DueWork, error: result.reason as unknown }] : [],
   );
@@ -209,7 +219,7 @@ async function finalizeChunk(
 
 async function preparePatient(
   work: DueWork,
-  now: number,
+  context: DecisionContext,
   deps: FinalizeDependencies,
   report: FinalizeReport,
 ): Promise<PreparedPatient | undefined> {
@@ -218,12 +228,6 @@ async function preparePatient(
     const view = await deps.store.readPatient(work.patientId, ALWAYS_READ);
     return { patientId: work.patientId, outbox: view.outbox };
   }
-  const context: DecisionContext = {
-    tenant: deps.tenant,
-    now,
-    adjustmentHorizonDays: deps.adjustmentHorizonDays,
-    retentionDays: deps.retentionDays,
-  };
   const { view, result, from } = await decideBounded(work.patientId, work.changedAt, context, deps.store);
   const plan = planDecision(view, result, from, context);
   report.patientsDecided += 1;

@@ -32,8 +32,8 @@ export interface FactStoreOptions {
   tableName: string;
   /** How long facts are kept (TTL), in days: retention for audit, never a timer. */
   retentionDays: number;
-  /** R16's settle time, used for the fact's due marker. */
-  settleHours: number;
+  /** R16's settle time (the tenant configuration's, which may change), used for the fact's due marker. */
+  settleHours: number | (() => Promise<number>);
 }
 
 const HOUR_MS = 3_600_000;
@@ -82,7 +82,11 @@ export class DynamoFactStore implements FactWriter {
    * The item `put` writes for a fact in its patient's partition, without writing it: what a bulk loader (the
    * benchmark's seeding) writes to get exactly the stored state the apply side leaves.
    */
-  itemOf(fact: Fact, changedAt: number = Date.parse(fact.at)): Record<string, unknown> {
+  itemOf(
+    fact: Fact,
+    changedAt: number = Date.parse(fact.at),
+    settleHours = this.fixedSettleHours(),
+  ): Record<string, unknown> {
     const at = Date.parse(fact.at);
     return {
       [tableDesign.partitionKey]: patientKey(fact.patientId),
@@ -95,7 +99,7 @@ export class DynamoFactStore implements FactWriter {
       [tableDesign.messageIndex.sortKey]: "messageId" in fact ? fact.messageId : undefined,
       [tableDesign.lookbackIndex.sortKey]: looksBack(fact) ? at : undefined,
       [tableDesign.dueIndex.partitionKey]: dueShardOf(fact.patientId),
-      [tableDesign.dueIndex.sortKey]: changedAt + this.options.settleHours * HOUR_MS,
+      [tableDesign.dueIndex.sortKey]: changedAt + settleHours * HOUR_MS,
       changedAt,
       [tableDesign.ttlAttribute]: Math.floor(at / 1000) + this.options.retentionDays * 86_400,
     };
@@ -120,6 +124,7 @@ export class DynamoFactStore implements FactWriter {
   async put(fact: Fact): Promise<FactWriteResult> {
     const at = Date.parse(fact.at);
     const digest = factDigest(fact);
+    const settle = await this.settleHours();
     for (let attempt = 1; ; attempt++) {
       // The common case: a new fact, or a newer version in the same patient whose time moved no later.
       const common = await this.transact(
@@ -130,7 +135,7 @@ export class DynamoFactStore implements FactWriter {
               "(#version < :version OR (#version = :version AND #digest < :digest)))",
             values: { ":patient": fact.patientId, ":at": at, ":version": fact.version, ":digest": digest },
           }),
-          this.factPut(this.itemOf(fact)),
+          this.factPut(this.itemOf(fact, at, settle)),
         ],
         attempt,
       );
@@ -160,10 +165,10 @@ export class DynamoFactStore implements FactWriter {
               ? { ":heldVersion": held.version }
               : { ":heldVersion": held.version, ":heldDigest": held.digest },
         }),
-        this.factPut(this.itemOf(fact, changedAt)),
+        this.factPut(this.itemOf(fact, changedAt, settle)),
       ];
       if (moved && held.patientId !== undefined)
-        writes.push(this.factPut(this.retractedCopy(fact, held.patientId, held.at)));
+        writes.push(this.factPut(this.retractedCopy(fact, held.patientId, held.at, settle)));
       const corrected = await this.transact(writes, attempt);
       if (corrected.status === "committed") return "applied";
       // Another version landed meanwhile: decide again from what the location holds now.
@@ -207,15 +212,35 @@ export class DynamoFactStore implements FactWriter {
     const location = locationFrom(held);
     if (location.fact !== undefined && location.patientId !== undefined) {
       const copy = { ...location.fact, version: location.version };
-      await this.putRetractedCopy(this.retractedCopy(copy, location.patientId, location.at));
+      await this.putRetractedCopy(
+        this.retractedCopy(copy, location.patientId, location.at, await this.settleHours()),
+      );
     }
     return result;
   }
 
   /** The fact, retracted, in the partition of a patient it no longer belongs to: due from its time there. */
-  private retractedCopy(fact: Fact, patientId: string, at: number): Record<string, unknown> {
+  private retractedCopy(
+    fact: Fact,
+    patientId: string,
+    at: number,
+    settleHours: number,
+  ): Record<string, unknown> {
     const copy = factSchema.parse({ ...fact, patientId, retracted: true });
-    return this.itemOf(copy, at);
+    return this.itemOf(copy, at, settleHours);
+  }
+
+  private async settleHours(): Promise<number> {
+    const { settleHours } = this.options;
+    return typeof settleHours === "number" ? settleHours : settleHours();
+  }
+
+  /** For `itemOf` called without a settle time (bulk loaders): the fixed one it was configured with. */
+  private fixedSettleHours(): number {
+    const { settleHours } = this.options;
+    if (typeof settleHours !== "number")
+      throw new Error("itemOf needs settleHours when it is read from the configuration");
+    return settleHours;
   }
 
   private locationPut(fact: Fact, guard: { condition: string; values: Record<string, unknown> }) {

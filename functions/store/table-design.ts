@@ -94,6 +94,10 @@ export const commitId = (epoch: number, version: number): string =>
 export const factLocationKey = (factId: string): string => `LOC#${factId}`;
 export const FACT_LOCATION_SORT_KEY = "LOC";
 
+/** The tenant configuration's versions, one item each, never rewritten: `V#<version>` (config-store.ts). */
+export const TENANT_CONFIG_KEY = "TENANT_CONFIG";
+export const tenantConfigSortKey = (version: number): string => `V#${String(version).padStart(10, "0")}`;
+
 /** Patients the finalizer set aside, one item each, in a partition of their own. */
 export const QUARANTINE_KEY = "QUARANTINE";
 

@@ -15,6 +15,7 @@ import { decisionStart, scopeReach } from "../../functions/domain/decision-scope
 import type { Fact } from "../../functions/domain/facts.js";
 import { finalizeDueEpisodes } from "../../functions/finalize/finalize-due-episodes.js";
 import { type ClaimSink, SqsClaimSink } from "../../functions/queue/claims-sender.js";
+import { fixedTenantConfig } from "../../functions/store/config-store.js";
 import { DynamoEpisodeStore } from "../../functions/store/episode-store.js";
 import { DynamoQuarantine } from "../../functions/store/quarantine-store.js";
 import { patientKey, tableDesign } from "../../functions/store/table-design.js";
@@ -181,7 +182,7 @@ export async function measureFinalizerHistory(context: BenchContext): Promise<Se
       store: new DynamoEpisodeStore(seedDocuments, tables.history.tableName),
       quarantine: new DynamoQuarantine(seedDocuments, tables.history.tableName),
       claims: discardingSink,
-      tenant,
+      tenant: fixedTenantConfig(tenant),
       retentionDays: RETENTION_DAYS,
       adjustmentHorizonDays: ADJUSTMENT_HORIZON_DAYS,
       clock: () => decidedAt(HISTORY_WEEKS - 1) + (performance.now() - started),
@@ -213,7 +214,7 @@ export async function measureFinalizerHistory(context: BenchContext): Promise<Se
         store,
         quarantine: new DynamoQuarantine(documents, tables[side].tableName),
         claims: new SqsClaimSink(sqs, tables[side].claimsUrl),
-        tenant,
+        tenant: fixedTenantConfig(tenant),
         retentionDays: RETENTION_DAYS,
         adjustmentHorizonDays: ADJUSTMENT_HORIZON_DAYS,
         clock: () => decidedAt(week) + (performance.now() - runStarted),

@@ -10,6 +10,7 @@ import { decideEpisodes } from "../../functions/domain/engine.js";
 import type { Fact } from "../../functions/domain/facts.js";
 import { finalizeDueEpisodes } from "../../functions/finalize/finalize-due-episodes.js";
 import { SqsClaimSink } from "../../functions/queue/claims-sender.js";
+import { fixedTenantConfig } from "../../functions/store/config-store.js";
 import { DynamoEpisodeStore, type EpisodeStore } from "../../functions/store/episode-store.js";
 import { DynamoFactStore } from "../../functions/store/fact-store.js";
 import { DynamoQuarantine } from "../../functions/store/quarantine-store.js";
@@ -139,7 +140,7 @@ export async function measureFinalizer(context: BenchContext): Promise<SectionRe
         store,
         quarantine: new DynamoQuarantine(documents, tables[side].tableName),
         claims: new SqsClaimSink(sqs, tables[side].claimsUrl),
-        tenant,
+        tenant: fixedTenantConfig(tenant),
         retentionDays: RETENTION_DAYS,
         adjustmentHorizonDays: 365,
         clock: () => AS_OF.toMillis() + (performance.now() - started),

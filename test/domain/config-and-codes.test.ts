@@ -7,7 +7,7 @@ import {
   familyHasTimedCodes,
   timedCodeFor,
 } from "../../functions/domain/code-table.js";
-import { defaultFeeSchedule, parseTenantConfig } from "../../functions/domain/config.js";
+import { defaultFeeSchedule, feesOn, parseTenantConfig } from "../../functions/domain/config.js";
 import { decideEpisodes } from "../../functions/domain/engine.js";
 import { ConfigurationError } from "../../functions/domain/errors.js";
 import { credentials } from "../../functions/domain/facts.js";
@@ -48,14 +48,7 @@ describe("tenant configuration", () => {
       placeOfService: "11",
       inquiryLookbackDays: 7,
       roster: [],
-      feeSchedule: {
-        "99421": 1456,
-        "99422": 2846,
-        "99423": 4496,
-        "98970": 1132,
-        "98971": 2135,
-        "98972": 3235,
-      },
+      feeSchedules: [],
     });
   });
 
@@ -117,24 +110,63 @@ describe("tenant configuration", () => {
     expect(config.roster[0]?.npi).toBe("1234567893");
   });
 
-  it("fee schedule: given codes override the defaults, new codes are added, the rest keep their defaults", () => {
+  it("R18: fee schedules: the default (2025) before the practice's first, then each from its date on", () => {
     // Act
     const config = parseTenantConfig({
       timezone: "America/New_York",
-      feeSchedule: { "99421": 2000, "98972": 0, G2252: 1500 },
+      feeSchedules: [
+        { effectiveFrom: "2027-01-01", fees: { "99421": 1500, "99422": 2900 } },
+        { effectiveFrom: "2026-01-01", fees: { "99421": 2000, "98972": 0, G2252: 1500 } },
+      ],
     });
 
-    // Assess
-    expect(config.feeSchedule).toEqual({
-      "99421": 2000,
-      "99422": 2846,
-      "99423": 4496,
-      "98970": 1132,
-      "98971": 2135,
-      "98972": 0,
-      G2252: 1500,
-    });
+    // Assess: sorted; each replaces the default whole from its date (a code it lacks has no fee then).
+    expect(config.feeSchedules.map((schedule) => schedule.effectiveFrom)).toEqual([
+      "2026-01-01",
+      "2027-01-01",
+    ]);
+    expect(feesOn(config, "2025-12-31")).toEqual(defaultFeeSchedule);
+    expect(feesOn(config, "2026-01-01")).toEqual({ "99421": 2000, "98972": 0, G2252: 1500 });
+    expect(feesOn(config, "2026-12-31")["99422"]).toBeUndefined();
+    expect(feesOn(config, "2027-06-01")).toEqual({ "99421": 1500, "99422": 2900 });
     expect(defaultFeeSchedule["99421"]).toBe(1456);
+  });
+
+  it("R18: two fee schedules taking effect on the same date are refused", () => {
+    const error = configError({
+      timezone: "America/New_York",
+      feeSchedules: [
+        { effectiveFrom: "2026-01-01", fees: { "99421": 2000 } },
+        { effectiveFrom: "2026-01-01", fees: { "99421": 2100 } },
+      ],
+    });
+    expect(error.field).toBe("feeSchedules");
+  });
+
+  it("R18: a practitioner's roster entries may follow each other, never overlap; effectiveTo after effectiveFrom", () => {
+    const entry = { practitionerId: "dr-adams", npi: "1003000126", credential: "MD" };
+    expect(() =>
+      parseTenantConfig({
+        timezone: "America/New_York",
+        roster: [
+          { ...entry, credential: "NP", effectiveTo: "2025-12-31" },
+          { ...entry, effectiveFrom: "2026-01-01" },
+        ],
+      }),
+    ).not.toThrow();
+    const overlap = configError({
+      timezone: "America/New_York",
+      roster: [
+        { ...entry, effectiveTo: "2026-01-01" },
+        { ...entry, effectiveFrom: "2026-01-01" },
+      ],
+    });
+    expect(overlap.field).toBe("roster.1.practitionerId");
+    const backwards = configError({
+      timezone: "America/New_York",
+      roster: [{ ...entry, effectiveFrom: "2026-02-01", effectiveTo: "2026-01-01" }],
+    });
+    expect(backwards.field).toBe("roster.0.effectiveTo");
   });
 
   it("fee schedule: the engine charges the tenant's fee for the chosen code", () => {
@@ -143,7 +175,7 @@ describe("tenant configuration", () => {
       timezone: "America/New_York",
       consent: "not-tracked",
       roster: rosterInput(),
-      feeSchedule: { "99421": 2000 },
+      feeSchedules: [{ effectiveFrom: "2026-01-01", fees: { "99421": 2000 } }],
     });
     const facts = [
       inquiry({ id: "q1", at: "2026-03-16T09:00:00-04:00" }),
@@ -185,7 +217,11 @@ describe("tenant configuration", () => {
     { label: "negative settleHours", overrides: { settleHours: -1 }, field: "settleHours" },
     { label: "fractional settleHours", overrides: { settleHours: 1.5 }, field: "settleHours" },
     { label: "inquiryLookbackDays 32", overrides: { inquiryLookbackDays: 32 }, field: "inquiryLookbackDays" },
-    { label: "a negative fee", overrides: { feeSchedule: { "99421": -1 } }, field: "feeSchedule.99421" },
+    {
+      label: "a negative fee",
+      overrides: { feeSchedules: [{ effectiveFrom: "2026-01-01", fees: { "99421": -1 } }] },
+      field: "feeSchedules.0.fees.99421",
+    },
   ])("config: $label fails fast naming $field", ({ overrides, field }) => {
     // Act
     const error = configError({ timezone: "America/New_York", ...overrides });
@@ -197,12 +233,15 @@ describe("tenant configuration", () => {
     expect(error.name).toBe("ConfigurationError");
   });
 
-  it("config: a fee schedule key that is not a 5-character procedure code is rejected under feeSchedule", () => {
+  it("config: a fee schedule key that is not a 5-character procedure code is rejected under feeSchedules", () => {
     // Act
-    const error = configError({ timezone: "America/New_York", feeSchedule: { "9942": 100 } });
+    const error = configError({
+      timezone: "America/New_York",
+      feeSchedules: [{ effectiveFrom: "2026-01-01", fees: { "9942": 100 } }],
+    });
 
     // Assess
-    expect(error.field.startsWith("feeSchedule")).toBe(true);
+    expect(error.field.startsWith("feeSchedules.0.fees")).toBe(true);
   });
 
   it("config: a roster NPI with a bad check digit fails naming roster.<index>.npi", () => {
@@ -245,7 +284,7 @@ describe("tenant configuration", () => {
     expect(error.field).toBe("roster.0.credential");
   });
 
-  it("config: a practitionerId listed twice fails naming the second entry", () => {
+  it("config: a practitionerId listed twice with no dates (both always in force) fails naming the second entry", () => {
     // Act
     const error = configError({
       timezone: "America/New_York",
@@ -258,7 +297,7 @@ describe("tenant configuration", () => {
 
     // Assess
     expect(error.field).toBe("roster.2.practitionerId");
-    expect(error.reason).toBe("practitionerId appears twice in the roster");
+    expect(error.reason).toBe("practitionerId has another roster entry in force on some of the same days");
   });
 
   it("config: something that is not an object fails at the root", () => {

@@ -1,13 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { threadsOf } from "../../functions/domain/episodes.js";
 import type { Fact } from "../../functions/domain/facts.js";
-import { activity, inquiry, roster, staffActivity } from "../support/domain-builders.js";
+import { activity, inquiry, staffActivity } from "../support/domain-builders.js";
 
 /** R1's reply chains as threadsOf resolves them, inside a decision's scope and beyond it (decision-scope.ts). */
 
-const ROSTER = new Map(roster.map((entry) => [entry.practitionerId, { ...entry, group: "default" }]));
 const ids = (facts: readonly Fact[], context = {}) =>
-  threadsOf(facts, ROSTER, context).inquiries.map(({ fact }) => fact.id);
+  threadsOf(facts, context).inquiries.map(({ fact }) => fact.id);
 
 describe("R1: reply chains", () => {
   it("R17: a message several facts name is the patient's when any of them is an inquiry, in any order", () => {
@@ -47,7 +46,7 @@ describe("R1: reply chains", () => {
     expect(ids([opened, reply("m1")])).toEqual(["q1", "q9"]);
     expect(ids([byClinician, reply("m2")])).toEqual([]);
     expect(ids([{ ...opened, retracted: true }, reply("m1")])).toEqual([]);
-    expect(threadsOf([reply("m7")], ROSTER)).toMatchObject({ inquiries: [], missing: ["m7"] });
+    expect(threadsOf([reply("m7")])).toMatchObject({ inquiries: [], missing: ["m7"] });
   });
 
   it("R1: a chain leaving the facts ends at the root an earlier decision cached, unless its parent is gone", () => {
@@ -56,14 +55,14 @@ describe("R1: reply chains", () => {
     const roots = new Map([["m2", "patient" as const]]);
     // Act / Assess
     expect(ids([q2])).toEqual([]);
-    expect(threadsOf([q2], ROSTER).missing).toEqual(["m1"]);
+    expect(threadsOf([q2]).missing).toEqual(["m1"]);
     expect(ids([q2], { roots })).toEqual(["q2"]);
     // m1 fetched and found retracted: the cached root no longer holds.
     const gone = { ...inquiry({ id: "q1", at: "2026-02-02T09:00:00Z", messageId: "m1" }), retracted: true };
     expect(ids([q2], { roots, messages: [gone] })).toEqual([]);
     // m1 fetched: the chain is followed through it, and q2's own root is reported for the store to keep.
     const m1 = inquiry({ id: "q1", at: "2026-02-02T09:00:00Z", messageId: "m1" });
-    const threads = threadsOf([q2], ROSTER, { messages: [m1] });
+    const threads = threadsOf([q2], { messages: [m1] });
     expect(threads.inquiries.map(({ fact }) => fact.id)).toEqual(["q2"]);
     expect(threads.roots).toEqual(new Map([["m2", "patient"]]));
   });

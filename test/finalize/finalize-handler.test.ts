@@ -4,6 +4,7 @@ import type { ClaimLine } from "../../functions/domain/claim-line.js";
 import { factReach } from "../../functions/domain/decision-scope.js";
 import { factDigest } from "../../functions/domain/fact-digest.js";
 import { createFinalizeHandler } from "../../functions/finalize/finalize-handler.js";
+import { fixedTenantConfig } from "../../functions/store/config-store.js";
 import type { EpisodeStore } from "../../functions/store/episode-store.js";
 import type { Quarantine } from "../../functions/store/quarantine-store.js";
 import { dueShardOf } from "../../functions/store/table-design.js";
@@ -79,7 +80,7 @@ describe("the finalize handler", () => {
       store: memoryStore(),
       quarantine: noQuarantine,
       claims: { send: async (lines) => void sent.push(...lines) },
-      tenant: TENANT,
+      tenant: fixedTenantConfig(TENANT),
       retentionDays: 2190,
       adjustmentHorizonDays: 365,
       clock: () => AS_OF,
@@ -116,7 +117,7 @@ describe("the finalize handler", () => {
       store: memoryStore(),
       quarantine: noQuarantine,
       claims: { send: async () => undefined },
-      tenant: TENANT,
+      tenant: fixedTenantConfig(TENANT),
       retentionDays: 2190,
       adjustmentHorizonDays: 365,
       clock: (() => {

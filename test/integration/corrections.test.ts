@@ -7,6 +7,7 @@ import { runReplay } from "../../bin/local/replay-run.js";
 import { openScenarioFile } from "../../bin/local/scenario-file.js";
 import type { ClaimLine } from "../../functions/domain/claim-line.js";
 import type { Fact } from "../../functions/domain/facts.js";
+import { fixedTenantConfig } from "../../functions/store/config-store.js";
 import type { EpisodeStore } from "../../functions/store/episode-store.js";
 import { DynamoFactStore } from "../../functions/store/fact-store.js";
 import { activity, inquiry, tenant } from "../support/domain-builders.js";
@@ -202,7 +203,7 @@ describe("R17: any interleaving of versions, moves and deletions", () => {
               if ("retract" in change) await facts.retract({ factId: change.retract, version: 100 });
               else await facts.put(change);
             }
-            await world.run(AS_OF, { tenant: tenant() });
+            await world.run(AS_OF, { tenant: fixedTenantConfig(tenant()) });
             return summary(await world.takeClaims());
           };
 

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { lambdaContext } from "../../bin/local/pipeline.js";
 import type { Fact } from "../../functions/domain/facts.js";
 import { createFinalizeHandler } from "../../functions/finalize/finalize-handler.js";
+import { fixedTenantConfig } from "../../functions/store/config-store.js";
 import type { EpisodeStore } from "../../functions/store/episode-store.js";
 import { factSortKey, patientKey } from "../../functions/store/table-design.js";
 import { activity, inquiry } from "../support/domain-builders.js";
@@ -79,7 +80,7 @@ describe("one patient that cannot be decided never stops the others", () => {
         store: world.store,
         quarantine: world.quarantine,
         claims: world.claims,
-        tenant: TENANT,
+        tenant: fixedTenantConfig(TENANT),
         retentionDays: 2190,
         adjustmentHorizonDays: 365,
         clock: () => at,

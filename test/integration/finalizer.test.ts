@@ -3,6 +3,7 @@ import type { InitializeMiddleware, MiddlewareStack } from "@smithy/types";
 import { describe, expect, it } from "vitest";
 import type { FinalizeDependencies } from "../../functions/finalize/finalize-due-episodes.js";
 import type { ClaimSink } from "../../functions/queue/claims-sender.js";
+import { fixedTenantConfig } from "../../functions/store/config-store.js";
 import type { EpisodeStore } from "../../functions/store/episode-store.js";
 import { activity, consent, inquiry, tenant, visit } from "../support/domain-builders.js";
 import {
@@ -312,9 +313,9 @@ describe("the finalizer against DynamoDB Local and the SQS-compatible server", (
         return { ...page, markers: page.markers.filter((marker) => marker.patientId === patientId) };
       },
     });
-    await world.run(AS_OF, { tenant: longer, store: only("looks-back") });
+    await world.run(AS_OF, { tenant: fixedTenantConfig(longer), store: only("looks-back") });
     const readsForLonger = lookbacks.length;
-    await world.run(AS_OF, { tenant: defaults, store: only("defaults") });
+    await world.run(AS_OF, { tenant: fixedTenantConfig(defaults), store: only("defaults") });
     const lines = await world.takeClaims();
     const [defaultsRecord] = await world.audits("defaults");
 

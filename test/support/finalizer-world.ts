@@ -10,6 +10,7 @@ import {
   finalizeDueEpisodes,
 } from "../../functions/finalize/finalize-due-episodes.js";
 import { SqsClaimSink } from "../../functions/queue/claims-sender.js";
+import { fixedTenantConfig } from "../../functions/store/config-store.js";
 import { DynamoEpisodeStore, type EpisodeStore } from "../../functions/store/episode-store.js";
 import { DynamoFactStore } from "../../functions/store/fact-store.js";
 import { DynamoQuarantine } from "../../functions/store/quarantine-store.js";
@@ -56,7 +57,7 @@ export async function finalizerWorld() {
       store,
       quarantine,
       claims,
-      tenant: TENANT,
+      tenant: fixedTenantConfig(TENANT),
       retentionDays: 2190,
       adjustmentHorizonDays: 365,
       clock: () => at + (Date.now() - started),
