@@ -21,3 +21,9 @@ export class UsageError extends OpsError {
 /** An error's message on one line: SDK and system messages may span several. */
 export const oneLine = (error: unknown): string =>
   (error instanceof Error ? error.message : String(error)).replace(/\s+/g, " ").trim();
+
+/** parseArgs' own words, less its advice on positionals starting with '-', which no command here takes. */
+export function argumentProblem(error: unknown): string {
+  const unknown = /^Unknown option '([^']+)'/.exec(oneLine(error));
+  return unknown === null ? oneLine(error) : `unknown option ${unknown[1]}`;
+}

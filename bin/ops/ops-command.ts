@@ -1,14 +1,20 @@
 import { parseArgs } from "node:util";
 import { DynamoQuarantine } from "../../functions/store/quarantine-store.js";
-import { OpsError, oneLine, UsageError } from "./errors.js";
-import { listQuarantine, type OpsOutput, type RetryRequest, retryQuarantine } from "./quarantine-commands.js";
-import { openTable, type TableTarget, tableTarget } from "./table-target.js";
+import type { OpsOutput } from "./command-output.js";
+import { argumentProblem, OpsError, oneLine, UsageError } from "./errors.js";
+import { listQuarantine, type RetryRequest, retryQuarantine } from "./quarantine-commands.js";
+import {
+  openTable,
+  type TableTarget,
+  tableTarget,
+  tableTargetOptions,
+  tableTargetUsage,
+} from "./table-target.js";
 
 export const usage = [
   "usage: npm run ops -- quarantine list [--json] <stack>",
   "       npm run ops -- quarantine retry (<patientId>... | --all) <stack>",
-  "stack: --local [--port <port>] | --prefix <prefix> [--region <region>] [--table <name>]",
-  "       | --endpoint <url> --table <name>",
+  tableTargetUsage,
 ].join("\n");
 
 export interface OpsEnvironment extends OpsOutput {
@@ -33,12 +39,7 @@ export async function runOps(args: readonly string[], env: OpsEnvironment): Prom
       args: [...args],
       allowPositionals: true,
       options: {
-        local: { type: "boolean" },
-        port: { type: "string" },
-        prefix: { type: "string" },
-        region: { type: "string" },
-        table: { type: "string" },
-        endpoint: { type: "string" },
+        ...tableTargetOptions,
         json: { type: "boolean", default: false },
         all: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -90,10 +91,4 @@ function commandOf(positionals: readonly string[], values: { json: boolean; all:
   throw new UsageError(
     positionals.length === 0 ? "no command" : `unknown command: ${positionals.slice(0, 2).join(" ")}`,
   );
-}
-
-/** parseArgs' own words, less its advice on positionals starting with '-', which no command here takes. */
-function argumentProblem(error: unknown): string {
-  const unknown = /^Unknown option '([^']+)'/.exec(oneLine(error));
-  return unknown === null ? oneLine(error) : `unknown option ${unknown[1]}`;
 }

@@ -1,10 +1,5 @@
 import type { Quarantine, QuarantinedPatient } from "../../functions/store/quarantine-store.js";
-
-/** Where a command writes: `out` for its answer (stdout), `err` for what went wrong (stderr); one line each. */
-export interface OpsOutput {
-  out(line: string): void;
-  err(line: string): void;
-}
+import type { OpsOutput } from "./command-output.js";
 
 /** `quarantine list`: one line per patient the finalizer set aside (or one JSON object per line), exit 0. */
 export async function listQuarantine(

@@ -23,6 +23,26 @@ export interface TargetOptions {
   endpoint?: string;
 }
 
+/** The command-line options that name a table, as `node:util` parseArgs declares them. */
+export const tableTargetOptions = {
+  local: { type: "boolean" },
+  port: { type: "string" },
+  prefix: { type: "string" },
+  region: { type: "string" },
+  table: { type: "string" },
+  endpoint: { type: "string" },
+} as const;
+
+/** The usage lines of those options, for a command's usage that says `<stack>`. */
+export const tableTargetUsage = [
+  "stack: --local [--port <port>] | --prefix <prefix> [--region <region>] [--table <name>]",
+  "       | --endpoint <url> --table <name>",
+].join("\n");
+
+/** Whether the command line names a table at all (for a command that can do without one). */
+export const namesTableTarget = (options: TargetOptions): boolean =>
+  Object.keys(tableTargetOptions).some((name) => options[name as keyof TargetOptions] !== undefined);
+
 /** An open table: its document client, its name, and how to say where it is. */
 export interface OpenTable {
   documents: DynamoDBDocumentClient;
