@@ -158,6 +158,7 @@ export class LocalPipeline {
       quarantine: new DynamoQuarantine(documents, tableName),
       claims: new SqsClaimSink(this.sqs, resources.claimsUrl),
       tenant,
+      configVersions: this.configs,
       retentionDays: config.retentionDays,
       adjustmentHorizonDays: config.adjustmentHorizonDays,
       clock: () => this.clock().getTime(),

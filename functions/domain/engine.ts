@@ -76,11 +76,22 @@ export interface ResolvedThread {
   root: ThreadRoot;
 }
 
+/** Time of a clinician the roster does not hold on that day (R4, R18): counted nowhere until it does. */
+export interface UnknownClinicianTime {
+  factId: string;
+  patientId: string;
+  practitionerId: string;
+  at: number;
+  seconds: number;
+}
+
 export interface EngineResult {
   episodes: Episode[];
   /** The claim lines owed now: originals of due billable episodes and R16 adjustments of what was sent. */
   owed: ClaimLine[];
   unattributed: Unattributed[];
+  /** Every activity in scope by a clinician the roster does not hold on its date, inside a window or not. */
+  unknownClinicianTime: UnknownClinicianTime[];
   /** R1's root of every message in scope whose chain could be followed to its start. */
   threads: ResolvedThread[];
   /** Messages an inquiry's chain replies to that the facts do not hold: with a scope, fetch them and decide again. */
@@ -116,6 +127,7 @@ export function decideEpisodes(
     episodes: [],
     owed: [],
     unattributed: [],
+    unknownClinicianTime: [],
     threads: [],
     missingMessages: [],
   };
@@ -123,6 +135,7 @@ export function decideEpisodes(
     const decided = decidePatient(patientId, patientFacts, roster, config, asOfMillis, scope);
     result.episodes.push(...decided.episodes);
     result.unattributed.push(...decided.unattributed);
+    result.unknownClinicianTime.push(...decided.unknownClinicianTime);
     result.threads.push(...decided.threads);
     result.missingMessages.push(...decided.missing.map((messageId) => ({ patientId, messageId })));
     if (decided.restartFrom !== undefined)
@@ -166,6 +179,7 @@ function decidePatient(
 ): {
   episodes: Episode[];
   unattributed: Unattributed[];
+  unknownClinicianTime: UnknownClinicianTime[];
   threads: ResolvedThread[];
   missing: string[];
   restartFrom?: number;
@@ -335,6 +349,15 @@ function decidePatient(
   return {
     episodes,
     unattributed,
+    unknownClinicianTime: unknownTime
+      .filter((activity) => activity.at >= from)
+      .map((activity) => ({
+        factId: activity.fact.id,
+        patientId,
+        practitionerId: activity.practitionerId,
+        at: activity.at,
+        seconds: activity.fact.seconds,
+      })),
     threads: [...threads.roots]
       .sort(([a], [b]) => compareStrings(a, b))
       .map(([messageId, root]) => ({ patientId, messageId, root })),

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { ClaimLine } from "../domain/claim-line.js";
 import type { TenantConfig } from "../domain/config.js";
 import { type DecidedWindow, inScope } from "../domain/decision-scope.js";
-import type { EngineResult, Episode } from "../domain/engine.js";
+import type { EngineResult, Episode, UnknownClinicianTime } from "../domain/engine.js";
 import { canonicalJson } from "../domain/fact-digest.js";
 import { DAY, HOUR, toMillis } from "../domain/time.js";
 import type {
@@ -58,6 +58,8 @@ export interface PlannedDecision {
   commit?: Commit;
   /** Due episodes whose decision is new or changed, for the business metrics. */
   finalized: Episode[];
+  /** Unknown clinicians' time this decision accounts for the first time (R4, R18), for the metric. */
+  unknownTime: UnknownClinicianTime[];
 }
 
 export function planDecision(
@@ -139,16 +141,33 @@ export function planDecision(
 
   const facts = factUpdates(view, result, from, context);
   const pending = nextSettle(view.state, result.episodes, from, context.tenant);
+  // R18: unknown clinicians' time seen for the first time is indexed, so a configuration adding them finds it.
+  const accounted = new Set(facts.filter((update) => update.clearMarker).map((update) => update.factId));
+  const unknownTime = result.unknownClinicianTime.filter((time) => accounted.has(time.factId));
+  // Re-check asks this decision answers: it decides everything from `from` on.
+  const rechecks = view.rechecks.filter((recheck) => recheck.changedAt >= from).map((recheck) => recheck.key);
   const unchanged =
     records.length === 0 &&
     facts.length === 0 &&
+    rechecks.length === 0 &&
     view.state !== undefined &&
     view.state.pending?.dueAt === pending?.dueAt &&
     view.state.pending?.changedAt === pending?.changedAt;
-  if (unchanged) return { finalized };
+  if (unchanged) return { finalized, unknownTime };
   return {
-    commit: { patientId: view.patientId, expected: view.state, decidedAt: now, pending, records, facts },
+    commit: {
+      patientId: view.patientId,
+      expected: view.state,
+      decidedAt: now,
+      pending,
+      records,
+      facts,
+      unknownTime,
+      rechecks,
+      retentionDays: context.retentionDays,
+    },
     finalized,
+    unknownTime,
   };
 }
 

@@ -1,11 +1,13 @@
 import { createHash } from "node:crypto";
 import type { ClaimLine } from "../domain/claim-line.js";
+import { newlyInForce, type TenantConfig } from "../domain/config.js";
 import { decisionStart, lookbackSince, inScope as needed, scopeReach } from "../domain/decision-scope.js";
 import { decideEpisodes, type EngineResult } from "../domain/engine.js";
 import type { ThreadRoot } from "../domain/episodes.js";
 import type { Outcome } from "../domain/outcome.js";
+import { DAY, localDate } from "../domain/time.js";
 import type { ClaimSink } from "../queue/claims-sender.js";
-import type { TenantConfigSource } from "../store/config-store.js";
+import type { TenantConfigSource, TenantConfigStore } from "../store/config-store.js";
 import type {
   DueMarker,
   EpisodeStore,
@@ -24,6 +26,8 @@ export interface FinalizeDependencies {
   claims: ClaimSink;
   /** The tenant configuration in force: read once per run, its version named in every decision record. */
   tenant: TenantConfigSource;
+  /** Earlier versions, to act on what a new one changes (R18); without it, no change is acted on. */
+  configVersions?: Pick<TenantConfigStore, "version">;
   /** Audit records are kept this long after the episode's window end. */
   retentionDays: number;
   /** Lines older than this (by window end) are settled history: never voided or replaced again. */
@@ -58,6 +62,10 @@ export interface FinalizeReport {
   quarantinedPatients: number;
   /** Patients in quarantine that the finalizer retries by itself (a failure that may pass). */
   patientsRetrying: number;
+  /** Minutes of clinicians the roster did not hold on their dates, first seen in this run (R4, R18). */
+  unknownClinicianMinutes: number;
+  /** Patients made due again because a new configuration version put a clinician in force on their dates (R18). */
+  patientsRechecked: number;
 }
 
 /** Patients decided together: their lines share SQS batches of 10, their DynamoDB calls run side by side. */
@@ -89,6 +97,8 @@ export async function finalizeDueEpisodes(deps: FinalizeDependencies): Promise<F
     patientsQuarantined: 0,
     quarantinedPatients: 0,
     patientsRetrying: 0,
+    unknownClinicianMinutes: 0,
+    patientsRechecked: 0,
   };
   const tenant = await deps.tenant.get();
   const context: DecisionContext = {
@@ -98,6 +108,7 @@ export async function finalizeDueEpisodes(deps: FinalizeDependencies): Promise<F
     adjustmentHorizonDays: deps.adjustmentHorizonDays,
     retentionDays: deps.retentionDays,
   };
+  report.patientsRechecked = await actOnConfigChanges(tenant, context, deps);
   const quarantined = new Map<string, QuarantinedPatient>();
   for (const patient of await deps.quarantine.list()) quarantined.set(patient.patientId, patient);
   report.quarantinedPatients = [...quarantined.values()].filter((p) => p.retryAt === undefined).length;
@@ -153,6 +164,44 @@ export async function finalizeDueEpisodes(deps: FinalizeDependencies): Promise<F
     }
   }
   return report;
+}
+
+/**
+ * R18: when the configuration in force is newer than the last one the finalizer acted on, each version in
+ * between may have put clinicians in force on dates where their time was unknown: those patients are made due
+ * again from that time (within the adjustment horizon), and this run decides them. Returns how many.
+ */
+async function actOnConfigChanges(
+  tenant: { version: number; config: TenantConfig },
+  context: DecisionContext,
+  deps: FinalizeDependencies,
+): Promise<number> {
+  if (deps.configVersions === undefined) return 0;
+  const acted = await deps.store.configProgress();
+  if (acted === tenant.version) return 0;
+  const horizon = context.now - deps.adjustmentHorizonDays * DAY;
+  const due = new Map<string, number>();
+  let previous: { config: TenantConfig } | undefined =
+    acted === undefined ? undefined : await deps.configVersions.version(acted);
+  for (let version = (acted ?? tenant.version - 1) + 1; version <= tenant.version; version++) {
+    const next = version === tenant.version ? tenant : await deps.configVersions.version(version);
+    if (next === undefined) continue;
+    if (previous !== undefined) {
+      for (const added of newlyInForce(previous.config, next.config)) {
+        for (const time of await deps.store.unknownClinicianTime(added.practitionerId)) {
+          const date = localDate(time.at, tenant.config.timezone);
+          if (time.at < horizon || date < added.from || added.to < date) continue;
+          due.set(time.patientId, Math.min(due.get(time.patientId) ?? time.at, time.at));
+        }
+      }
+    }
+    previous = next;
+  }
+  const patients = [...due].map(([patientId, changedAt]) => ({ patientId, changedAt }));
+  await deps.store.recheck(patients, tenant.version, context.now);
+  // Another run that acted on the same versions wrote the same re-checks: either one's progress will do.
+  await deps.store.recordConfigProgress(tenant.version, acted);
+  return patients.length;
 }
 
 /** What woke a patient: the earliest change its markers name, if any (else only lines wait to be sent). */
@@ -240,6 +289,9 @@ async function preparePatient(
   }
   for (const episode of plan.finalized)
     report.episodesFinalized[episode.outcome] = (report.episodesFinalized[episode.outcome] ?? 0) + 1;
+  report.unknownClinicianMinutes += Math.floor(
+    plan.unknownTime.reduce((seconds, time) => seconds + time.seconds, 0) / 60,
+  );
   return { patientId: work.patientId, outbox: [...view.outbox, ...committed.outbox] };
 }
 

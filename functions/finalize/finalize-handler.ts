@@ -44,6 +44,9 @@ export function createFinalizeHandler(
     metrics.addMetric("PatientsQuarantined", MetricUnit.Count, report.patientsQuarantined);
     metrics.addMetric("QuarantinedPatients", MetricUnit.Count, report.quarantinedPatients);
     metrics.addMetric("PatientsRetrying", MetricUnit.Count, report.patientsRetrying);
+    // R18: time no roster entry covered (counted, never dropped), and patients a configuration change re-opened.
+    metrics.addMetric("UnknownClinicianMinutes", MetricUnit.Count, report.unknownClinicianMinutes);
+    metrics.addMetric("PatientsRechecked", MetricUnit.Count, report.patientsRechecked);
     logger.info("finalizer run", { ...report });
   };
 

@@ -1,7 +1,13 @@
 import { createHash } from "node:crypto";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, PutCommand, paginateQuery, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  paginateQuery,
+  QueryCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { parseTenantConfig, type TenantConfig } from "../domain/config.js";
 import { canonicalJson } from "../domain/fact-digest.js";
 import { TENANT_CONFIG_KEY, tableDesign, tenantConfigSortKey } from "./table-design.js";
@@ -30,6 +36,8 @@ export interface TenantConfigStore {
   latest(): Promise<StoredConfig | undefined>;
   /** Every version, oldest first. */
   versions(): Promise<StoredConfig[]>;
+  /** One version, or undefined when there is no such version. */
+  version(version: number): Promise<StoredConfig | undefined>;
   /** Validates (throws `ConfigurationError` naming the field) and stores a new version unless it changes nothing. */
   push(input: unknown, meta: { at: Date; by: string }): Promise<PushResult>;
 }
@@ -77,6 +85,20 @@ export class DynamoTenantConfigStore implements TenantConfigStore {
     );
     for await (const page of pages) for (const item of page.Items ?? []) versions.push(storedConfig(item));
     return versions;
+  }
+
+  async version(version: number): Promise<StoredConfig | undefined> {
+    const answer = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: {
+          [tableDesign.partitionKey]: TENANT_CONFIG_KEY,
+          [tableDesign.sortKey]: tenantConfigSortKey(version),
+        },
+        ConsistentRead: true,
+      }),
+    );
+    return answer.Item === undefined ? undefined : storedConfig(answer.Item);
   }
 
   async push(input: unknown, meta: { at: Date; by: string }): Promise<PushResult> {

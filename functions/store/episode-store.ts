@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
+import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
   paginateQuery,
   QueryCommand,
   type QueryCommandInput,
@@ -19,6 +21,7 @@ import { type Fact, factSchema } from "../domain/facts.js";
 import { CorruptItemError } from "./errors.js";
 import {
   ALWAYS_READ,
+  CONFIG_PROGRESS_KEY,
   commitId,
   dueShardOf,
   EPISODE_PREFIX,
@@ -29,8 +32,11 @@ import {
   outboxSortKey,
   PATIENT_PREFIX,
   patientKey,
+  RECHECK_PREFIX,
+  recheckSortKey,
   STATE_SORT_KEY,
   tableDesign,
+  unknownClinicianKey,
 } from "./table-design.js";
 
 /** A due-index entry as the finalizer reads it: whose, what kind of item, and where its change starts. */
@@ -97,8 +103,19 @@ export interface PatientView {
   episodes: EpisodeHead[];
   /** Lines committed and not yet confirmed sent, in commit and send order. */
   outbox: OutboxEntry[];
+  /** Asks to decide the patient again after a configuration change (R18), by sort key. */
+  rechecks: Array<{ key: string; changedAt: number }>;
   /** The lowest reach read. */
   reachFrom: number;
+}
+
+/** Time of a clinician the roster did not hold, as indexed for a later configuration to pick up (R18). */
+export interface UnknownClinicianEntry {
+  practitionerId: string;
+  patientId: string;
+  factId: string;
+  at: number;
+  seconds: number;
 }
 
 export interface EpisodeRecordWrite {
@@ -130,6 +147,12 @@ export interface Commit {
   /** Decision records in send order (voids first, R16). */
   records: EpisodeRecordWrite[];
   facts: FactUpdate[];
+  /** Unknown clinicians' time first accounted for by this decision, to index (R18). */
+  unknownTime?: UnknownClinicianEntry[];
+  /** Re-check asks this decision answered (sort keys), deleted with it. */
+  rechecks?: string[];
+  /** When indexed unknown-clinician time expires (epoch seconds per entry: fact time + retention). */
+  retentionDays?: number;
 }
 
 export type CommitResult =
@@ -154,6 +177,18 @@ export interface EpisodeStore {
   commit(commit: Commit): Promise<CommitResult>;
   /** Deletes outbox entries whose lines the claims queue accepted. */
   confirmSent(entries: readonly OutboxEntry[]): Promise<void>;
+  /** Indexed time of a clinician the roster did not hold when it was decided (R18). */
+  unknownClinicianTime(practitionerId: string): Promise<UnknownClinicianEntry[]>;
+  /** Makes patients due again from an instant, because configuration `version` changed what their facts mean. */
+  recheck(
+    patients: ReadonlyArray<{ patientId: string; changedAt: number }>,
+    version: number,
+    now: number,
+  ): Promise<void>;
+  /** The configuration version the finalizer last acted on (undefined before the first). */
+  configProgress(): Promise<number | undefined>;
+  /** Records that the finalizer acted on `version`; false when another run moved it first. */
+  recordConfigProgress(version: number, previous: number | undefined): Promise<boolean>;
 }
 
 /** DynamoDB's limit of actions in one TransactWriteItems. */
@@ -215,7 +250,7 @@ export class DynamoEpisodeStore implements EpisodeStore {
       Select: "ALL_PROJECTED_ATTRIBUTES",
       ConsistentRead: true,
     });
-    const view: PatientView = { patientId, facts: [], episodes: [], outbox: [], reachFrom };
+    const view: PatientView = { patientId, facts: [], episodes: [], outbox: [], rechecks: [], reachFrom };
     const latest = new Map<string, { commit: string; head: EpisodeHead }>();
     for (const item of items) {
       const sk = String(item[tableDesign.sortKey]);
@@ -228,6 +263,8 @@ export class DynamoEpisodeStore implements EpisodeStore {
         if (held === undefined || commit > held.commit) latest.set(head.episodeId, { commit, head });
       } else if (sk.startsWith(OUTBOX_PREFIX)) {
         view.outbox.push({ patientId, key: sk, line: parseItem(sk, "line", claimLineSchema, item.line) });
+      } else if (sk.startsWith(RECHECK_PREFIX)) {
+        view.rechecks.push({ key: sk, changedAt: Number(item.changedAt) });
       }
     }
     view.episodes = [...latest.values()].map(({ head }) => head);
@@ -348,6 +385,109 @@ export class DynamoEpisodeStore implements EpisodeStore {
           throw new Error(`${requests.length} sent line(s) still in the outbox after retries`);
       }
     }
+  }
+
+  async unknownClinicianTime(practitionerId: string): Promise<UnknownClinicianEntry[]> {
+    const items = await this.query({
+      TableName: this.tableName,
+      KeyConditionExpression: "#pk = :pk",
+      ExpressionAttributeNames: { "#pk": tableDesign.partitionKey },
+      ExpressionAttributeValues: { ":pk": unknownClinicianKey(practitionerId) },
+    });
+    return items.map((item) => ({
+      practitionerId,
+      patientId: String(item.patientId),
+      factId: String(item.factId),
+      at: Number(item.at),
+      seconds: Number(item.seconds),
+    }));
+  }
+
+  async recheck(
+    patients: ReadonlyArray<{ patientId: string; changedAt: number }>,
+    version: number,
+    now: number,
+  ): Promise<void> {
+    const { dueIndex, reachIndex } = tableDesign;
+    for (let start = 0; start < patients.length; start += MAX_BATCH_WRITE) {
+      let requests: Array<{ PutRequest: { Item: Record<string, unknown> } }> = patients
+        .slice(start, start + MAX_BATCH_WRITE)
+        .map(({ patientId, changedAt }) => ({
+          PutRequest: {
+            Item: {
+              [tableDesign.partitionKey]: patientKey(patientId),
+              [tableDesign.sortKey]: recheckSortKey(version),
+              type: "recheck",
+              [reachIndex.sortKey]: ALWAYS_READ,
+              [dueIndex.partitionKey]: dueShardOf(patientId),
+              [dueIndex.sortKey]: now,
+              changedAt,
+            },
+          },
+        }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt > 0)
+          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+        const result = await this.client.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        );
+        requests = (result.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+        if (attempt >= 8 && requests.length > 0)
+          throw new Error(`${requests.length} re-check(s) not written after retries`);
+      }
+    }
+  }
+
+  async configProgress(): Promise<number | undefined> {
+    const answer = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [tableDesign.partitionKey]: CONFIG_PROGRESS_KEY, [tableDesign.sortKey]: STATE_SORT_KEY },
+        ConsistentRead: true,
+      }),
+    );
+    return typeof answer.Item?.version === "number" ? answer.Item.version : undefined;
+  }
+
+  async recordConfigProgress(version: number, previous: number | undefined): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            [tableDesign.partitionKey]: CONFIG_PROGRESS_KEY,
+            [tableDesign.sortKey]: STATE_SORT_KEY,
+            version,
+          },
+          ConditionExpression: previous === undefined ? "attribute_not_exists(#pk)" : "#version = :previous",
+          ExpressionAttributeNames:
+            previous === undefined ? { "#pk": tableDesign.partitionKey } : { "#version": "version" },
+          ExpressionAttributeValues: previous === undefined ? undefined : { ":previous": previous },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  private unknownTimePut(entry: UnknownClinicianEntry, retentionDays: number) {
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          [tableDesign.partitionKey]: unknownClinicianKey(entry.practitionerId),
+          [tableDesign.sortKey]: `${entry.patientId}#${entry.factId}`,
+          type: "unknown-clinician-time",
+          patientId: entry.patientId,
+          factId: entry.factId,
+          at: entry.at,
+          seconds: entry.seconds,
+          [tableDesign.ttlAttribute]: Math.floor(entry.at / 1000) + retentionDays * 86_400,
+        },
+      },
+    };
   }
 
   private async query(input: QueryCommandInput): Promise<Record<string, unknown>[]> {

@@ -98,6 +98,19 @@ export const FACT_LOCATION_SORT_KEY = "LOC";
 export const TENANT_CONFIG_KEY = "TENANT_CONFIG";
 export const tenantConfigSortKey = (version: number): string => `V#${String(version).padStart(10, "0")}`;
 
+/** Which configuration version the finalizer last looked at for changes to act on (R18). */
+export const CONFIG_PROGRESS_KEY = "TENANT_CONFIG_APPLIED";
+
+/**
+ * Time by a clinician the roster did not hold on its date, by practitioner: `UNKNOWN#<practitionerId>`, sort key
+ * `<patientId>#<factId>`. A configuration that adds the clinician for those dates makes those patients due (R18).
+ */
+export const unknownClinicianKey = (practitionerId: string): string => `UNKNOWN#${practitionerId}`;
+/** A patient to decide again because a configuration version changed what its facts mean (R18). */
+export const RECHECK_PREFIX = "RECHECK#";
+export const recheckSortKey = (version: number): string =>
+  `${RECHECK_PREFIX}${String(version).padStart(10, "0")}`;
+
 /** Patients the finalizer set aside, one item each, in a partition of their own. */
 export const QUARANTINE_KEY = "QUARANTINE";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ClaimLine } from "../../functions/domain/claim-line.js";
-import { parseTenantConfig, type TenantConfigInput } from "../../functions/domain/config.js";
+import { newlyInForce, parseTenantConfig, type TenantConfigInput } from "../../functions/domain/config.js";
 import { decideEpisodes } from "../../functions/domain/engine.js";
 import type { Fact } from "../../functions/domain/facts.js";
 import { activity, inquiry, roster } from "../support/domain-builders.js";
@@ -98,7 +98,7 @@ describe("R18 configuration in force", () => {
     const locum = {
       practitionerId: "dr-locum",
       npi: "1003000183",
-      credential: "MD",
+      credential: "MD" as const,
       name: "Synthetic Locum",
     };
     const march = episodeOn("locum", "2026-03-16", "dr-locum", 12);
@@ -162,5 +162,34 @@ describe("R18 configuration in force", () => {
       reasons: ["fee-missing"],
       procedureCode: "99421",
     });
+  });
+});
+
+describe("R18: what a new version puts in force", () => {
+  const entry = { practitionerId: "dr-locum", npi: "1003000183", credential: "MD" as const };
+
+  it("R18: a clinician added, or dates extended, is newly in force on exactly the added dates", () => {
+    // Prepare
+    const v1 = version({ roster: [{ ...entry, effectiveFrom: "2026-03-10", effectiveTo: "2026-03-20" }] });
+    const extended = version({
+      roster: [{ ...entry, effectiveFrom: "2026-03-01", effectiveTo: "2026-03-31" }],
+    });
+    const unchanged = version({
+      roster: [{ ...entry, effectiveFrom: "2026-03-10", effectiveTo: "2026-03-20" }],
+    });
+
+    // Act / Assess
+    expect(newlyInForce(version({ roster: [] }), v1)).toEqual([
+      { practitionerId: "dr-locum", from: "2026-03-10", to: "2026-03-20" },
+    ]);
+    expect(newlyInForce(v1, extended)).toEqual([
+      { practitionerId: "dr-locum", from: "2026-03-01", to: "2026-03-09" },
+      { practitionerId: "dr-locum", from: "2026-03-21", to: "2026-03-31" },
+    ]);
+    expect(newlyInForce(v1, unchanged)).toEqual([]);
+    // An open-ended entry: from its date on.
+    expect(
+      newlyInForce(version({ roster: [] }), version({ roster: [{ ...entry, effectiveFrom: "2026-03-01" }] })),
+    ).toEqual([{ practitionerId: "dr-locum", from: "2026-03-01", to: "9999-12-31" }]);
   });
 });

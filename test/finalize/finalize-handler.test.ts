@@ -39,6 +39,7 @@ function memoryStore(): EpisodeStore {
         : facts.map((fact) => ({ fact, digest: factDigest(fact), reach: factReach(fact), marker })),
       episodes: [],
       outbox: [],
+      rechecks: [],
       reachFrom,
     }),
     readMessages: async () => [],
@@ -51,6 +52,10 @@ function memoryStore(): EpisodeStore {
       return { status: "committed", version: 1, outbox };
     },
     confirmSent: async () => undefined,
+    unknownClinicianTime: async () => [],
+    recheck: async () => undefined,
+    configProgress: async () => undefined,
+    recordConfigProgress: async () => true,
   };
 }
 

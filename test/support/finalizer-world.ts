@@ -154,12 +154,18 @@ export const unavailable = (message: string) =>
 
 /** The store's methods bound to it, so a test can replace one and keep the others. */
 export function bind(store: EpisodeStore): EpisodeStore {
-  return {
-    dueMarkers: store.dueMarkers.bind(store),
-    readPatient: store.readPatient.bind(store),
-    readMessages: store.readMessages.bind(store),
-    readLookback: store.readLookback.bind(store),
-    commit: store.commit.bind(store),
-    confirmSent: store.confirmSent.bind(store),
-  };
+  const methods = Object.getOwnPropertyNames(Object.getPrototypeOf(store)).filter(
+    (name) =>
+      name !== "constructor" && typeof (store as unknown as Record<string, unknown>)[name] === "function",
+  );
+  return Object.fromEntries(
+    methods.map((name) => [
+      name,
+      (
+        (store as unknown as Record<string, (...args: unknown[]) => unknown>)[name] as (
+          ...args: unknown[]
+        ) => unknown
+      ).bind(store),
+    ]),
+  ) as unknown as EpisodeStore;
 }
