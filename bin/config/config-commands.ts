@@ -48,7 +48,7 @@ export async function diffConfig(
   output.out(`from version ${latest.version} (${provenance(latest)}) to ${file}:`);
   for (const line of changes) output.out(`  ${line}`);
   if (redecided.length > 0) {
-    output.out("what a push decides again (within the adjustment horizon):");
+    output.out("what a push would decide again (within the adjustment horizon):");
     for (const line of redecided) output.out(`  ${line}`);
   }
   return 0;

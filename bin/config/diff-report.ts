@@ -94,10 +94,10 @@ function rosterRedecisionLine(change: RosterRedecision): string {
   if (change.kind === "no-longer-in-force")
     return (
       `${time} has no roster entry any more (unknown clinician, unless its payload states a qualification): ` +
-      "the episodes holding it will be decided again"
+      "lines holding it may be adjusted"
     );
   const fields = change.fields.map(({ field, before, after }) => `${field} ${before} -> ${after}`);
-  return `${time} counts with ${fields.join(", ")}: the episodes holding it will be decided again`;
+  return `${time} counts with ${fields.join(", ")}: lines holding it may be adjusted`;
 }
 
 function feeRedecisionLine({ range, codes, unpriced }: FeeRedecision): string {

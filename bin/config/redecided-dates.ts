@@ -1,5 +1,6 @@
 import {
   feesOn,
+  newlyInForce,
   type RosterEntry,
   rosterByPractitioner,
   rosterEntryOn,
@@ -30,6 +31,9 @@ type RosterDifference =
 /** The dates on which a practitioner's time counts otherwise than it did. */
 export type RosterRedecision = { practitionerId: string; range: DateRange } & RosterDifference;
 
+/** What a decision reads of a roster entry (R4, R5, the claim line's NPI); its name it does not. */
+const decidingFields = ["credential", "npi", "group"] as const;
+
 /** A field of the roster entry in force that a decision reads, before and after. */
 export interface FieldChange {
   field: (typeof decidingFields)[number];
@@ -46,79 +50,114 @@ export interface FeeRedecision {
 }
 
 /** The first and last dates a configuration can name: the open ends. */
-const BEFORE_ALL = "0000-01-01";
-const LAST_DATE = "9999-12-31";
+const FIRST_DAY = "0000-01-01";
+const LAST_DAY = "9999-12-31";
 
-/** What a decision reads of a roster entry (R4, R5, the claim line's NPI); its name it does not. */
-const decidingFields = ["credential", "npi", "group"] as const;
-
+/**
+ * Practitioner by practitioner (in roster order), the dates their time counts otherwise. Newly in force and no
+ * longer in force are the finalizer's own `newlyInForce` (the former is what it re-decides when a version
+ * arrives), so the command says what the finalizer acts on; an entry in force on both sides counts otherwise
+ * where a field a decision reads differs.
+ */
 export function rosterRedecisions(before: TenantConfig, after: TenantConfig): RosterRedecision[] {
+  const dated =
+    (kind: "newly-in-force" | "no-longer-in-force") => (found: ReturnType<typeof newlyInForce>[0]) => ({
+      practitionerId: found.practitionerId,
+      range: rangeOf(
+        found.from === FIRST_DAY ? undefined : found.from,
+        found.to === LAST_DAY ? undefined : found.to,
+      ),
+      kind,
+    });
+  const found: RosterRedecision[] = [
+    ...newlyInForce(before, after).map(dated("newly-in-force")),
+    ...newlyInForce(after, before).map(dated("no-longer-in-force")),
+    ...entryChanges(before, after),
+  ];
+  const order = [...new Set([...before.roster, ...after.roster].map((entry) => entry.practitionerId))];
+  return order.flatMap((practitionerId) =>
+    joined(
+      found
+        .filter((change) => change.practitionerId === practitionerId)
+        .sort((a, b) => compareFrom(a.range, b.range)),
+      ({ range: _range, ...difference }) => JSON.stringify(difference),
+    ),
+  );
+}
+
+function entryChanges(before: TenantConfig, after: TenantConfig): RosterRedecision[] {
   const was = rosterByPractitioner(before);
   const is = rosterByPractitioner(after);
-  const practitioners = [...new Set([...was.keys(), ...is.keys()])];
-  return practitioners.flatMap((practitionerId) => {
+  return [...is.keys()].flatMap((practitionerId) => {
     const entries = [...(was.get(practitionerId) ?? []), ...(is.get(practitionerId) ?? [])];
     const breaks = entries.flatMap((entry) => [
       ...(entry.effectiveFrom === undefined ? [] : [entry.effectiveFrom]),
-      ...(entry.effectiveTo === undefined || entry.effectiveTo >= LAST_DATE
+      ...(entry.effectiveTo === undefined || entry.effectiveTo >= LAST_DAY
         ? []
         : [nextDay(entry.effectiveTo)]),
     ]);
     return changedRanges(breaks, (date) =>
-      rosterDifference(rosterEntryOn(was, practitionerId, date), rosterEntryOn(is, practitionerId, date)),
-    ).map(({ range, difference }) => ({ practitionerId, range, ...difference }));
+      changedFields(rosterEntryOn(was, practitionerId, date), rosterEntryOn(is, practitionerId, date)),
+    ).map(
+      ({ range, difference: fields }): RosterRedecision => ({
+        practitionerId,
+        range,
+        kind: "entry-changed",
+        fields,
+      }),
+    );
   });
 }
 
-function rosterDifference(
-  was: RosterEntry | undefined,
-  is: RosterEntry | undefined,
-): RosterDifference | undefined {
-  if (was === undefined) return is === undefined ? undefined : { kind: "newly-in-force" };
-  if (is === undefined) return { kind: "no-longer-in-force" };
+function changedFields(was: RosterEntry | undefined, is: RosterEntry | undefined): FieldChange[] | undefined {
+  if (was === undefined || is === undefined) return undefined;
   const fields = decidingFields.flatMap((field) =>
     was[field] === is[field] ? [] : [{ field, before: was[field], after: is[field] }],
   );
-  return fields.length === 0 ? undefined : { kind: "entry-changed", fields };
+  return fields.length === 0 ? undefined : fields;
 }
 
 export function feeRedecisions(before: TenantConfig, after: TenantConfig): FeeRedecision[] {
   const breaks = [...before.feeSchedules, ...after.feeSchedules].map((schedule) => schedule.effectiveFrom);
-  return changedRanges(breaks, (date) => {
+  const ranges = changedRanges(breaks, (date) => {
     const changes = feeChanges(feesOn(before, date), feesOn(after, date));
     if (changes.length === 0) return undefined;
     const unpriced = changes.filter((change) => change.after === undefined).map((change) => change.code);
     return { codes: changes.map((change) => change.code), unpriced };
   }).map(({ range, difference }) => ({ range, ...difference }));
+  return joined(ranges, ({ range: _range, ...difference }) => JSON.stringify(difference));
 }
 
 /**
- * Splits time at the dates where something may start to differ, asks `differenceOn` once per piece (nothing
- * changes inside one), and joins neighbouring pieces with the same difference.
+ * Splits time at the dates where something may start to differ and asks `differenceOn` once per piece (nothing
+ * changes inside one): the pieces with a difference, in date order.
  */
 function changedRanges<D>(
   breaks: readonly string[],
   differenceOn: (date: string) => D | undefined,
 ): Array<{ range: DateRange; difference: D }> {
-  // A range can start no earlier than the first date and end no later than the last a schema date can be.
-  const starts = [...new Set(breaks)].filter((date) => date > BEFORE_ALL && date <= LAST_DATE).sort();
-  const pieces = [undefined, ...starts].map((from, index) => ({
-    from,
-    to: index < starts.length ? previousDay(starts[index] as string) : undefined,
-  }));
-  const ranges: Array<{ range: DateRange; difference: D }> = [];
-  let previous: string | undefined;
-  for (const piece of pieces) {
-    const difference = differenceOn(piece.from ?? BEFORE_ALL);
-    const key = difference === undefined ? undefined : JSON.stringify(difference);
-    const last = ranges.at(-1);
-    if (difference !== undefined && key === previous && last !== undefined)
-      last.range = rangeOf(last.range.from, piece.to);
-    else if (difference !== undefined) ranges.push({ range: rangeOf(piece.from, piece.to), difference });
-    previous = key;
-  }
-  return ranges;
+  const starts = [...new Set(breaks)].filter((date) => date > FIRST_DAY && date <= LAST_DAY).sort();
+  return [undefined, ...starts].flatMap((from, index) => {
+    const difference = differenceOn(from ?? FIRST_DAY);
+    const to = index < starts.length ? previousDay(starts[index] as string) : undefined;
+    return difference === undefined ? [] : [{ range: rangeOf(from, to), difference }];
+  });
 }
+
+/** Ranges in date order with the ones that touch and say the same (by `key`) joined into one. */
+function joined<T extends { range: DateRange }>(ranges: readonly T[], key: (item: T) => string): T[] {
+  const out: T[] = [];
+  for (const item of ranges) {
+    const last = out.at(-1);
+    if (last?.range.to !== undefined && item.range.from === nextDay(last.range.to) && key(last) === key(item))
+      out[out.length - 1] = { ...last, range: rangeOf(last.range.from, item.range.to) };
+    else out.push(item);
+  }
+  return out;
+}
+
+const compareFrom = (a: DateRange, b: DateRange): number =>
+  (a.from ?? FIRST_DAY) < (b.from ?? FIRST_DAY) ? -1 : (a.from ?? FIRST_DAY) > (b.from ?? FIRST_DAY) ? 1 : 0;
 
 const rangeOf = (from: string | undefined, to: string | undefined): DateRange => ({
   ...(from === undefined ? {} : { from }),

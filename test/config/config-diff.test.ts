@@ -106,6 +106,20 @@ describe("config diff: the dates a push decides again (R18)", () => {
     ]);
   });
 
+  it("R18: an entry's dates extended: the added days on each side, the finalizer's newlyInForce", () => {
+    // Act
+    const redecided = rosterRedecisions(
+      config({ roster: [{ ...chen, effectiveFrom: "2026-03-10", effectiveTo: "2026-03-20" }] }),
+      config({ roster: [{ ...chen, effectiveFrom: "2026-03-01", effectiveTo: "2026-03-31" }] }),
+    );
+
+    // Assess
+    expect(redecided).toEqual([
+      { practitionerId: "dr-chen", range: { from: "2026-03-01", to: "2026-03-09" }, kind: "newly-in-force" },
+      { practitionerId: "dr-chen", range: { from: "2026-03-21", to: "2026-03-31" }, kind: "newly-in-force" },
+    ]);
+  });
+
   it("R18: a credential or NPI change from a date reaches only the dates from then on; a new name none", () => {
     // Act
     const redecided = rosterRedecisions(
@@ -254,9 +268,8 @@ describe("config diff: the dates a push decides again (R18)", () => {
     // Assess
     expect(redecided).toEqual([
       "time of dr-adams up to 2026-10-31 has no roster entry any more (unknown clinician, unless its payload " +
-        "states a qualification): the episodes holding it will be decided again",
-      "time of dr-adams from 2026-11-01 on counts with npi 1003000126 -> 1003000159: the episodes holding it " +
-        "will be decided again",
+        "states a qualification): lines holding it may be adjusted",
+      "time of dr-adams from 2026-11-01 on counts with npi 1003000126 -> 1003000159: lines holding it may be adjusted",
       "lines with any date of service may be adjusted (R18)",
     ]);
   });

@@ -130,7 +130,7 @@ describe("npm run config against DynamoDB Local", () => {
       "  policy settleHours: 48 -> 72",
       "  roster entry added: dr-baker from 2026-11-01 on (NP, NPI 1003000134, group default)",
       "  fee schedule from 2027-01-01 added: 2 codes",
-      "what a push decides again (within the adjustment horizon):",
+      "what a push would decide again (within the adjustment horizon):",
       "  time of dr-baker from 2026-11-01 on that was unattributed or unknown-clinician will be decided again",
       // The new schedule replaces the default and prices only two codes: the others lose their fee.
       "  fees of 98970, 98971, 98972, 99421, 99422, 99423 differ for dates of service from 2027-01-01 on; " +
