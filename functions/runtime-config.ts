@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { tenantConfigSchema } from "./domain/config.js";
+import { type Setting, settingVariables } from "./settings.js";
 import { formatNames } from "./vendors/format.js";
 
 /** Days facts and audit records are kept (TTL): retention for audit, never a timer. */
@@ -14,94 +14,187 @@ export const maxBodyBytesSchema = z
   .max(240 * 1024)
   .default(240 * 1024);
 
-/**
- * The deployment's runtime configuration: one object, validated once at cold start from the environment the CDK
- * stack (or the local stack) sets. Nothing else reads `process.env`. Each function is given only the settings it
- * uses (least privilege applies to configuration too) and requires them at cold start with `required`.
+const tableNameSchema = z.string().min(1);
+const enabledFormatsSchema = z.array(z.enum(formatNames)).min(1);
+/** AWS endpoint overrides, set only by the local stack (DynamoDB Local, the SQS-compatible server). */
+const endpointsSchema = z.object({ dynamodb: z.url().optional(), sqs: z.url().optional() }).default({});
+/** The vendor APIs the apply function fetches thin payloads from; secrets are Secrets Manager names. */
+const hydrationSchema = z
+  .object({
+    fhir: z
+      .object({
+        baseUrl: z.url(),
+        tokenUrl: z.url(),
+        clientId: z.string().min(1),
+        scope: z.string().min(1).default("system/*.read"),
+        /** Secret holding `{ privateKeyJwk | privateKeyPem, kid, alg }`. */
+        keySecretName: z.string().min(1),
+      })
+      .optional(),
+    healthie: z
+      .object({
+        apiUrl: z.url(),
+        /** Secret holding the API key as its plain string value. */
+        apiKeySecretName: z.string().min(1),
+        authorizationShard: z.string().min(1).optional(),
+      })
+      .optional(),
+    elation: z
+      .object({
+        apiBaseUrl: z.url(),
+        tokenUrl: z.url(),
+        clientId: z.string().min(1),
+        /** Secret holding the OAuth client secret as its plain string value. */
+        clientSecretName: z.string().min(1),
+      })
+      .optional(),
+  })
+  .default({});
+
+/*
+ * Each function's runtime configuration: one object, validated once at cold start from the environment the CDK
+ * stack sets (functions/settings.ts names the variables). A function is given only the settings it uses (least
+ * privilege applies to configuration too), and what it needs is required here, so a missing setting fails the
+ * cold start naming its variable. Nothing else reads `process.env`.
  */
-export const runtimeConfigSchema = z.object({
-  tableName: z.string().min(1).optional(),
-  inboxQueueUrl: z.url().optional(),
-  claimsQueueUrl: z.url().optional(),
-  inboxDlqUrl: z.url().optional(),
-  enabledFormats: z.array(z.enum(formatNames)).min(1).optional(),
+
+/** The ingest function: authenticate, check, enqueue. */
+export const ingestConfigSchema = z.object({
+  enabledFormats: enabledFormatsSchema,
   /** Where each format's active secrets live: a Secrets Manager name prefix (`<prefix>/<format>`). */
-  secretPrefix: z.string().min(1).optional(),
-  /** Local runs only: the secrets themselves, by format, instead of Secrets Manager. */
+  secretPrefix: z.string().min(1),
+  /** Local runs only: the secrets themselves, by format, used instead of Secrets Manager. */
   localSecrets: z.record(z.enum(formatNames), z.array(z.string().min(1))).optional(),
+  inboxQueueUrl: z.url(),
+  maxBodyBytes: maxBodyBytesSchema,
+  endpoints: endpointsSchema,
+});
+export type IngestConfig = z.infer<typeof ingestConfigSchema>;
+
+/** The apply function: hydrate, map and store facts; dead-letter what can never apply. */
+export const applyConfigSchema = z.object({
+  tableName: tableNameSchema,
+  enabledFormats: enabledFormatsSchema,
+  inboxDlqUrl: z.url(),
+  retentionDays: retentionDaysSchema,
+  hydration: hydrationSchema,
+  endpoints: endpointsSchema,
+});
+export type ApplyConfig = z.infer<typeof applyConfigSchema>;
+
+/** The finalize function: decide due episodes and send their claim lines. */
+export const finalizeConfigSchema = z.object({
+  tableName: tableNameSchema,
+  claimsQueueUrl: z.url(),
   retentionDays: retentionDaysSchema,
   adjustmentHorizonDays: adjustmentHorizonDaysSchema,
   /** The finalizer's longest run, in ms; it also stops 30 s before its Lambda timeout. */
   finalizeBudgetMs: z.number().int().min(1000).default(240_000),
-  maxBodyBytes: maxBodyBytesSchema,
-  /** The tenant policies: the finalizer decides with all of them. */
-  tenant: tenantConfigSchema.optional(),
-  /** The one policy the apply function needs (R16's settle time, for due markers). */
-  settleHours: z.number().int().min(0).max(720).optional(),
-  /** The vendor APIs the apply function fetches thin payloads from; secrets are Secrets Manager names. */
-  hydration: z
-    .object({
-      fhir: z
-        .object({
-          baseUrl: z.url(),
-          tokenUrl: z.url(),
-          clientId: z.string().min(1),
-          scope: z.string().min(1).default("system/*.read"),
-          /** Secret holding `{ privateKeyJwk | privateKeyPem, kid, alg }`. */
-          keySecretName: z.string().min(1),
-        })
-        .optional(),
-      healthie: z
-        .object({
-          apiUrl: z.url(),
-          /** Secret holding the API key as its plain string value. */
-          apiKeySecretName: z.string().min(1),
-          authorizationShard: z.string().min(1).optional(),
-        })
-        .optional(),
-      elation: z
-        .object({
-          apiBaseUrl: z.url(),
-          tokenUrl: z.url(),
-          clientId: z.string().min(1),
-          /** Secret holding the OAuth client secret as its plain string value. */
-          clientSecretName: z.string().min(1),
-        })
-        .optional(),
-    })
-    .default({}),
-  /** AWS endpoint overrides, set only by the local stack (DynamoDB Local, the SQS-compatible server). */
-  endpoints: z.object({ dynamodb: z.url().optional(), sqs: z.url().optional() }).default({}),
+  endpoints: endpointsSchema,
+});
+export type FinalizeConfig = z.infer<typeof finalizeConfigSchema>;
+
+/** Every function's settings together: the local stack (bin/local/pipeline.ts) runs the three in one process. */
+export const runtimeConfigSchema = z.object({
+  ...ingestConfigSchema.shape,
+  ...applyConfigSchema.shape,
+  ...finalizeConfigSchema.shape,
 });
 export type RuntimeConfig = z.infer<typeof runtimeConfigSchema>;
 
-const json = (value: string | undefined): unknown => (value === undefined ? undefined : JSON.parse(value));
-const numberOf = (value: string | undefined): number | undefined =>
-  value === undefined ? undefined : Number(value);
+/** How a setting is written in its variable: as is, a comma-separated list, a decimal number, or JSON. */
+type Encoding = "text" | "list" | "number" | "json";
+const encodings: Record<Setting, Encoding> = {
+  tableName: "text",
+  inboxQueueUrl: "text",
+  inboxDlqUrl: "text",
+  claimsQueueUrl: "text",
+  enabledFormats: "list",
+  secretPrefix: "text",
+  localSecrets: "json",
+  retentionDays: "number",
+  adjustmentHorizonDays: "number",
+  finalizeBudgetMs: "number",
+  maxBodyBytes: "number",
+  hydration: "json",
+  dynamodbEndpoint: "text",
+  sqsEndpoint: "text",
+};
+const LIST_SEPARATOR = ",";
 
-/** A setting one function needs and others don't: missing, it fails at cold start naming the setting. */
-export function required<T>(value: T | undefined, setting: string): T {
-  if (value === undefined) throw new Error(`runtime configuration: ${setting} is required by this function`);
-  return value;
+/** A function's settings, as a CDK construct gives them (values as the schemas take them, before defaults). */
+export type FunctionSettings = Partial<
+  Omit<z.input<typeof runtimeConfigSchema>, "endpoints"> & { dynamodbEndpoint: string; sqsEndpoint: string }
+>;
+
+/** The environment variables carrying `settings`, written as `configFromEnv` reads them back. */
+export function environmentOf(settings: FunctionSettings): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const [setting, value] of Object.entries(settings) as Array<[Setting, unknown]>) {
+    if (value === undefined) continue;
+    const encoding = encodings[setting];
+    environment[settingVariables[setting]] =
+      encoding === "list"
+        ? (value as readonly string[]).join(LIST_SEPARATOR)
+        : encoding === "json"
+          ? JSON.stringify(value)
+          : String(value);
+  }
+  return environment;
 }
 
-/** Reads the runtime configuration from the environment, failing at cold start with the failing variable. */
-export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
-  return runtimeConfigSchema.parse({
-    tableName: env.TABLE_NAME,
-    inboxQueueUrl: env.INBOX_QUEUE_URL,
-    claimsQueueUrl: env.CLAIMS_QUEUE_URL,
-    inboxDlqUrl: env.INBOX_DLQ_URL,
-    enabledFormats: env.ENABLED_FORMATS?.split(",").map((format) => format.trim()),
-    secretPrefix: env.SECRET_PREFIX,
-    localSecrets: json(env.LOCAL_SECRETS),
-    retentionDays: numberOf(env.RETENTION_DAYS),
-    adjustmentHorizonDays: numberOf(env.ADJUSTMENT_HORIZON_DAYS),
-    finalizeBudgetMs: numberOf(env.FINALIZE_BUDGET_MS),
-    maxBodyBytes: numberOf(env.MAX_BODY_BYTES),
-    tenant: json(env.TENANT_CONFIG),
-    settleHours: numberOf(env.SETTLE_HOURS),
-    hydration: json(env.HYDRATION),
-    endpoints: { dynamodb: env.DYNAMODB_ENDPOINT, sqs: env.SQS_ENDPOINT },
-  });
+/** The runtime configuration is missing or invalid; the message names each failing environment variable. */
+export class RuntimeConfigError extends Error {
+  override readonly name = "RuntimeConfigError";
+  readonly retryable = false;
+  constructor(readonly problems: string[]) {
+    super(`runtime configuration: ${problems.join("; ")}`);
+  }
+}
+
+/** Reads one function's configuration from the environment, failing at cold start naming the variables. */
+export function configFromEnv<Schema extends z.ZodObject>(
+  schema: Schema,
+  env: NodeJS.ProcessEnv = process.env,
+): z.output<Schema> {
+  const input: Record<string, unknown> = {};
+  for (const field of Object.keys(schema.shape)) {
+    input[field] =
+      field === "endpoints"
+        ? { dynamodb: read(env, "dynamodbEndpoint"), sqs: read(env, "sqsEndpoint") }
+        : read(env, field as Setting);
+  }
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new RuntimeConfigError(result.error.issues.map((issue) => problemOf(issue, input)));
+}
+
+function read(env: NodeJS.ProcessEnv, setting: Setting): unknown {
+  const raw = env[settingVariables[setting]];
+  if (raw === undefined) return undefined;
+  switch (encodings[setting]) {
+    case "list":
+      return raw.split(LIST_SEPARATOR).map((item) => item.trim());
+    case "number":
+      return Number(raw);
+    case "json":
+      try {
+        return JSON.parse(raw);
+      } catch {
+        throw new RuntimeConfigError([`${settingVariables[setting]} is not JSON`]);
+      }
+    case "text":
+      return raw;
+  }
+}
+
+/** An issue as the variable it concerns, the path inside that variable's value, and what is wrong. */
+function problemOf(issue: z.core.$ZodIssue, input: Record<string, unknown>): string {
+  const [field, ...within] = issue.path.map(String);
+  const setting = (field === "endpoints" ? `${within.shift()}Endpoint` : field) as Setting;
+  const variable = settingVariables[setting] ?? field;
+  if (within.length === 0 && field !== "endpoints" && input[field as string] === undefined) {
+    return `${variable} is required by this function and not set`;
+  }
+  return `${variable}${within.length > 0 ? ` (${within.join(".")})` : ""}: ${issue.message}`;
 }

@@ -3,6 +3,7 @@ import type * as kms from "aws-cdk-lib/aws-kms";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import type { FunctionSettings } from "../functions/runtime-config.js";
 import type { DeploymentConfig } from "./deployment-config.js";
 import type { EpisodeStore } from "./episode-store.js";
 import type { FifoQueueWithDlq } from "./fifo-queue.js";
@@ -11,8 +12,8 @@ import type { WebhookSecrets } from "./webhook-secrets.js";
 
 export interface ApplyProps {
   config: DeploymentConfig;
-  /** The settings this function needs besides its own queues (see functions/runtime-config.ts). */
-  environment: Record<string, string>;
+  /** The settings this function needs besides its own queues (functions/runtime-config.ts). */
+  settings: FunctionSettings;
   inbox: FifoQueueWithDlq;
   store: EpisodeStore;
   secrets: WebhookSecrets;
@@ -54,11 +55,11 @@ export class Apply extends Construct {
       prefix: config.prefix,
       timeout,
       memorySize: 512,
-      environment: {
-        ...props.environment,
-        INBOX_DLQ_URL: inbox.deadLetterQueue.queueUrl,
-        RETENTION_DAYS: String(config.retentionDays),
-        ...(Object.keys(hydration).length > 0 ? { HYDRATION: JSON.stringify(hydration) } : {}),
+      settings: {
+        ...props.settings,
+        inboxDlqUrl: inbox.deadLetterQueue.queueUrl,
+        retentionDays: config.retentionDays,
+        ...(Object.keys(hydration).length > 0 ? { hydration } : {}),
       },
       logsKey: props.logsKey,
       logRetention: props.logRetention,

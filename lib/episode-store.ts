@@ -68,7 +68,13 @@ export class EpisodeStore extends Construct {
 
   /** The apply function: conditional puts of facts and updates of subscription records. */
   grantApplyWrites(grantee: iam.IGrantable): void {
-    this.grantItems(grantee, ["dynamodb:PutItem", "dynamodb:UpdateItem"], [this.table.tableArn]);
+    // Facts (transactions of puts), fact locations and subscription notices (updates), and one Query of the
+    // tenant configuration's latest version (config-store.ts).
+    this.grantItems(
+      grantee,
+      ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+      [this.table.tableArn],
+    );
   }
 
   /**

@@ -4,6 +4,7 @@ import * as targets from "aws-cdk-lib/aws-events-targets";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import type { FunctionSettings } from "../functions/runtime-config.js";
 import type { DeploymentConfig } from "./deployment-config.js";
 import type { EpisodeStore } from "./episode-store.js";
 import type { FifoQueueWithDlq } from "./fifo-queue.js";
@@ -11,8 +12,8 @@ import { PortaltimeFunction } from "./portaltime-function.js";
 
 export interface FinalizerProps {
   config: DeploymentConfig;
-  /** The settings this function needs besides its own queues (see functions/runtime-config.ts). */
-  environment: Record<string, string>;
+  /** The settings this function needs besides its own queue (functions/runtime-config.ts). */
+  settings: FunctionSettings;
   store: EpisodeStore;
   claims: FifoQueueWithDlq;
   logsKey: kms.IKey;
@@ -45,12 +46,12 @@ export class Finalizer extends Construct {
       prefix: config.prefix,
       timeout: Duration.seconds(timeoutSeconds),
       memorySize: 1024,
-      environment: {
-        ...props.environment,
-        CLAIMS_QUEUE_URL: props.claims.queue.queueUrl,
-        RETENTION_DAYS: String(config.retentionDays),
-        ADJUSTMENT_HORIZON_DAYS: String(config.adjustmentHorizonDays),
-        FINALIZE_BUDGET_MS: String((timeoutSeconds - SAFETY_MARGIN_SECONDS) * 1000),
+      settings: {
+        ...props.settings,
+        claimsQueueUrl: props.claims.queue.queueUrl,
+        retentionDays: config.retentionDays,
+        adjustmentHorizonDays: config.adjustmentHorizonDays,
+        finalizeBudgetMs: (timeoutSeconds - SAFETY_MARGIN_SECONDS) * 1000,
       },
       logsKey: props.logsKey,
       logRetention: props.logRetention,

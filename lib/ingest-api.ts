@@ -3,6 +3,7 @@ import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import type { FunctionSettings } from "../functions/runtime-config.js";
 import type { DeploymentConfig } from "./deployment-config.js";
 import type { FifoQueueWithDlq } from "./fifo-queue.js";
 import { PortaltimeFunction } from "./portaltime-function.js";
@@ -11,9 +12,8 @@ import type { WebhookSecrets } from "./webhook-secrets.js";
 
 export interface IngestApiProps {
   config: DeploymentConfig;
-  /** The runtime settings every function must have (functions/runtime-config.ts). */
-  /** The settings this function needs besides its own queues (see functions/runtime-config.ts). */
-  environment: Record<string, string>;
+  /** The settings this function needs besides its own queue (functions/runtime-config.ts). */
+  settings: FunctionSettings;
   inbox: FifoQueueWithDlq;
   secrets: WebhookSecrets;
   logsKey: kms.IKey;
@@ -43,10 +43,10 @@ export class IngestApi extends Construct {
       // Vendors wait 2-4 s; the function gives up on SQS after about 1.6 s and answers 503.
       timeout: Duration.seconds(10),
       memorySize: 512,
-      environment: {
-        ...props.environment,
-        INBOX_QUEUE_URL: props.inbox.queue.queueUrl,
-        MAX_BODY_BYTES: String(config.maxBodyBytes),
+      settings: {
+        ...props.settings,
+        inboxQueueUrl: props.inbox.queue.queueUrl,
+        maxBodyBytes: config.maxBodyBytes,
       },
       logsKey: props.logsKey,
       logRetention: props.logRetention,

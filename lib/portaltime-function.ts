@@ -7,6 +7,8 @@ import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { METRICS_NAMESPACE } from "../functions/observability.js";
+import { environmentOf, type FunctionSettings } from "../functions/runtime-config.js";
+import { platformVariables } from "../functions/settings.js";
 import { DeploymentConfigError } from "./deployment-config.js";
 import {
   type FunctionName,
@@ -15,7 +17,7 @@ import {
   PROJECT_ROOT,
 } from "./lambda-bundling.js";
 
-/** Lambda's limit on all environment variables of a function together, names included. */
+/** Lambda's limit on all environment variables of a function together, names included (Lambda quotas). */
 const ENVIRONMENT_LIMIT_BYTES = 4096;
 /** What an unresolved value (a queue URL, a table name) is counted as when checking that limit. */
 const UNRESOLVED_VALUE_BYTES = 128;
@@ -26,7 +28,7 @@ export interface PortaltimeFunctionProps {
   timeout: Duration;
   memorySize: number;
   /** The runtime configuration this function reads (functions/runtime-config.ts), and nothing more. */
-  environment: Record<string, string>;
+  settings: FunctionSettings;
   logsKey: kms.IKey;
   logRetention: logs.RetentionDays;
   /** Retries of a failed asynchronous invocation (only the scheduled finalizer is invoked asynchronously). */
@@ -57,12 +59,12 @@ export class PortaltimeFunction extends Construct {
     this.logGroup.grantWrite(this.role);
 
     const environment = {
-      ...props.environment,
-      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-      POWERTOOLS_LOG_LEVEL: "INFO",
+      ...environmentOf(props.settings),
+      [platformVariables.metricsNamespace]: METRICS_NAMESPACE,
+      [platformVariables.logLevel]: "INFO",
       // Responses can carry delivery details; traces keep timings and errors only.
-      POWERTOOLS_TRACER_CAPTURE_RESPONSE: "false",
-      NODE_OPTIONS: "--enable-source-maps",
+      [platformVariables.tracerCaptureResponse]: "false",
+      [platformVariables.nodeOptions]: "--enable-source-maps",
     };
     checkEnvironmentSize(props.name, environment);
 
@@ -110,7 +112,7 @@ export class PortaltimeFunction extends Construct {
   }
 }
 
-/** Lambda refuses a function whose environment exceeds 4 KB; fail at synth instead, naming the likely cause. */
+/** Lambda refuses a function whose environment exceeds 4 KB; fail at synth instead, naming the function. */
 function checkEnvironmentSize(name: FunctionName, environment: Record<string, string>): void {
   const bytes = Object.entries(environment).reduce(
     (sum, [key, value]) =>
@@ -121,7 +123,7 @@ function checkEnvironmentSize(name: FunctionName, environment: Record<string, st
   );
   if (bytes > ENVIRONMENT_LIMIT_BYTES) {
     throw new DeploymentConfigError(
-      `invalid portaltime configuration:\n  tenant: the ${name} function's environment would be about ${bytes} bytes, over Lambda's ${ENVIRONMENT_LIMIT_BYTES}; the tenant policies (roster) are most of it`,
+      `invalid portaltime configuration: the ${name} function's environment would be about ${bytes} bytes, over Lambda's ${ENVIRONMENT_LIMIT_BYTES}`,
     );
   }
 }

@@ -53,23 +53,19 @@ export class PortaltimeStack extends Stack {
 
     // Each function gets only the settings it uses (functions/runtime-config.ts requires them at cold start).
     const tableName = this.store.table.tableName;
-    const enabledFormats = config.enabledFormats.join(",");
+    const { enabledFormats } = config;
     const logs = { logsKey: this.keys.logs, logRetention: config.logRetentionDays as logs.RetentionDays };
 
     this.ingestApi = new IngestApi(this, "IngestApi", {
       config,
-      environment: { ENABLED_FORMATS: enabledFormats, SECRET_PREFIX: secrets.vendorSecretPrefix },
+      settings: { enabledFormats, secretPrefix: secrets.vendorSecretPrefix },
       inbox: this.inbox,
       secrets,
       ...logs,
     });
     this.apply = new Apply(this, "Apply", {
       config,
-      environment: {
-        ENABLED_FORMATS: enabledFormats,
-        TABLE_NAME: tableName,
-        SETTLE_HOURS: String(config.tenant.settleHours),
-      },
+      settings: { enabledFormats, tableName },
       inbox: this.inbox,
       store: this.store,
       secrets,
@@ -77,7 +73,7 @@ export class PortaltimeStack extends Stack {
     });
     this.finalizer = new Finalizer(this, "Finalizer", {
       config,
-      environment: { TABLE_NAME: tableName, TENANT_CONFIG: JSON.stringify(config.tenant) },
+      settings: { tableName },
       store: this.store,
       claims: this.claims,
       ...logs,

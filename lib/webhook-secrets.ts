@@ -26,7 +26,7 @@ const ROTATION_REASON =
  * closed) until an operator puts the vendor's key in with `aws secretsmanager put-secret-value`.
  */
 export class WebhookSecrets extends Construct {
-  /** The `SECRET_PREFIX` the ingest function reads. */
+  /** The `secretPrefix` setting the ingest function reads (functions/runtime-config.ts). */
   readonly vendorSecretPrefix: string;
   readonly vendorSecrets: secretsmanager.Secret[];
   readonly fhirClientKey?: secretsmanager.Secret;
@@ -34,7 +34,7 @@ export class WebhookSecrets extends Construct {
   readonly elationClientSecret?: secretsmanager.Secret;
   /**
    * The names the apply function reads its API credentials by: plain strings known at synth (a secret's
-   * `secretName` attribute is a deploy-time token), so its HYDRATION setting is checkable JSON.
+   * `secretName` attribute is a deploy-time token), so its `hydration` setting is checkable JSON.
    */
   readonly credentialNames: { fhir: string; healthie: string; elation: string };
 

@@ -1,17 +1,18 @@
 import type { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { dynamoDocumentClient } from "../dynamodb-client.js";
 import { SqsDeadLetterSink } from "../queue/dead-letter.js";
-import { required, runtimeConfigFromEnv } from "../runtime-config.js";
+import { applyConfigSchema, configFromEnv } from "../runtime-config.js";
 import { sqsClient } from "../sqs-client.js";
+import { CurrentTenantConfig, DynamoTenantConfigStore } from "../store/config-store.js";
 import { DynamoFactStore } from "../store/fact-store.js";
 import { DynamoSubscriptionStore } from "../store/subscription-store.js";
 import { enabledFormats } from "../vendors/registry.js";
 import { createApplyHandler } from "./apply-handler.js";
 import { resourceFetchers } from "./resource-fetchers.js";
 
-const config = runtimeConfigFromEnv();
+const config = configFromEnv(applyConfigSchema);
+const { tableName } = config;
 const dynamodb = dynamoDocumentClient(config);
-const tableName = required(config.tableName, "TABLE_NAME");
 // Only thin payloads need a vendor API, and so a secret: the Secrets Manager client loads on first use, not at
 // every cold start (docs/BENCHMARKS.md, cold start).
 let secrets: Promise<SecretsProvider> | undefined;
@@ -22,15 +23,20 @@ const readSecret = async (name: string): Promise<string> => {
   return String(await (await secrets).get(name, { maxAge: 300 }));
 };
 
+// The tenant configuration lives in the table (config-store.ts); apply needs only R16's settle time of it.
+const tenant = new CurrentTenantConfig(new DynamoTenantConfigStore(dynamodb, tableName), {
+  maxAgeMs: 60_000,
+});
+
 /** Lambda entry point: configuration is read and validated once, at cold start. */
 export const handler = createApplyHandler({
-  formats: enabledFormats(required(config.enabledFormats, "ENABLED_FORMATS")),
+  formats: enabledFormats(config.enabledFormats),
   fetcherFor: resourceFetchers(config.hydration, readSecret),
   facts: new DynamoFactStore(dynamodb, {
     tableName,
     retentionDays: config.retentionDays,
-    settleHours: required(config.settleHours, "SETTLE_HOURS"),
+    settleHours: async () => (await tenant.get()).config.settleHours,
   }),
   subscriptions: new DynamoSubscriptionStore(dynamodb, tableName),
-  deadLetters: new SqsDeadLetterSink(sqsClient(config), required(config.inboxDlqUrl, "INBOX_DLQ_URL")),
+  deadLetters: new SqsDeadLetterSink(sqsClient(config), config.inboxDlqUrl),
 });

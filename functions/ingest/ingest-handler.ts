@@ -7,7 +7,7 @@ import middy from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { observability } from "../observability.js";
 import { SqsInboxSender } from "../queue/inbox-sender.js";
-import { type RuntimeConfig, required } from "../runtime-config.js";
+import type { IngestConfig } from "../runtime-config.js";
 import { sqsClient } from "../sqs-client.js";
 import { enabledFormats } from "../vendors/registry.js";
 import { inboundRequestOf, proxyResultOf } from "./api-gateway.js";
@@ -18,15 +18,15 @@ import { secretsManagerSource, staticSecretSource } from "./secrets.js";
 const SEND_OPTIONS = { maxAttempts: 2, requestTimeoutMs: 800 };
 
 export function ingestDependencies(
-  config: RuntimeConfig,
+  config: IngestConfig,
   sqs: SQSClient = sqsClient(config, SEND_OPTIONS),
 ): IngestDependencies {
   return {
-    formats: enabledFormats(required(config.enabledFormats, "ENABLED_FORMATS")),
+    formats: enabledFormats(config.enabledFormats),
     secrets: config.localSecrets
       ? staticSecretSource(config.localSecrets)
-      : secretsManagerSource(required(config.secretPrefix, "SECRET_PREFIX")),
-    inbox: new SqsInboxSender(sqs, required(config.inboxQueueUrl, "INBOX_QUEUE_URL")),
+      : secretsManagerSource(config.secretPrefix),
+    inbox: new SqsInboxSender(sqs, config.inboxQueueUrl),
     now: () => new Date(),
     maxBodyBytes: config.maxBodyBytes,
   };
@@ -34,7 +34,7 @@ export function ingestDependencies(
 
 /** The ingest Lambda: a thin middy chain around `ingestDelivery` (API Gateway event in, answer out). */
 export function createIngestHandler(
-  config: RuntimeConfig,
+  config: IngestConfig,
   deps: IngestDependencies = ingestDependencies(config),
 ) {
   const { logger, metrics, tracer } = observability("ingest");

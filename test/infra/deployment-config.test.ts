@@ -152,20 +152,6 @@ describe("deployment configuration", () => {
     expect(message).toMatch(/^invalid portaltime configuration \(context portaltime\):\n {2}alarmEmail:/);
   });
 
-  it("fails synth when the tenant policies would not fit in Lambda's 4 KB environment", () => {
-    const config = demoConfig();
-    const roster = Array.from({ length: 40 }, (_, index) => ({
-      practitionerId: `practitioner-${index}`,
-      npi: "1003000126",
-      credential: "MD" as const,
-      name: `Synthetic Clinician Number ${index}`,
-    }));
-
-    const message = configErrorOf(() => portaltimeApp({ ...config, tenant: { ...config.tenant, roster } }));
-
-    expect(message).toContain("tenant: the finalize function's environment would be about");
-  });
-
   it("makes the CDK app entry point exit 1 with the field named, without a stack trace", () => {
     const outdir = mkdtempSync(join(tmpdir(), "portaltime-cdk-out-"));
     try {

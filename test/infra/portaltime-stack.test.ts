@@ -1,7 +1,14 @@
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { claimsQueue, inboxQueue } from "../../functions/queue/queue-design.js";
-import { runtimeConfigFromEnv } from "../../functions/runtime-config.js";
+import {
+  applyConfigSchema,
+  configFromEnv,
+  finalizeConfigSchema,
+  ingestConfigSchema,
+  RuntimeConfigError,
+} from "../../functions/runtime-config.js";
+import { platformVariables, type Setting, settingVariables } from "../../functions/settings.js";
 import { episodeTableName, tableDesign } from "../../functions/store/table-design.js";
 import { demoConfig, synthTemplate } from "./synth.js";
 
@@ -33,6 +40,12 @@ function keyId(alias: string): string {
 }
 
 const arnOf = (id: string) => ({ "Fn::GetAtt": [id, "Arn"] });
+/** Each function's runtime configuration, as its entry point reads it (functions/runtime-config.ts). */
+const functionSchemas = {
+  ingest: ingestConfigSchema,
+  apply: applyConfigSchema,
+  finalize: finalizeConfigSchema,
+};
 const environmentOf = (name: string): Record<string, unknown> =>
   template.findResources("AWS::Lambda::Function")[functionId(name)]?.Properties.Environment.Variables;
 
@@ -227,40 +240,43 @@ describe("functions", () => {
   });
 
   it("give each function only the settings it reads", () => {
-    const queueUrls = ["INBOX_QUEUE_URL", "INBOX_DLQ_URL", "CLAIMS_QUEUE_URL"];
-    const settings = ["TABLE_NAME", "TENANT_CONFIG", "SETTLE_HOURS", "ENABLED_FORMATS", "SECRET_PREFIX"];
+    // In the order functions/settings.ts declares them. The tenant configuration is in no environment: it is data
+    // in the table (functions/store/config-store.ts).
     const present = (name: string) =>
-      [...settings, "HYDRATION", "MAX_BODY_BYTES", "FINALIZE_BUDGET_MS", ...queueUrls].filter(
-        (key) => key in environmentOf(name),
-      );
+      Object.values(settingVariables).filter((variable) => variable in environmentOf(name));
 
     expect(present("ingest")).toEqual([
+      "INBOX_QUEUE_URL",
       "ENABLED_FORMATS",
       "SECRET_PREFIX",
       "MAX_BODY_BYTES",
-      "INBOX_QUEUE_URL",
     ]);
     expect(present("apply")).toEqual([
       "TABLE_NAME",
-      "SETTLE_HOURS",
-      "ENABLED_FORMATS",
-      "HYDRATION",
       "INBOX_DLQ_URL",
+      "ENABLED_FORMATS",
+      "RETENTION_DAYS",
+      "HYDRATION",
     ]);
     expect(present("finalize")).toEqual([
       "TABLE_NAME",
-      "TENANT_CONFIG",
-      "FINALIZE_BUDGET_MS",
       "CLAIMS_QUEUE_URL",
+      "RETENTION_DAYS",
+      "ADJUSTMENT_HORIZON_DAYS",
+      "FINALIZE_BUDGET_MS",
     ]);
-    expect(environmentOf("apply").SETTLE_HOURS).toBe("48");
+    // Nothing else but what the runtime and Powertools read themselves.
+    const known = new Set<string>([...Object.values(settingVariables), ...Object.values(platformVariables)]);
+    for (const name of Object.keys(functionSchemas)) {
+      expect(
+        Object.keys(environmentOf(name)).filter((variable) => !known.has(variable)),
+        name,
+      ).toEqual([]);
+    }
     expect(environmentOf("ingest")).toMatchObject({
       ENABLED_FORMATS: "fhir,medplum,elation,healthie,bridge",
       SECRET_PREFIX: "portaltime/webhooks",
       MAX_BODY_BYTES: String(240 * 1024),
-    });
-    expect(JSON.parse(environmentOf("finalize").TENANT_CONFIG as string)).toMatchObject({
-      timezone: "America/New_York",
     });
   });
 
@@ -273,21 +289,36 @@ describe("functions", () => {
           typeof value === "string" ? value : `https://resolved.example/${key}`,
         ]),
       );
-    const required: Record<string, Array<keyof ReturnType<typeof runtimeConfigFromEnv>>> = {
-      ingest: ["enabledFormats", "secretPrefix", "inboxQueueUrl"],
-      apply: ["tableName", "enabledFormats", "settleHours", "inboxDlqUrl"],
-      finalize: ["tableName", "tenant", "claimsQueueUrl"],
-    };
+    // Set only by the local stack, never by this one.
+    const localOnly = new Set(["localSecrets", "endpoints"]);
 
-    for (const [name, settings] of Object.entries(required)) {
-      const config = runtimeConfigFromEnv(resolved(name));
-      for (const setting of settings) expect(config[setting], `${name}: ${setting}`).toBeDefined();
+    for (const [name, schema] of Object.entries(functionSchemas)) {
+      // The schema requires what the entry point needs: parsing fails at cold start naming a missing variable.
+      expect(() => configFromEnv(schema, resolved(name)), name).not.toThrow();
+      // ...and the stack sets every setting the schema reads.
+      const read = Object.keys(schema.shape)
+        .filter((field) => !localOnly.has(field))
+        .map((field): string => settingVariables[field as Setting]);
+      expect(
+        Object.keys(resolved(name))
+          .filter((variable) => read.includes(variable))
+          .sort(),
+        name,
+      ).toEqual(read.sort());
     }
-    expect(runtimeConfigFromEnv(resolved("apply")).hydration).toEqual({
+    expect(configFromEnv(applyConfigSchema, resolved("apply")).hydration).toEqual({
       fhir: expect.objectContaining({ keySecretName: "portaltime/fhir-client-key" }),
       healthie: expect.objectContaining({ apiKeySecretName: "portaltime/healthie-api-key" }),
       elation: expect.objectContaining({ clientSecretName: "portaltime/elation-client-secret" }),
     });
+  });
+
+  it("fail a cold start naming each variable the function requires and lacks", () => {
+    const cold = () => configFromEnv(finalizeConfigSchema, { TABLE_NAME: "t", FINALIZE_BUDGET_MS: "soon" });
+
+    expect(cold).toThrow(RuntimeConfigError);
+    expect(cold).toThrow(/CLAIMS_QUEUE_URL is required by this function and not set/);
+    expect(cold).toThrow(/FINALIZE_BUDGET_MS: /);
   });
 
   it("stops the finalizer 30 s before its timeout, which fits in one schedule interval", () => {
@@ -379,6 +410,7 @@ describe("least privilege", () => {
         "sqs:SendMessage",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
+        "dynamodb:Query",
         ...tableKey,
         ...secretRead,
       ),
@@ -417,6 +449,8 @@ describe("least privilege", () => {
       new Map([
         ["dynamodb:PutItem", [table]],
         ["dynamodb:UpdateItem", [table]],
+        // The tenant configuration's latest version (config-store.ts).
+        ["dynamodb:Query", [table]],
       ]),
     );
   });

@@ -10,7 +10,7 @@ import { signWithDevSecret } from "../../bin/local/sign-delivery.js";
 import { createIngestHandler } from "../../functions/ingest/ingest-handler.js";
 import { staticSecretSource } from "../../functions/ingest/secrets.js";
 import { SqsInboxSender } from "../../functions/queue/inbox-sender.js";
-import { runtimeConfigSchema } from "../../functions/runtime-config.js";
+import { ingestConfigSchema } from "../../functions/runtime-config.js";
 import { MAX_JSON_DEPTH } from "../../functions/vendors/envelope.js";
 import { type FormatName, formatNames } from "../../functions/vendors/format.js";
 import { allFormats, enabledFormats } from "../../functions/vendors/registry.js";
@@ -41,13 +41,12 @@ const PHI = {
 };
 const PHI_VALUES = Object.values(PHI);
 
-const config = runtimeConfigSchema.parse({
+const config = ingestConfigSchema.parse({
   inboxQueueUrl: INBOX_URL,
   enabledFormats: [...formatNames],
   secretPrefix: "test",
   localSecrets: devFormatSecrets,
   maxBodyBytes: MAX_BODY_BYTES,
-  tenant: { timezone: "America/New_York" },
 });
 
 // --- the inbox: SQS's own limits, every attempt recorded -------------------------------------------------------

@@ -8,20 +8,18 @@ import { lambdaContext } from "../../bin/local/pipeline.js";
 import { signWithDevSecret } from "../../bin/local/sign-delivery.js";
 import { createIngestHandler, ingestDependencies } from "../../functions/ingest/ingest-handler.js";
 import { inboxMessageSchema } from "../../functions/queue/inbox-message.js";
-import { runtimeConfigSchema } from "../../functions/runtime-config.js";
+import { ingestConfigSchema } from "../../functions/runtime-config.js";
 
 const sqsMock = mockClient(SQSClient);
 const NOW = new Date("2026-03-02T15:00:00Z");
 const PATIENT_NAME = "Synthetic Zebulon Quixote";
 
-const config = runtimeConfigSchema.parse({
-  tableName: "test-episodes",
+const config = ingestConfigSchema.parse({
   inboxQueueUrl: "https://sqs.us-east-1.amazonaws.com/000000000000/test-inbox.fifo",
   enabledFormats: ["fhir", "bridge"],
   secretPrefix: "test",
   localSecrets: devFormatSecrets,
   maxBodyBytes: 4096,
-  tenant: { timezone: "America/New_York" },
 });
 
 const bridgeBody = (patientId = "pat-1") =>
