@@ -94,6 +94,15 @@ export const finalizeConfigSchema = z.object({
 });
 export type FinalizeConfig = z.infer<typeof finalizeConfigSchema>;
 
+/**
+ * The deploy-time function storing the deployment's initial tenant configuration (functions/initial-config): the
+ * table and the configuration come with each CloudFormation request, so a replaced table gets its version too.
+ */
+export const initialConfigSchema = z.object({
+  endpoints: endpointsSchema,
+});
+export type InitialConfigConfig = z.infer<typeof initialConfigSchema>;
+
 /** Every function's settings together: the local stack (bin/local/pipeline.ts) runs the three in one process. */
 export const runtimeConfigSchema = z.object({
   ...ingestConfigSchema.shape,

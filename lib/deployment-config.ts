@@ -31,8 +31,12 @@ export const deploymentConfigSchema = z
       .string()
       .regex(/^[a-z][a-z0-9-]{1,22}[a-z0-9]$/, "expected 3-24 lower-case letters, digits or dashes")
       .default("portaltime"),
-    /** The tenant policies (README "Configuration"), the same schema the functions read at cold start. */
-    tenant: tenantConfigSchema.strict(),
+    /**
+     * The tenant configuration's initial version (README "Configuration"), validated with the schema every
+     * version is. The configuration lives in the table: the first deploy stores this as version 1 if the table has
+     * none, and later deploys never change it; changes are pushed with `npm run config -- push`.
+     */
+    tenant: tenantConfigSchema.strict().optional(),
     enabledFormats: z
       .array(z.enum(formatNames))
       .min(1)

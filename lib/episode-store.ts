@@ -3,7 +3,12 @@ import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
-import { episodeTableName, localIndexes, tableDesign } from "../functions/store/table-design.js";
+import {
+  episodeTableName,
+  localIndexes,
+  TENANT_CONFIG_KEY,
+  tableDesign,
+} from "../functions/store/table-design.js";
 import { grantKeyViaService } from "./keys.js";
 
 /** KMS use DynamoDB makes with the caller's credentials when it reads and writes items under a customer key. */
@@ -75,6 +80,21 @@ export class EpisodeStore extends Construct {
       ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
       [this.table.tableArn],
     );
+  }
+
+  /**
+   * The deploy-time function storing the initial tenant configuration: PutItem only, and only of items in the
+   * tenant configuration's partition (`dynamodb:LeadingKeys`); the put itself is conditional on the item not
+   * existing (functions/initial-config/initial-config.ts).
+   */
+  grantInitialConfigWrite(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["dynamodb:PutItem"],
+      resourceArns: [this.table.tableArn],
+      conditions: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [TENANT_CONFIG_KEY] } },
+    });
+    grantKeyViaService(this.key, grantee, "dynamodb", TABLE_KEY_ACTIONS);
   }
 
   /**

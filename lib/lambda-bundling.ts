@@ -14,6 +14,12 @@ export const functionEntries = {
 } as const;
 export type FunctionName = keyof typeof functionEntries;
 
+/** Functions CloudFormation runs during a deploy (custom resources), bundled the same way. */
+export const deployFunctionEntries = {
+  "initial-config": "functions/initial-config/handler.ts",
+} as const;
+export type DeployFunctionName = keyof typeof deployFunctionEntries;
+
 /**
  * ESM output lets esbuild tree-shake the SDK's and Powertools' ES modules; the banner gives the few CommonJS
  * dependencies the `require` an ES module lacks (Powertools' recommended ESM setup).

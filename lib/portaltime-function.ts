@@ -11,6 +11,8 @@ import { environmentOf, type FunctionSettings } from "../functions/runtime-confi
 import { platformVariables } from "../functions/settings.js";
 import { DeploymentConfigError } from "./deployment-config.js";
 import {
+  type DeployFunctionName,
+  deployFunctionEntries,
   type FunctionName,
   functionEntries,
   nodejsFunctionBundling,
@@ -22,8 +24,10 @@ const ENVIRONMENT_LIMIT_BYTES = 4096;
 /** What an unresolved value (a queue URL, a table name) is counted as when checking that limit. */
 const UNRESOLVED_VALUE_BYTES = 128;
 
+const entries = { ...functionEntries, ...deployFunctionEntries };
+
 export interface PortaltimeFunctionProps {
-  name: FunctionName;
+  name: FunctionName | DeployFunctionName;
   prefix: string;
   timeout: Duration;
   memorySize: number;
@@ -71,7 +75,7 @@ export class PortaltimeFunction extends Construct {
     this.function = new NodejsFunction(this, "Function", {
       functionName: `${props.prefix}-${props.name}`,
       description: `portaltime ${props.name}`,
-      entry: join(PROJECT_ROOT, functionEntries[props.name]),
+      entry: join(PROJECT_ROOT, entries[props.name]),
       handler: "handler",
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, "package-lock.json"),
@@ -113,7 +117,7 @@ export class PortaltimeFunction extends Construct {
 }
 
 /** Lambda refuses a function whose environment exceeds 4 KB; fail at synth instead, naming the function. */
-function checkEnvironmentSize(name: FunctionName, environment: Record<string, string>): void {
+function checkEnvironmentSize(name: string, environment: Record<string, string>): void {
   const bytes = Object.entries(environment).reduce(
     (sum, [key, value]) =>
       sum +

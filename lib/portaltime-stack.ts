@@ -8,6 +8,7 @@ import { EpisodeStore } from "./episode-store.js";
 import { FifoQueueWithDlq } from "./fifo-queue.js";
 import { Finalizer } from "./finalizer.js";
 import { IngestApi } from "./ingest-api.js";
+import { InitialTenantConfig } from "./initial-tenant-config.js";
 import { PortaltimeKeys } from "./keys.js";
 import { Monitoring } from "./monitoring.js";
 import { WebhookSecrets } from "./webhook-secrets.js";
@@ -25,6 +26,8 @@ export class PortaltimeStack extends Stack {
   readonly ingestApi: IngestApi;
   readonly apply: Apply;
   readonly finalizer: Finalizer;
+  /** Present when the deployment carries an initial tenant configuration. */
+  readonly initialTenantConfig?: InitialTenantConfig;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: PortaltimeStackProps) {
@@ -78,6 +81,18 @@ export class PortaltimeStack extends Stack {
       claims: this.claims,
       ...logs,
     });
+    // The tenant configuration is data in the table (functions/store/config-store.ts); the deployment's `tenant`
+    // is only its first version, stored if the table has none.
+    if (config.tenant !== undefined) {
+      this.initialTenantConfig = new InitialTenantConfig(this, "InitialTenantConfig", {
+        prefix,
+        tenant: config.tenant,
+        store: this.store,
+        ...logs,
+      });
+      // The first scheduled run finds a configuration to decide with, instead of failing.
+      this.finalizer.schedule.node.addDependency(this.initialTenantConfig.resource);
+    }
     this.monitoring = new Monitoring(this, "Monitoring", {
       config,
       stage: this.ingestApi.api.deploymentStage,

@@ -34,7 +34,13 @@ describe("deployment configuration", () => {
     expect(config.enabledFormats).toEqual(["fhir", "medplum", "elation", "healthie", "bridge"]);
     expect(config.maxBodyBytes).toBe(240 * 1024);
     expect(config.applyMaxConcurrency).toBe(5);
-    expect(config.tenant.placeOfService).toBe("11");
+    expect(config.tenant?.placeOfService).toBe("11");
+  });
+
+  it("accepts a configuration without a tenant: the tenant configuration is then pushed after the deploy", () => {
+    const { tenant: _initialVersion, ...withoutTenant } = demoConfig();
+
+    expect(parseDeploymentConfig(withoutTenant, "demo").tenant).toBeUndefined();
   });
 
   type Input = ReturnType<typeof demoConfig> & Record<string, unknown>;
@@ -42,12 +48,12 @@ describe("deployment configuration", () => {
     ["alarmEmail", (input) => Object.assign(input, { alarmEmail: "billing team" }), "alarmEmail:"],
     [
       "tenant.roster.0.npi",
-      (input) => Object.assign(input.tenant.roster?.[0] ?? {}, { npi: "1003000127" }),
+      (input) => Object.assign(input.tenant?.roster?.[0] ?? {}, { npi: "1003000127" }),
       "tenant.roster.0.npi: NPI check digit does not match",
     ],
     [
       "tenant.timezone",
-      (input) => Object.assign(input.tenant, { timezone: "Mars/Olympus" }),
+      (input) => Object.assign(input.tenant ?? {}, { timezone: "Mars/Olympus" }),
       "tenant.timezone: expected an IANA time zone",
     ],
     [
@@ -95,7 +101,7 @@ describe("deployment configuration", () => {
     ],
     [
       "a misspelt tenant policy",
-      (input) => Object.assign(input.tenant, { settelHours: 4 }),
+      (input) => Object.assign(input.tenant ?? {}, { settelHours: 4 }),
       'tenant: Unrecognized key: "settelHours"',
     ],
   ])("names the failing field: %s", (_field, change, expected) => {

@@ -1,15 +1,19 @@
+import { gunzipSync } from "node:zlib";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
+import { initialConfigProperties } from "../../functions/initial-config/initial-config.js";
 import { claimsQueue, inboxQueue } from "../../functions/queue/queue-design.js";
 import {
   applyConfigSchema,
   configFromEnv,
   finalizeConfigSchema,
   ingestConfigSchema,
+  initialConfigSchema,
   RuntimeConfigError,
 } from "../../functions/runtime-config.js";
 import { platformVariables, type Setting, settingVariables } from "../../functions/settings.js";
-import { episodeTableName, tableDesign } from "../../functions/store/table-design.js";
+import { episodeTableName, TENANT_CONFIG_KEY, tableDesign } from "../../functions/store/table-design.js";
+import { parseDeploymentConfig } from "../../lib/deployment-config.js";
 import { demoConfig, synthTemplate } from "./synth.js";
 
 /**
@@ -40,11 +44,14 @@ function keyId(alias: string): string {
 }
 
 const arnOf = (id: string) => ({ "Fn::GetAtt": [id, "Arn"] });
+/** The initial tenant configuration a custom resource carries (gzipped JSON in base64). */
+const decoded = (encoded: string) => JSON.parse(gunzipSync(Buffer.from(encoded, "base64")).toString("utf8"));
 /** Each function's runtime configuration, as its entry point reads it (functions/runtime-config.ts). */
 const functionSchemas = {
   ingest: ingestConfigSchema,
   apply: applyConfigSchema,
   finalize: finalizeConfigSchema,
+  "initial-config": initialConfigSchema,
 };
 const environmentOf = (name: string): Record<string, unknown> =>
   template.findResources("AWS::Lambda::Function")[functionId(name)]?.Properties.Environment.Variables;
@@ -86,8 +93,8 @@ describe("encryption everywhere", () => {
 
   it("declares every log group with the logs key and the configured retention", () => {
     const groups = Object.values(template.findResources("AWS::Logs::LogGroup"));
-    // Three functions, API access and execution logs, the firewall's blocked requests.
-    expect(groups).toHaveLength(6);
+    // Four functions (the deploy-time one included), API access and execution logs, the firewall's blocked requests.
+    expect(groups).toHaveLength(7);
     for (const group of groups) {
       expect(group.Properties.KmsKeyId).toEqual(arnOf(keyId("logs")));
       expect(group.Properties.RetentionInDays).toBe(365);
@@ -222,7 +229,8 @@ describe("queues", () => {
 describe("functions", () => {
   it("are Node.js 24 on arm64, traced, logging to their own group, bundled as minified ESM", () => {
     const functions = Object.values(template.findResources("AWS::Lambda::Function"));
-    expect(functions).toHaveLength(3);
+    // Ingest, apply, finalize, and the deploy-time function storing the initial tenant configuration.
+    expect(functions).toHaveLength(4);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: "nodejs24.x",
@@ -265,6 +273,8 @@ describe("functions", () => {
       "ADJUSTMENT_HORIZON_DAYS",
       "FINALIZE_BUDGET_MS",
     ]);
+    // The deploy-time function is told its table with each request (functions/initial-config).
+    expect(present("initial-config")).toEqual([]);
     // Nothing else but what the runtime and Powertools read themselves.
     const known = new Set<string>([...Object.values(settingVariables), ...Object.values(platformVariables)]);
     for (const name of Object.keys(functionSchemas)) {
@@ -426,6 +436,24 @@ describe("least privilege", () => {
         ...tableKey,
       ),
     );
+    expect(actionsOf("initial-config")).toEqual(withLogsAndTraces("dynamodb:PutItem", ...tableKey));
+  });
+
+  it("lets the initial configuration function put items only into the tenant configuration's partition", () => {
+    const role = logicalId("AWS::IAM::Role", { Description: "portaltime initial-config function" });
+    const puts = statements().filter(
+      (statement) =>
+        statement.Action.includes("dynamodb:PutItem") &&
+        expect.arrayContaining([{ Ref: role }]).asymmetricMatch(statement.roles),
+    );
+
+    expect(puts).toEqual([
+      expect.objectContaining({
+        Action: ["dynamodb:PutItem"],
+        Resource: arnOf(logicalId("AWS::DynamoDB::Table", {})),
+        Condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [TENANT_CONFIG_KEY] } },
+      }),
+    ]);
   });
 
   it("lets the finalizer query the table and its four indexes by name, and write only to the table", () => {
@@ -746,6 +774,46 @@ describe("monitoring", () => {
     ]) {
       expect(dashboard).toContain(metric);
     }
+  });
+});
+
+describe("initial tenant configuration", () => {
+  const customResources = (of: Template) => of.findResources("Custom::PortaltimeInitialTenantConfig");
+
+  it("is stored by a custom resource of the deploy-time function, which carries it gzipped", () => {
+    const resources = Object.values(customResources(template));
+
+    expect(resources).toHaveLength(1);
+    expect(resources[0]?.Properties).toEqual({
+      ServiceToken: arnOf(functionId("initial-config")),
+      // A function that cannot answer fails the deploy in five minutes, not CloudFormation's default hour.
+      ServiceTimeout: "300",
+      // The table goes with the request: a deploy that replaces the table stores the version in the new one.
+      [initialConfigProperties.tableName]: { Ref: logicalId("AWS::DynamoDB::Table", {}) },
+      [initialConfigProperties.config]: expect.any(String),
+    });
+    expect(decoded(resources[0]?.Properties[initialConfigProperties.config])).toEqual(
+      parseDeploymentConfig(demoConfig(), "demo").tenant,
+    );
+  });
+
+  it("is in place before the finalizer's first scheduled run", () => {
+    const [resource] = Object.keys(customResources(template));
+    const [rule] = Object.values(template.findResources("AWS::Events::Rule"));
+
+    expect(rule?.DependsOn).toContain(resource);
+  });
+
+  it("is left out, function and all, when the deployment carries no tenant: it is pushed after the deploy", () => {
+    const { tenant: _initialVersion, ...config } = demoConfig();
+    const variant = synthTemplate(config);
+
+    expect(customResources(variant)).toEqual({});
+    variant.resourcePropertiesCountIs(
+      "AWS::Lambda::Function",
+      { FunctionName: "portaltime-initial-config" },
+      0,
+    );
   });
 });
 
