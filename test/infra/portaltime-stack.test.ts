@@ -14,7 +14,7 @@ import {
 import { platformVariables, type Setting, settingVariables } from "../../functions/settings.js";
 import { episodeTableName, TENANT_CONFIG_KEY, tableDesign } from "../../functions/store/table-design.js";
 import { parseDeploymentConfig } from "../../lib/deployment-config.js";
-import { demoConfig, synthTemplate } from "./synth.js";
+import { demoConfig, syntheticRoster, synthTemplate } from "./synth.js";
 
 /**
  * The stack synthesized from the demo configuration (functions bundled by esbuild, as `cdk synth` does),
@@ -853,4 +853,34 @@ describe("configuration", () => {
       Environment: { Variables: Match.objectLike({ HYDRATION: Match.absent() }) },
     });
   });
+
+  it("deploys a 2,000-clinician roster: small environments, a small custom resource, a template within limits", () => {
+    const config = demoConfig();
+    const roster = syntheticRoster(2000);
+    const tenant = { ...config.tenant, timezone: "America/New_York", roster };
+
+    const large = synthTemplate({ ...config, tenant });
+
+    // Names and values; a deploy-time reference (a queue URL, the table name) counts as 128 bytes.
+    const environmentBytes = (variables: Record<string, unknown>) =>
+      Object.entries(variables).reduce(
+        (sum, [name, value]) =>
+          sum + Buffer.byteLength(name) + (typeof value === "string" ? Buffer.byteLength(value) : 128),
+        0,
+      );
+    const functions = Object.values(large.findResources("AWS::Lambda::Function"));
+    expect(functions).toHaveLength(4);
+    for (const fn of functions) {
+      expect(environmentBytes(fn.Properties.Environment.Variables), fn.Properties.FunctionName).toBeLessThan(
+        3000,
+      );
+    }
+    const [resource] = Object.values(large.findResources("Custom::PortaltimeInitialTenantConfig"));
+    const encoded: string = resource?.Properties[initialConfigProperties.config];
+    expect(JSON.stringify(roster).length).toBeGreaterThan(240_000);
+    expect(encoded.length).toBeLessThan(64 * 1024);
+    expect(decoded(encoded).roster).toHaveLength(2000);
+    // CloudFormation takes templates up to 1 MB from S3, where `cdk deploy` puts any over 50 KB.
+    expect(JSON.stringify(large.toJSON()).length).toBeLessThan(1_000_000);
+  }, 60_000);
 });
