@@ -41,7 +41,18 @@ async function main(): Promise<number> {
   let tenant: ReturnType<typeof parseTenantConfig>;
   try {
     scenario = await openScenarioFile(file);
-    tenant = parseTenantConfig({ ...demoPractice, ...scenario.config });
+    const base = { ...demoPractice, ...scenario.config };
+    tenant = parseTenantConfig(base);
+    // Every version the replay will push, checked before any server starts (each one's fields over `config`).
+    scenario.configs.forEach((entry, index) => {
+      try {
+        parseTenantConfig({ ...base, ...entry.config });
+      } catch (error) {
+        if (error instanceof ConfigurationError)
+          throw new ScenarioFileError(`configs.${index}.config.${error.field}`, error.reason);
+        throw error;
+      }
+    });
   } catch (error) {
     if (error instanceof ScenarioFileError)
       console.error(`replay: ${file}: invalid at ${error.path}: ${error.reason}`);
@@ -62,6 +73,8 @@ async function main(): Promise<number> {
       rejected: (index, format, status, problem) =>
         console.error(`replay: deliveries.${index} (${format}) refused: ${status} ${problem}`),
       progress: (deliveries) => console.error(`replay: ${deliveries} deliveries`),
+      configPushed: (index, result) =>
+        console.error(`replay: configs.${index} ${result.status} as version ${result.version}`),
     });
     if (values.episodes) {
       for (const episode of summary.episodes) {
@@ -82,7 +95,7 @@ async function main(): Promise<number> {
       }
     }
     console.error(
-      `replay: ${summary.deliveries} deliveries (${summary.rejected} refused), ${summary.finalizations} finalizer runs, ${summary.lines} claim lines`,
+      `replay: ${summary.deliveries} deliveries (${summary.rejected} refused), ${summary.configPushes} configuration pushes, ${summary.finalizations} finalizer runs, ${summary.lines} claim lines`,
     );
     return 0;
   } finally {

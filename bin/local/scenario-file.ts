@@ -14,9 +14,11 @@ import { instant } from "../../functions/domain/facts.js";
 import { formatNames } from "../../functions/vendors/format.js";
 
 /**
- * Replay scenario files: `{ "config": {...}, "deliveries": [ { "at", "format", "headers"?, "body" } ],
- * "finalizeAt": "<instant>" | ["<instant>", ...] }`. The deliveries are streamed, validated one by one and put
- * in time order by an external merge sort, so a backfill of any size runs in bounded memory.
+ * Replay scenario files: `{ "config": {...}, "configs"?: [ { "at", "config" } ], "deliveries": [ { "at",
+ * "format", "headers"?, "body" } ], "finalizeAt": "<instant>" | ["<instant>", ...] }`. The deliveries are
+ * streamed, validated one by one and put in time order by an external merge sort, so a backfill of any size runs
+ * in bounded memory. `configs` are tenant configuration versions pushed at their instants, as an operator's
+ * `npm run config -- push` would (each one's fields over the scenario's `config`; see README "Replay").
  */
 
 export const replayDeliverySchema = z.object({
@@ -29,6 +31,7 @@ export type ReplayDelivery = z.infer<typeof replayDeliverySchema>;
 
 const headerSchema = z.object({
   config: z.record(z.string(), z.unknown()).default({}),
+  configs: z.array(z.object({ at: instant, config: z.record(z.string(), z.unknown()) })).default([]),
   finalizeAt: z.union([instant, z.array(instant).min(1)]).transform((at) => (Array.isArray(at) ? at : [at])),
 });
 
@@ -44,13 +47,19 @@ export class ScenarioFileError extends Error {
 }
 
 export type ReplayStep =
+  | { kind: "config"; at: number; index: number; config: Record<string, unknown> }
   | { kind: "delivery"; at: number; index: number; delivery: ReplayDelivery }
   | { kind: "finalize"; at: number };
 
 export interface ScenarioFile {
   config: Record<string, unknown>;
+  /** Configuration versions to push, in file order (each one's fields over `config`). */
+  configs: Array<{ at: string; config: Record<string, unknown> }>;
   finalizeAt: string[];
-  /** Deliveries and finalizer runs in time order: stable for equal times, finalizer runs after deliveries. */
+  /**
+   * Configuration pushes, deliveries and finalizer runs in time order, stable for equal times; at one instant a
+   * push comes first (what arrives then is applied under it) and finalizer runs last.
+   */
   steps(): AsyncGenerator<ReplayStep>;
 }
 
@@ -61,20 +70,40 @@ export async function openScenarioFile(
 ): Promise<ScenarioFile> {
   const header = await readHeader(path);
   const sorted = await sortDeliveries(path, options.chunkSize ?? 10_000);
-  const finalizeAt = header.finalizeAt;
+  const { finalizeAt, configs } = header;
   return {
     config: header.config,
+    configs,
     finalizeAt,
     async *steps() {
       const finalizations = finalizeAt.map(Date.parse).sort((a, b) => a - b);
+      const pushes = configs
+        .map((entry, index) => ({
+          kind: "config" as const,
+          at: Date.parse(entry.at),
+          index,
+          config: entry.config,
+        }))
+        .sort((a, b) => a.at - b.at || a.index - b.index);
+      // Everything due strictly before `at` (pushes also at `at`), in order: pushes before finalizer runs at a tie.
+      function* before(at: number, inclusivePushes: boolean): Generator<ReplayStep> {
+        for (;;) {
+          const push = pushes[0];
+          const run = finalizations[0];
+          const pushDue = push !== undefined && (push.at < at || (inclusivePushes && push.at === at));
+          const runDue = run !== undefined && run < at;
+          if (pushDue && (!runDue || (push as { at: number }).at <= (run as number)))
+            yield pushes.shift() as ReplayStep;
+          else if (runDue) yield { kind: "finalize", at: finalizations.shift() as number };
+          else return;
+        }
+      }
       try {
         for await (const delivery of sorted.read()) {
-          while (finalizations.length > 0 && (finalizations[0] as number) < delivery.at) {
-            yield { kind: "finalize", at: finalizations.shift() as number };
-          }
+          yield* before(delivery.at, true);
           yield delivery;
         }
-        for (const at of finalizations) yield { kind: "finalize", at };
+        yield* before(Number.POSITIVE_INFINITY, true);
       } finally {
         await sorted.dispose();
       }

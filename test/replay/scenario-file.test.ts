@@ -23,7 +23,9 @@ async function stepsOf(file: string, chunkSize?: number): Promise<string[]> {
 const describeStep = (step: ReplayStep): string =>
   step.kind === "finalize"
     ? `finalize ${new Date(step.at).toISOString()}`
-    : `${(step.delivery.body as { id: string }).id} ${new Date(step.at).toISOString()}`;
+    : step.kind === "config"
+      ? `config ${JSON.stringify(step.config)} ${new Date(step.at).toISOString()}`
+      : `${(step.delivery.body as { id: string }).id} ${new Date(step.at).toISOString()}`;
 
 describe("replay scenario files", () => {
   const shuffled = {
@@ -69,6 +71,34 @@ describe("replay scenario files", () => {
     expect(after).toBe(before);
   });
 
+  it("puts configuration pushes in time order: before a delivery or finalizer run at the same instant", async () => {
+    const file = await scenarioFile({
+      ...shuffled,
+      configs: [
+        { at: "2026-03-04T10:00:00Z", config: { settleHours: 12 } },
+        { at: "2026-03-01T00:00:00Z", config: { settleHours: 24 } },
+        { at: "2026-03-03T09:00:00Z", config: { settleHours: 36 } },
+        { at: "2026-03-05T00:00:00Z", config: { settleHours: 6 } },
+      ],
+    });
+
+    const steps = await stepsOf(file, 2);
+
+    expect(steps).toEqual([
+      'config {"settleHours":24} 2026-03-01T00:00:00.000Z',
+      "a 2026-03-02T10:00:00.000Z",
+      "b 2026-03-02T10:00:00.000Z",
+      'config {"settleHours":36} 2026-03-03T09:00:00.000Z',
+      "finalize 2026-03-03T09:00:00.000Z",
+      "c 2026-03-03T10:00:00.000Z",
+      "d 2026-03-03T10:00:00.000Z",
+      'config {"settleHours":12} 2026-03-04T10:00:00.000Z',
+      "e 2026-03-04T10:00:00.000Z",
+      "finalize 2026-03-04T10:00:00.000Z",
+      'config {"settleHours":6} 2026-03-05T00:00:00.000Z',
+    ]);
+  });
+
   it("reads config and finalizeAt wherever they stand in the file; a single finalizeAt is accepted", async () => {
     const text = `{"finalizeAt":"2026-03-05T00:00:00Z","deliveries":[${JSON.stringify(delivery("2026-03-02T10:00:00Z", "a"))}],"config":{"settleHours":24}}`;
     const scenario = await openScenarioFile(await scenarioFile(text));
@@ -91,6 +121,8 @@ describe("replay scenario files", () => {
     ],
     [{ ...shuffled, deliveries: [{ at: "2026-03-02T10:00:00Z", format: "fhir" }] }, "deliveries.0.body"],
     [{ ...shuffled, finalizeAt: "soon" }, "finalizeAt"],
+    [{ ...shuffled, configs: [{ at: "2026-03-01T00:00:00Z" }] }, "configs.0.config"],
+    [{ ...shuffled, configs: [{ at: "March", config: {} }] }, "configs.0.at"],
     [{ config: {}, finalizeAt: "2026-03-05T00:00:00Z" }, "deliveries"],
     [[1, 2], "(root)"],
   ])("names the failing path of an invalid file (%#: %s)", async (content, path) => {
