@@ -1,4 +1,5 @@
 import type { FeeSchedule, RosterEntry, TenantConfig } from "../../functions/domain/config.js";
+import { type FeeChange, feeChanges } from "../../functions/domain/config-changes.js";
 import { canonicalJson } from "../../functions/domain/fact-digest.js";
 
 /** What changes between two tenant configurations, entry by entry (what `npm run config -- diff` lists). */
@@ -27,13 +28,9 @@ export interface FeeScheduleChange {
   fees: FeeChange[];
 }
 
-export interface FeeChange {
-  code: string;
-  before?: number;
-  after?: number;
-}
-
 /** The parts of the configuration that are not policies: they are compared entry by entry. */
+export type { FeeChange };
+
 const listed = new Set(["roster", "feeSchedules"]);
 
 const same = (a: unknown, b: unknown): boolean => canonicalJson(a) === canonicalJson(b);
@@ -115,15 +112,4 @@ function feeScheduleChanges(
     if (is === undefined) return [{ kind: "removed", effectiveFrom, fees }];
     return fees.length === 0 ? [] : [{ kind: "changed", effectiveFrom, fees }];
   });
-}
-
-/** The codes whose fee differs (or exists on one side only), in code order. */
-export function feeChanges(
-  before: Readonly<Record<string, number>>,
-  after: Readonly<Record<string, number>>,
-): FeeChange[] {
-  const codes = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
-  return codes.flatMap((code) =>
-    before[code] === after[code] ? [] : [{ code, before: before[code], after: after[code] }],
-  );
 }

@@ -1,5 +1,4 @@
 import type { RosterEntry, TenantConfig } from "../../functions/domain/config.js";
-import { type ConfigDiff, diffConfigs, type FeeChange, type RosterChange } from "./config-diff.js";
 import {
   type DateRange,
   type FeeRedecision,
@@ -7,7 +6,8 @@ import {
   type RosterRedecision,
   rosterRedecisions,
   shiftDate,
-} from "./redecided-dates.js";
+} from "../../functions/domain/config-changes.js";
+import { type ConfigDiff, diffConfigs, type FeeChange, type RosterChange } from "./config-diff.js";
 
 /**
  * `npm run config -- diff`: what changes from the stored configuration to the new one (`changes`), and what a
@@ -72,8 +72,8 @@ function redecisionLines(
   if (earliest !== undefined)
     lines.push(
       earliest.from === undefined
-        ? "lines with any date of service may be adjusted (R18)"
-        : `lines with dates of service from ${earliest.from} on may be adjusted (R18)`,
+        ? "lines with any date of service within the adjustment horizon will be decided again (R18)"
+        : `lines with dates of service from ${earliest.from} on (within the adjustment horizon) will be decided again (R18)`,
     );
   if (diff.policies.length > 0)
     lines.push(
@@ -94,10 +94,10 @@ function rosterRedecisionLine(change: RosterRedecision): string {
   if (change.kind === "no-longer-in-force")
     return (
       `${time} has no roster entry any more (unknown clinician, unless its payload states a qualification): ` +
-      "lines holding it may be adjusted"
+      "its patients will be decided again"
     );
   const fields = change.fields.map(({ field, before, after }) => `${field} ${before} -> ${after}`);
-  return `${time} counts with ${fields.join(", ")}: lines holding it may be adjusted`;
+  return `${time} counts with ${fields.join(", ")}: its patients will be decided again`;
 }
 
 function feeRedecisionLine({ range, codes, unpriced }: FeeRedecision): string {

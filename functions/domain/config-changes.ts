@@ -1,19 +1,17 @@
 import {
   feesOn,
-  newlyInForce,
   type RosterEntry,
   rosterByPractitioner,
   rosterEntryOn,
   type TenantConfig,
-} from "../../functions/domain/config.js";
-import { DAY } from "../../functions/domain/time.js";
-import { feeChanges } from "./config-diff.js";
+} from "./config.js";
+import { DAY } from "./time.js";
 
 /**
  * R18: what a new configuration decides again. Roster entries and fee schedules are dated, so a change reaches
  * only the practice-local dates on which the entry or the fees in force differ; these are worked out here, date
- * range by date range, from the configurations alone (which patients had time on those dates the table knows,
- * and the CLI does not scan it).
+ * range by date range, from the configurations alone. The finalizer finds the patients with time on those dates
+ * (functions/finalize) and `npm run config -- diff` prints the same dates, so the command says what a push does.
  */
 
 /** Practice-local dates, both ends included; an absent end is open. */
@@ -53,11 +51,79 @@ export interface FeeRedecision {
 const FIRST_DAY = "0000-01-01";
 const LAST_DAY = "9999-12-31";
 
+export interface FeeChange {
+  code: string;
+  before?: number;
+  after?: number;
+}
+
+/** The codes whose fee differs (or exists on one side only), in code order. */
+export function feeChanges(
+  before: Readonly<Record<string, number>>,
+  after: Readonly<Record<string, number>>,
+): FeeChange[] {
+  const codes = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+  return codes.flatMap((code) =>
+    before[code] === after[code] ? [] : [{ code, before: before[code], after: after[code] }],
+  );
+}
+
+/** A practitioner's dates (practice-local, both included) newly in force in a configuration version. */
+export interface NewlyInForce {
+  practitionerId: string;
+  from: string;
+  to: string;
+}
+
 /**
- * Practitioner by practitioner (in roster order), the dates their time counts otherwise. Newly in force and no
- * longer in force are the finalizer's own `newlyInForce` (the former is what it re-decides when a version
- * arrives), so the command says what the finalizer acts on; an entry in force on both sides counts otherwise
- * where a field a decision reads differs.
+ * The dates on which `next` holds a roster entry for a practitioner and `previous` held none: time on those dates
+ * was unattributed or made an episode `needs-review` (`unknown-clinician`).
+ */
+export function newlyInForce(previous: TenantConfig, next: TenantConfig): NewlyInForce[] {
+  const held = rosterByPractitioner(previous);
+  const added: NewlyInForce[] = [];
+  for (const entry of next.roster) {
+    let gaps = [{ from: entry.effectiveFrom ?? FIRST_DAY, to: entry.effectiveTo ?? LAST_DAY }];
+    for (const old of held.get(entry.practitionerId) ?? []) {
+      const oldFrom = old.effectiveFrom ?? FIRST_DAY;
+      const oldTo = old.effectiveTo ?? LAST_DAY;
+      gaps = gaps.flatMap((gap) => {
+        if (oldTo < gap.from || gap.to < oldFrom) return [gap];
+        return [
+          ...(gap.from < oldFrom ? [{ from: gap.from, to: previousDay(oldFrom) }] : []),
+          ...(oldTo < gap.to ? [{ from: nextDay(oldTo), to: gap.to }] : []),
+        ];
+      });
+    }
+    for (const gap of gaps) added.push({ practitionerId: entry.practitionerId, ...gap });
+  }
+  return added;
+}
+
+/**
+ * Everything a new version decides again (R18), as the finalizer looks it up: each practitioner's dates on which
+ * their time counts otherwise (newly in force, no longer in force, or a field a decision reads changed), and the
+ * dates of service whose fees differ. Policies carry no dates: a changed policy applies to decisions made after
+ * the push and sends no adjustment by itself.
+ */
+export interface Redecisions {
+  clinicians: Array<{ practitionerId: string; range: DateRange }>;
+  fees: DateRange[];
+}
+
+export function redecisions(before: TenantConfig, after: TenantConfig): Redecisions {
+  return {
+    clinicians: rosterRedecisions(before, after).map(({ practitionerId, range }) => ({
+      practitionerId,
+      range,
+    })),
+    fees: feeRedecisions(before, after).map(({ range }) => range),
+  };
+}
+
+/**
+ * Practitioner by practitioner (in roster order), the dates their time counts otherwise: newly in force, no
+ * longer in force, or an entry in force on both sides with a field a decision reads changed.
  */
 export function rosterRedecisions(before: TenantConfig, after: TenantConfig): RosterRedecision[] {
   const dated =

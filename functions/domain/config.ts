@@ -176,51 +176,6 @@ export function feesOn(config: TenantConfig, serviceDate: string): Readonly<Reco
   return schedule?.fees ?? defaultFeeSchedule;
 }
 
-/** A practitioner's dates (practice-local, both included) newly in force in a configuration version. */
-export interface NewlyInForce {
-  practitionerId: string;
-  from: string;
-  to: string;
-}
-
-const FIRST_DAY = "0000-01-01";
-const LAST_DAY = "9999-12-31";
-const dayBefore = (date: string): string => {
-  const day = new Date(`${date}T00:00:00Z`);
-  day.setUTCDate(day.getUTCDate() - 1);
-  return day.toISOString().slice(0, 10);
-};
-const dayAfter = (date: string): string => {
-  const day = new Date(`${date}T00:00:00Z`);
-  day.setUTCDate(day.getUTCDate() + 1);
-  return day.toISOString().slice(0, 10);
-};
-
-/**
- * R18: the dates on which `next` holds a roster entry for a practitioner and `previous` held none: time on those
- * dates that was unattributed or made an episode `needs-review` (`unknown-clinician`) must be decided again.
- */
-export function newlyInForce(previous: TenantConfig, next: TenantConfig): NewlyInForce[] {
-  const held = rosterByPractitioner(previous);
-  const added: NewlyInForce[] = [];
-  for (const entry of next.roster) {
-    let gaps = [{ from: entry.effectiveFrom ?? FIRST_DAY, to: entry.effectiveTo ?? LAST_DAY }];
-    for (const old of held.get(entry.practitionerId) ?? []) {
-      const oldFrom = old.effectiveFrom ?? FIRST_DAY;
-      const oldTo = old.effectiveTo ?? LAST_DAY;
-      gaps = gaps.flatMap((gap) => {
-        if (oldTo < gap.from || gap.to < oldFrom) return [gap];
-        return [
-          ...(gap.from < oldFrom ? [{ from: gap.from, to: dayBefore(oldFrom) }] : []),
-          ...(oldTo < gap.to ? [{ from: dayAfter(oldTo), to: gap.to }] : []),
-        ];
-      });
-    }
-    for (const gap of gaps) added.push({ practitionerId: entry.practitionerId, ...gap });
-  }
-  return added;
-}
-
 /** Reads a tenant configuration, failing fast with the path of the first invalid field. */
 export function parseTenantConfig(input: unknown): TenantConfig {
   const result = tenantConfigSchema.safeParse(input);

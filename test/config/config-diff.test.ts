@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { diffConfigs } from "../../bin/config/config-diff.js";
 import { diffReport } from "../../bin/config/diff-report.js";
-import { feeRedecisions, rosterRedecisions } from "../../bin/config/redecided-dates.js";
 import {
   defaultFeeSchedule as defaultFees,
   parseTenantConfig,
   type TenantConfigInput,
 } from "../../functions/domain/config.js";
+import { feeRedecisions, rosterRedecisions } from "../../functions/domain/config-changes.js";
 
 const adams = { practitionerId: "dr-adams", npi: "1003000126", credential: "MD" } as const;
 const baker = { practitionerId: "dr-baker", npi: "1003000134", credential: "NP" } as const;
@@ -215,7 +215,7 @@ describe("config diff: the dates a push decides again (R18)", () => {
     // Assess
     expect(redecided).toEqual([
       "fees of 99422 differ for dates of service from 2026-07-01 on; 99422 has no fee then (needs-review, fee-missing)",
-      "lines with dates of service from 2026-07-01 on may be adjusted (R18)",
+      "lines with dates of service from 2026-07-01 on (within the adjustment horizon) will be decided again (R18)",
     ]);
   });
 
@@ -251,7 +251,7 @@ describe("config diff: the dates a push decides again (R18)", () => {
     expect(redecided).toEqual([
       "time of dr-baker from 2026-11-01 to 2026-12-31 that was unattributed or unknown-clinician will be decided again",
       "fees of 99421 differ for dates of service from 2027-01-01 on",
-      "lines with dates of service from 2026-11-01 on may be adjusted (R18)",
+      "lines with dates of service from 2026-11-01 on (within the adjustment horizon) will be decided again (R18)",
     ]);
   });
 
@@ -268,9 +268,9 @@ describe("config diff: the dates a push decides again (R18)", () => {
     // Assess
     expect(redecided).toEqual([
       "time of dr-adams up to 2026-10-31 has no roster entry any more (unknown clinician, unless its payload " +
-        "states a qualification): lines holding it may be adjusted",
-      "time of dr-adams from 2026-11-01 on counts with npi 1003000126 -> 1003000159: lines holding it may be adjusted",
-      "lines with any date of service may be adjusted (R18)",
+        "states a qualification): its patients will be decided again",
+      "time of dr-adams from 2026-11-01 on counts with npi 1003000126 -> 1003000159: its patients will be decided again",
+      "lines with any date of service within the adjustment horizon will be decided again (R18)",
     ]);
   });
 
@@ -285,7 +285,9 @@ describe("config diff: the dates a push decides again (R18)", () => {
     );
 
     // Assess
-    expect(redecided.at(-1)).toBe("lines with dates of service from 2026-10-26 on may be adjusted (R18)");
+    expect(redecided.at(-1)).toBe(
+      "lines with dates of service from 2026-10-26 on (within the adjustment horizon) will be decided again (R18)",
+    );
   });
 
   it("policies are not dated: says so, and that no roster entry or fee in force changes", () => {

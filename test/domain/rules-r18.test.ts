@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ClaimLine } from "../../functions/domain/claim-line.js";
-import { newlyInForce, parseTenantConfig, type TenantConfigInput } from "../../functions/domain/config.js";
+import { parseTenantConfig, type TenantConfigInput } from "../../functions/domain/config.js";
+import { newlyInForce } from "../../functions/domain/config-changes.js";
 import { decideEpisodes } from "../../functions/domain/engine.js";
 import type { Fact } from "../../functions/domain/facts.js";
 import { activity, inquiry, roster } from "../support/domain-builders.js";
