@@ -49,6 +49,15 @@ export class EpisodeStore extends Construct {
       projectionType: dynamodb.ProjectionType.INCLUDE,
       nonKeyAttributes: [...dueIndex.projected],
     });
+    // Clinicians' time by practitioner and instant, keys only: the patients a configuration version's dates
+    // cover (R18). Global indexes can be added to a live table (DynamoDB backfills them).
+    const { clinicianIndex } = tableDesign;
+    this.table.addGlobalSecondaryIndex({
+      indexName: clinicianIndex.name,
+      partitionKey: { name: clinicianIndex.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: clinicianIndex.sortKey, type: dynamodb.AttributeType.NUMBER },
+      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+    });
     // One patient's items by how long a decision may need them, its message facts by message id, its visits and
     // consents by time (docs/STORE.md). Local indexes exist only from the table's creation on (adding one
     // replaces the table), and they cap the items sharing a partition key at 10 GB: one patient's, never a
@@ -98,8 +107,9 @@ export class EpisodeStore extends Construct {
   }
 
   /**
-   * The finalizer: queries of the due index, of one patient's items by reach and by message id, and of the
-   * quarantine partition; each decision as one TransactWriteItems of puts and conditional updates (IAM
+   * The finalizer: queries of the due index, of one patient's items by reach and by message id, of clinicians'
+   * time (R18) and of the quarantine partition; reads of a configuration version and of its own progress through
+   * them (GetItem); each decision as one TransactWriteItems of puts and conditional updates (IAM
    * authorizes each action inside a transaction by its own name, and there is no ConditionCheck among them);
    * quarantine entries added (UpdateItem) and released (DeleteItem); outbox entries deleted once sent
    * (BatchWriteItem, authorized by its own name whatever requests it carries).
@@ -110,12 +120,20 @@ export class EpisodeStore extends Construct {
       ["dynamodb:Query"],
       [
         this.table.tableArn,
-        ...[tableDesign.dueIndex, ...localIndexes].map(({ name }) => this.indexArn(name)),
+        ...[tableDesign.dueIndex, tableDesign.clinicianIndex, ...localIndexes].map(({ name }) =>
+          this.indexArn(name),
+        ),
       ],
     );
     this.grantItems(
       grantee,
-      ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
+      [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+      ],
       [this.table.tableArn],
     );
   }

@@ -1,8 +1,10 @@
 import {
   CreateTableCommand,
+  DescribeTableCommand,
   DescribeTimeToLiveCommand,
   DynamoDBClient,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from "@aws-sdk/client-dynamodb";
@@ -78,6 +80,21 @@ export async function createResources(options: LocalEndpoints & { prefix: string
   }
 }
 
+const { clinicianIndex } = tableDesign;
+const clinicianAttributes = [
+  { AttributeName: clinicianIndex.partitionKey, AttributeType: "S" as const },
+  { AttributeName: clinicianIndex.sortKey, AttributeType: "N" as const },
+];
+/** R18: whose patients had a clinician's time on some dates; the table key names the patient. */
+const clinicianGsi = {
+  IndexName: clinicianIndex.name,
+  KeySchema: [
+    { AttributeName: clinicianIndex.partitionKey, KeyType: "HASH" as const },
+    { AttributeName: clinicianIndex.sortKey, KeyType: "RANGE" as const },
+  ],
+  Projection: { ProjectionType: "KEYS_ONLY" as const },
+};
+
 async function createTable(dynamodb: DynamoDBClient, name: string): Promise<string> {
   const { partitionKey, sortKey, ttlAttribute, dueIndex } = tableDesign;
   const local = (index: LocalIndex) => ({
@@ -98,6 +115,7 @@ async function createTable(dynamodb: DynamoDBClient, name: string): Promise<stri
           { AttributeName: sortKey, AttributeType: "S" },
           { AttributeName: dueIndex.partitionKey, AttributeType: "S" },
           { AttributeName: dueIndex.sortKey, AttributeType: "N" },
+          ...clinicianAttributes,
           ...localIndexes.map((index) => ({
             AttributeName: index.sortKey,
             AttributeType: index.sortKeyType,
@@ -117,6 +135,7 @@ async function createTable(dynamodb: DynamoDBClient, name: string): Promise<stri
             // The finalizer reads due keys and where each change starts, then the patient by its local index.
             Projection: { ProjectionType: "INCLUDE", NonKeyAttributes: [...dueIndex.projected] },
           },
+          clinicianGsi,
         ],
         LocalSecondaryIndexes: localIndexes.map(local),
       }),
@@ -125,6 +144,22 @@ async function createTable(dynamodb: DynamoDBClient, name: string): Promise<stri
     if (!(error instanceof ResourceInUseException)) throw error;
   }
   await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: name });
+  // A table kept in a data directory from before the clinician index gets it, as DynamoDB adds one (backfilled).
+  const described = await dynamodb.send(new DescribeTableCommand({ TableName: name }));
+  const indexes = described.Table?.GlobalSecondaryIndexes ?? [];
+  if (!indexes.some((index) => index.IndexName === clinicianIndex.name)) {
+    await dynamodb.send(
+      new UpdateTableCommand({
+        TableName: name,
+        AttributeDefinitions: clinicianAttributes,
+        GlobalSecondaryIndexUpdates: [
+          {
+            Create: clinicianGsi,
+          },
+        ],
+      }),
+    );
+  }
   const ttl = await dynamodb.send(new DescribeTimeToLiveCommand({ TableName: name }));
   // Enabling it again is a ValidationException, so only a table without TTL gets it.
   if (ttl.TimeToLiveDescription?.TimeToLiveStatus !== "ENABLED") {

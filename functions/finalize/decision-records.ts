@@ -141,7 +141,8 @@ export function planDecision(
 
   const facts = factUpdates(view, result, from, context);
   const pending = nextSettle(view.state, result.episodes, from, context.tenant);
-  // R18: unknown clinicians' time seen for the first time is indexed, so a configuration adding them finds it.
+  // R18: unknown clinicians' time accounted for the first time, counted once (the metric); a configuration that
+  // adds them finds it through the clinician index.
   const accounted = new Set(facts.filter((update) => update.clearMarker).map((update) => update.factId));
   const unknownTime = result.unknownClinicianTime.filter((time) => accounted.has(time.factId));
   // Re-check asks this decision answers: it decides everything from `from` on.
@@ -162,9 +163,7 @@ export function planDecision(
       pending,
       records,
       facts,
-      unknownTime,
       rechecks,
-      retentionDays: context.retentionDays,
     },
     finalized,
     unknownTime,

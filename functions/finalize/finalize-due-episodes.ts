@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
 import type { ClaimLine } from "../domain/claim-line.js";
-import { newlyInForce, type TenantConfig } from "../domain/config.js";
+import type { TenantConfig } from "../domain/config.js";
+import { type DateRange, redecisions } from "../domain/config-changes.js";
 import { decisionStart, lookbackSince, inScope as needed, scopeReach } from "../domain/decision-scope.js";
 import { decideEpisodes, type EngineResult } from "../domain/engine.js";
 import type { ThreadRoot } from "../domain/episodes.js";
 import type { Outcome } from "../domain/outcome.js";
-import { DAY, localDate } from "../domain/time.js";
+import { DAY } from "../domain/time.js";
 import type { ClaimSink } from "../queue/claims-sender.js";
 import type { TenantConfigSource, TenantConfigStore } from "../store/config-store.js";
 import type {
@@ -168,8 +169,11 @@ export async function finalizeDueEpisodes(deps: FinalizeDependencies): Promise<F
 
 /**
  * R18: when the configuration in force is newer than the last one the finalizer acted on, each version in
- * between may have put clinicians in force on dates where their time was unknown: those patients are made due
- * again from that time (within the adjustment horizon), and this run decides them. Returns how many.
+ * between may change how time counts on some dates: a practitioner newly in force, no longer in force or with a
+ * changed credential, NPI or group, and fees changed for some dates of service (functions/domain/config-changes.ts,
+ * the same dates `npm run config -- diff` prints). The patients with clinicians' time on those dates, within the
+ * adjustment horizon, are made due again from that time, and this run decides them; the decisions send whatever
+ * adjustments follow (R16), and nothing else changes. Returns how many patients.
  */
 async function actOnConfigChanges(
   tenant: { version: number; config: TenantConfig },
@@ -181,18 +185,32 @@ async function actOnConfigChanges(
   if (acted === tenant.version) return 0;
   const horizon = context.now - deps.adjustmentHorizonDays * DAY;
   const due = new Map<string, number>();
+  const lookUp = async (practitionerId: string, range: DateRange, slackDays: number) => {
+    // Dates are practice-local: a day of slack on each side covers any zone (and a zone changed in between).
+    const from = Math.max(
+      horizon,
+      range.from === undefined ? horizon : startOf(range.from) - slackDays * DAY,
+    );
+    const below = range.to === undefined ? context.now + DAY : startOf(range.to) + (1 + slackDays) * DAY;
+    if (below <= from) return;
+    for (const time of await deps.store.clinicianTime(practitionerId, from, below))
+      due.set(time.patientId, Math.min(due.get(time.patientId) ?? time.at, time.at));
+  };
   let previous: { config: TenantConfig } | undefined =
     acted === undefined ? undefined : await deps.configVersions.version(acted);
   for (let version = (acted ?? tenant.version - 1) + 1; version <= tenant.version; version++) {
     const next = version === tenant.version ? tenant : await deps.configVersions.version(version);
     if (next === undefined) continue;
     if (previous !== undefined) {
-      for (const added of newlyInForce(previous.config, next.config)) {
-        for (const time of await deps.store.unknownClinicianTime(added.practitionerId)) {
-          const date = localDate(time.at, tenant.config.timezone);
-          if (time.at < horizon || date < added.from || added.to < date) continue;
-          due.set(time.patientId, Math.min(due.get(time.patientId) ?? time.at, time.at));
-        }
+      const changed = redecisions(previous.config, next.config);
+      for (const { practitionerId, range } of changed.clinicians) await lookUp(practitionerId, range, 1);
+      if (changed.fees.length > 0) {
+        // A fee is in force on the date of service; the window's time lies up to a week either side of it.
+        const practitioners = new Set(
+          [...previous.config.roster, ...next.config.roster].map((e) => e.practitionerId),
+        );
+        for (const practitionerId of practitioners)
+          for (const range of changed.fees) await lookUp(practitionerId, range, 8);
       }
     }
     previous = next;
@@ -203,6 +221,9 @@ async function actOnConfigChanges(
   await deps.store.recordConfigProgress(tenant.version, acted);
   return patients.length;
 }
+
+/** The UTC midnight starting a practice-local date's calendar day (within a day of its local start). */
+const startOf = (date: string): number => Date.parse(`${date}T00:00:00Z`);
 
 /** What woke a patient: the earliest change its markers name, if any (else only lines wait to be sent). */
 interface DueWork {

@@ -10,6 +10,7 @@ import { createFinalizeHandler } from "./finalize-handler.js";
 const config = configFromEnv(finalizeConfigSchema);
 const { tableName } = config;
 const documents = dynamoDocumentClient(config);
+const configVersions = new DynamoTenantConfigStore(documents, tableName);
 
 /** Lambda entry point: configuration is read and validated once, at cold start. */
 export const handler = createFinalizeHandler({
@@ -17,7 +18,9 @@ export const handler = createFinalizeHandler({
   quarantine: new DynamoQuarantine(documents, tableName),
   claims: new SqsClaimSink(sqsClient(config), config.claimsQueueUrl),
   // Read from the table once per run at most a minute old: a push changes the next run, without a deploy.
-  tenant: new CurrentTenantConfig(new DynamoTenantConfigStore(documents, tableName), { maxAgeMs: 60_000 }),
+  tenant: new CurrentTenantConfig(configVersions, { maxAgeMs: 60_000 }),
+  // R18: what each new version changes on which dates is decided again.
+  configVersions,
   retentionDays: config.retentionDays,
   adjustmentHorizonDays: config.adjustmentHorizonDays,
   clock: () => Date.now(),

@@ -36,7 +36,6 @@ import {
   recheckSortKey,
   STATE_SORT_KEY,
   tableDesign,
-  unknownClinicianKey,
 } from "./table-design.js";
 
 /** A due-index entry as the finalizer reads it: whose, what kind of item, and where its change starts. */
@@ -109,13 +108,10 @@ export interface PatientView {
   reachFrom: number;
 }
 
-/** Time of a clinician the roster did not hold, as indexed for a later configuration to pick up (R18). */
-export interface UnknownClinicianEntry {
-  practitionerId: string;
+/** A clinician's time as the clinician index holds it: whose patient, when (R18). */
+export interface ClinicianTime {
   patientId: string;
-  factId: string;
   at: number;
-  seconds: number;
 }
 
 export interface EpisodeRecordWrite {
@@ -147,12 +143,8 @@ export interface Commit {
   /** Decision records in send order (voids first, R16). */
   records: EpisodeRecordWrite[];
   facts: FactUpdate[];
-  /** Unknown clinicians' time first accounted for by this decision, to index (R18). */
-  unknownTime?: UnknownClinicianEntry[];
   /** Re-check asks this decision answered (sort keys), deleted with it. */
   rechecks?: string[];
-  /** When indexed unknown-clinician time expires (epoch seconds per entry: fact time + retention). */
-  retentionDays?: number;
 }
 
 export type CommitResult =
@@ -177,8 +169,8 @@ export interface EpisodeStore {
   commit(commit: Commit): Promise<CommitResult>;
   /** Deletes outbox entries whose lines the claims queue accepted. */
   confirmSent(entries: readonly OutboxEntry[]): Promise<void>;
-  /** Indexed time of a clinician the roster did not hold when it was decided (R18). */
-  unknownClinicianTime(practitionerId: string): Promise<UnknownClinicianEntry[]>;
+  /** A practitioner's time in [from, below) (epoch ms), from the clinician index, in time order (R18). */
+  clinicianTime(practitionerId: string, from: number, below: number): Promise<ClinicianTime[]>;
   /** Makes patients due again from an instant, because configuration `version` changed what their facts mean. */
   recheck(
     patients: ReadonlyArray<{ patientId: string; changedAt: number }>,
@@ -387,20 +379,22 @@ export class DynamoEpisodeStore implements EpisodeStore {
     }
   }
 
-  async unknownClinicianTime(practitionerId: string): Promise<UnknownClinicianEntry[]> {
+  async clinicianTime(practitionerId: string, from: number, below: number): Promise<ClinicianTime[]> {
+    const { clinicianIndex } = tableDesign;
+    // Keys only, eventually consistent (a global index): a fact applied a moment ago is due by itself anyway.
     const items = await this.query({
       TableName: this.tableName,
-      KeyConditionExpression: "#pk = :pk",
-      ExpressionAttributeNames: { "#pk": tableDesign.partitionKey },
-      ExpressionAttributeValues: { ":pk": unknownClinicianKey(practitionerId) },
+      IndexName: clinicianIndex.name,
+      KeyConditionExpression: "#clinician = :clinician AND #at BETWEEN :from AND :last",
+      ExpressionAttributeNames: { "#clinician": clinicianIndex.partitionKey, "#at": clinicianIndex.sortKey },
+      ExpressionAttributeValues: { ":clinician": practitionerId, ":from": from, ":last": below - 1 },
     });
-    return items.map((item) => ({
-      practitionerId,
-      patientId: String(item.patientId),
-      factId: String(item.factId),
-      at: Number(item.at),
-      seconds: Number(item.seconds),
-    }));
+    return items.flatMap((item) => {
+      const key = String(item[tableDesign.partitionKey]);
+      return key.startsWith(PATIENT_PREFIX)
+        ? [{ patientId: key.slice(PATIENT_PREFIX.length), at: Number(item[clinicianIndex.sortKey]) }]
+        : [];
+    });
   }
 
   async recheck(
@@ -470,24 +464,6 @@ export class DynamoEpisodeStore implements EpisodeStore {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
-  }
-
-  private unknownTimePut(entry: UnknownClinicianEntry, retentionDays: number) {
-    return {
-      Put: {
-        TableName: this.tableName,
-        Item: {
-          [tableDesign.partitionKey]: unknownClinicianKey(entry.practitionerId),
-          [tableDesign.sortKey]: `${entry.patientId}#${entry.factId}`,
-          type: "unknown-clinician-time",
-          patientId: entry.patientId,
-          factId: entry.factId,
-          at: entry.at,
-          seconds: entry.seconds,
-          [tableDesign.ttlAttribute]: Math.floor(entry.at / 1000) + retentionDays * 86_400,
-        },
-      },
-    };
   }
 
   private async query(input: QueryCommandInput): Promise<Record<string, unknown>[]> {

@@ -72,6 +72,10 @@ const MAX_ATTEMPTS = 5;
  * A deletion that names only the resource is a retraction by id: the location takes one more version, marked
  * retracted, and a retracted copy of the fact it holds goes to the patient it names.
  */
+/** Whose time a fact is, for the clinician index: a clinician's activity or time entry (R18 finds it there). */
+const clinicianOf = (fact: Fact): string | undefined =>
+  fact.kind === "clinician-activity" || fact.kind === "time-entry" ? fact.practitionerId : undefined;
+
 export class DynamoFactStore implements FactWriter {
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -98,6 +102,8 @@ export class DynamoFactStore implements FactWriter {
       [tableDesign.reachIndex.sortKey]: factReach(fact),
       [tableDesign.messageIndex.sortKey]: "messageId" in fact ? fact.messageId : undefined,
       [tableDesign.lookbackIndex.sortKey]: looksBack(fact) ? at : undefined,
+      [tableDesign.clinicianIndex.partitionKey]: clinicianOf(fact),
+      [tableDesign.clinicianIndex.sortKey]: clinicianOf(fact) === undefined ? undefined : at,
       [tableDesign.dueIndex.partitionKey]: dueShardOf(fact.patientId),
       [tableDesign.dueIndex.sortKey]: changedAt + settleHours * HOUR_MS,
       changedAt,

@@ -22,6 +22,18 @@ export const tableDesign = {
     projected: ["changedAt"],
   },
   /**
+   * Sparse global index of clinicians' time: each clinician activity and time entry by its practitioner and
+   * instant, keys only (the table key names the patient). A configuration version that changes how a
+   * practitioner's time counts on some dates, or the fees on some dates of service, finds the patients to decide
+   * again through it (R18).
+   */
+  clinicianIndex: {
+    name: "clinician",
+    partitionKey: "clinician",
+    /** Epoch milliseconds of the time. */
+    sortKey: "clinicianAt",
+  },
+  /**
    * Local index of a patient's items by `reach`: the last instant a decision may need the item. A decision
    * from instant D reads `reach >= D - look-back` and nothing older (functions/domain/decision-scope.ts).
    */
@@ -101,11 +113,6 @@ export const tenantConfigSortKey = (version: number): string => `V#${String(vers
 /** Which configuration version the finalizer last looked at for changes to act on (R18). */
 export const CONFIG_PROGRESS_KEY = "TENANT_CONFIG_APPLIED";
 
-/**
- * Time by a clinician the roster did not hold on its date, by practitioner: `UNKNOWN#<practitionerId>`, sort key
- * `<patientId>#<factId>`. A configuration that adds the clinician for those dates makes those patients due (R18).
- */
-export const unknownClinicianKey = (practitionerId: string): string => `UNKNOWN#${practitionerId}`;
 /** A patient to decide again because a configuration version changed what its facts mean (R18). */
 export const RECHECK_PREFIX = "RECHECK#";
 export const recheckSortKey = (version: number): string =>

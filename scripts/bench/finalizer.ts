@@ -221,7 +221,7 @@ export function profiled(store: EpisodeStore, profile: StoreProfile): EpisodeSto
     readLookback: timed("readLookback (lookback-index Query)", store.readLookback.bind(store)),
     commit: timed("commit (TransactWriteItems)", store.commit.bind(store)),
     confirmSent: timed("confirmSent (BatchWriteItem delete)", store.confirmSent.bind(store)),
-    unknownClinicianTime: timed("unknownClinicianTime (Query)", store.unknownClinicianTime.bind(store)),
+    clinicianTime: timed("clinicianTime (clinician-index Query)", store.clinicianTime.bind(store)),
     recheck: timed("recheck (BatchWriteItem)", store.recheck.bind(store)),
     configProgress: timed("configProgress (GetItem)", store.configProgress.bind(store)),
     recordConfigProgress: timed("recordConfigProgress (PutItem)", store.recordConfigProgress.bind(store)),

@@ -52,7 +52,7 @@ function memoryStore(): EpisodeStore {
       return { status: "committed", version: 1, outbox };
     },
     confirmSent: async () => undefined,
-    unknownClinicianTime: async () => [],
+    clinicianTime: async () => [],
     recheck: async () => undefined,
     configProgress: async () => undefined,
     recordConfigProgress: async () => true,

@@ -149,12 +149,14 @@ describe("episode table", () => {
     template.hasResourceProperties("AWS::DynamoDB::Table", { TableName: episodeTableName("portaltime") });
   });
 
-  it("has the sparse due index the finalizer queries, with where each change starts", () => {
-    const { dueIndex } = tableDesign;
+  it("has the sparse global indexes the finalizer queries: due work with where each change starts, clinicians' time (keys only)", () => {
+    const { dueIndex, clinicianIndex } = tableDesign;
     template.hasResourceProperties("AWS::DynamoDB::Table", {
       AttributeDefinitions: Match.arrayWith([
         { AttributeName: dueIndex.partitionKey, AttributeType: "S" },
         { AttributeName: dueIndex.sortKey, AttributeType: "N" },
+        { AttributeName: clinicianIndex.partitionKey, AttributeType: "S" },
+        { AttributeName: clinicianIndex.sortKey, AttributeType: "N" },
       ]),
       GlobalSecondaryIndexes: [
         {
@@ -164,6 +166,14 @@ describe("episode table", () => {
             { AttributeName: dueIndex.sortKey, KeyType: "RANGE" },
           ],
           Projection: { ProjectionType: "INCLUDE", NonKeyAttributes: [...dueIndex.projected] },
+        },
+        {
+          IndexName: clinicianIndex.name,
+          KeySchema: [
+            { AttributeName: clinicianIndex.partitionKey, KeyType: "HASH" },
+            { AttributeName: clinicianIndex.sortKey, KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "KEYS_ONLY" },
         },
       ],
     });
@@ -428,6 +438,7 @@ describe("least privilege", () => {
     expect(actionsOf("finalize")).toEqual(
       withLogsAndTraces(
         "dynamodb:Query",
+        "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
@@ -456,16 +467,23 @@ describe("least privilege", () => {
     ]);
   });
 
-  it("lets the finalizer query the table and its four indexes by name, and write only to the table", () => {
+  it("lets the finalizer query the table and its five indexes by name, and write only to the table", () => {
     const table = arnOf(logicalId("AWS::DynamoDB::Table", {}));
-    const { dueIndex, reachIndex, messageIndex, lookbackIndex } = tableDesign;
+    const { dueIndex, clinicianIndex, reachIndex, messageIndex, lookbackIndex } = tableDesign;
 
     expect(tableGrantsOf("finalize")).toEqual(
       new Map([
         [
           "dynamodb:Query",
-          [table, ...[dueIndex, reachIndex, messageIndex, lookbackIndex].map(({ name }) => indexArn(name))],
+          [
+            table,
+            ...[dueIndex, clinicianIndex, reachIndex, messageIndex, lookbackIndex].map(({ name }) =>
+              indexArn(name),
+            ),
+          ],
         ],
+        // A configuration version and the finalizer's progress through them (R18).
+        ["dynamodb:GetItem", [table]],
         // Transactions (puts, conditional updates), quarantine add and release, outbox deletes.
         ["dynamodb:PutItem", [table]],
         ["dynamodb:UpdateItem", [table]],
@@ -490,11 +508,11 @@ describe("least privilege", () => {
       ...(table?.Properties.LocalSecondaryIndexes ?? []),
     ].map((index: { IndexName: string }) => index.IndexName);
     // Who queries which index (functions/store/episode-store.ts): the finalizer reads due work and patients.
-    const { dueIndex, reachIndex, messageIndex, lookbackIndex } = tableDesign;
+    const { dueIndex, clinicianIndex, reachIndex, messageIndex, lookbackIndex } = tableDesign;
     const queries: Record<string, string[]> = {
       ingest: [],
       apply: [],
-      finalize: [dueIndex.name, reachIndex.name, messageIndex.name, lookbackIndex.name],
+      finalize: [dueIndex.name, clinicianIndex.name, reachIndex.name, messageIndex.name, lookbackIndex.name],
     };
 
     expect(Object.values(queries).flat().sort()).toEqual([...indexes].sort());
