@@ -11,7 +11,7 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSEvent, SQSRecord } from "aws-lambda";
 import { createApplyHandler } from "../../functions/apply/apply-handler.js";
 import { type ClaimLine, claimLineSchema } from "../../functions/domain/claim-line.js";
-import { parseTenantConfig } from "../../functions/domain/config.js";
+import { parseTenantConfig, type TenantConfig } from "../../functions/domain/config.js";
 import type { Episode } from "../../functions/domain/engine.js";
 import type { FinalizeReport } from "../../functions/finalize/finalize-due-episodes.js";
 import { createFinalizeHandler } from "../../functions/finalize/finalize-handler.js";
@@ -54,6 +54,11 @@ export interface PipelineOptions {
   fetcherFor?: (format: FormatName) => ResourceFetcher;
   /** Clients to use instead of fresh ones (to count requests or inject faults through their middleware). */
   clients?: { dynamodb?: DynamoDBClient; sqs?: SQSClient };
+  /**
+   * How long the handlers hold the latest configuration before reading it again: a second by default (a push
+   * from another process shows at once); the deployed functions hold it a minute.
+   */
+  configMaxAgeMs?: number;
 }
 
 /** An episode's decision record as the finalizer wrote it (functions/finalize/decision-records.ts). */
@@ -131,7 +136,7 @@ export class LocalPipeline {
           return this.configs.latest();
         },
       },
-      { maxAgeMs: 1000 },
+      { maxAgeMs: options.configMaxAgeMs ?? 1000 },
     );
     const tenant = this.tenant;
 
@@ -164,6 +169,16 @@ export class LocalPipeline {
       clock: () => this.clock().getTime(),
       maxBudgetMs: 240_000,
     });
+  }
+
+  /** The configuration version in force as the handlers hold it (the first is pushed on first use). */
+  async currentConfig(): Promise<{ version: number; config: TenantConfig }> {
+    return this.tenant.get();
+  }
+
+  /** The configuration the pipeline was started with: version 1, and what replay's `configs` amend. */
+  get baseConfig(): Record<string, unknown> {
+    return { ...(this.options.tenant as Record<string, unknown>) };
   }
 
   /** Pushes the options' configuration as the first version if the table holds none yet. */

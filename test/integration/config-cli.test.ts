@@ -135,7 +135,7 @@ describe("npm run config against DynamoDB Local", () => {
       // The new schedule replaces the default and prices only two codes: the others lose their fee.
       "  fees of 98970, 98971, 98972, 99421, 99422, 99423 differ for dates of service from 2027-01-01 on; " +
         "98970, 98971, 98972, 99423 have no fee then (needs-review, fee-missing)",
-      "  lines with dates of service from 2026-11-01 on may be adjusted (R18)",
+      "  lines with dates of service from 2026-11-01 on (within the adjustment horizon) will be decided again (R18)",
       "  policies are not dated: a changed policy applies to what is decided from the push on; a line already " +
         "sent changes with it only when its patient is decided again (R16)",
     ]);

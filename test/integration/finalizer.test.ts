@@ -306,8 +306,8 @@ describe("the finalizer against DynamoDB Local and the SQS-compatible server", (
         return world.store.readLookback(...args);
       },
     };
-    const only = (patientId: string) => ({
-      ...bind(store),
+    const only = (patientId: string): EpisodeStore => ({
+      ...store,
       dueMarkers: async (...args: Parameters<EpisodeStore["dueMarkers"]>) => {
         const page = await store.dueMarkers(...args);
         return { ...page, markers: page.markers.filter((marker) => marker.patientId === patientId) };
