@@ -138,8 +138,19 @@ const printEpisode = (episode: EpisodeRecord) => {
 async function finalizeAndPrint(): Promise<void> {
   await live.applyInbox();
   const report = await live.finalize();
+  if (report.patientsRechecked > 0) {
+    const { version } = await live.currentConfig();
+    say(
+      `portaltime: configuration version ${version}: ${report.patientsRechecked} patient(s) decided again (R18)`,
+    );
+  }
   for (const line of await live.takeClaims()) printClaim(line);
   if (report.patientsDecided > 0) for (const episode of await live.decidedEpisodes()) printEpisode(episode);
+  if (report.unknownClinicianMinutes > 0)
+    say(
+      `  -> ${report.unknownClinicianMinutes} min by clinicians the roster does not hold on those dates: ` +
+        "unattributed until a roster that holds them is pushed (npm run config -- push FILE --local)",
+    );
 }
 
 async function replayDemo(): Promise<void> {

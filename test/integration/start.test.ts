@@ -1,8 +1,12 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { signWithDevSecret } from "../../bin/local/sign-delivery.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 
@@ -93,5 +97,98 @@ describe("npm start", () => {
     }
     expect(await exited).toBe(0);
     expect(output.text()).toContain("portaltime: stopped");
+  }, 150_000);
+
+  it("R18: npm run config -- push against it changes what the next finalizer run decides, without a restart", async () => {
+    // Prepare: the stack without the demo, and a delivery whose clinician the roster does not hold.
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "bin/start.ts", "--no-demo", "--finalize-every", "1"],
+      { cwd: root, env: { ...process.env, PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    child.stderr?.resume();
+    const output = watch(child);
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const run = promisify(execFile);
+    const configCli = (...args: string[]) =>
+      run(
+        process.execPath,
+        ["--import", "tsx", "bin/config.ts", ...args, "--local", "--port", String(port)],
+        {
+          cwd: root,
+        },
+      );
+    const body = Buffer.from(
+      JSON.stringify({
+        schemaVersion: "1.0",
+        patientId: "cfg-1",
+        facts: [
+          {
+            kind: "inquiry",
+            id: "q1",
+            at: "2026-11-02T14:00:00Z",
+            author: "patient",
+            diagnosisCodes: ["E11.9"],
+          },
+          {
+            kind: "clinician-activity",
+            id: "a1",
+            inResponseTo: "q1",
+            at: "2026-11-02T15:00:00Z",
+            practitionerId: "dr-new",
+            minutes: 12,
+            diagnosisCodes: ["E11.9"],
+          },
+          { kind: "consent", id: "c1", at: "2026-01-05T09:00:00Z", status: "active" },
+        ],
+      }),
+    );
+    const headers = signWithDevSecret(
+      "bridge",
+      {
+        method: "POST",
+        path: "/webhooks/bridge",
+        rawQuery: "",
+        body,
+        headers: { "content-type": "application/json" },
+      },
+      new Date(),
+    );
+
+    try {
+      await output.until("portaltime: ready", 90_000);
+      const answer = await fetch(`http://127.0.0.1:${port}/webhooks/bridge`, {
+        method: "POST",
+        headers,
+        body,
+      });
+      expect(answer.status).toBe(202);
+      // The first decision: the time is counted as an unknown clinician's, and nothing is billed.
+      await output.until("12 min by clinicians the roster does not hold", 30_000);
+      expect(output.text()).not.toContain("patient cfg-1");
+
+      // Act: the operator's push of the roster with the clinician, to the running stack.
+      const { stdout: shown } = await configCli("show", "--json");
+      const current = JSON.parse(shown);
+      const file = join(await mkdtemp(join(tmpdir(), "start-config-")), "tenant.json");
+      await writeFile(
+        file,
+        JSON.stringify({
+          ...current,
+          roster: [...current.roster, { practitionerId: "dr-new", npi: "1003000183", credential: "MD" }],
+        }),
+      );
+      const { stdout: pushed } = await configCli("push", file, "--by", "test");
+
+      // Assess: the next run decides the patient again under version 2 and bills the time.
+      expect(pushed).toContain("pushed version 2");
+      await output.until("configuration version 2: 1 patient(s) decided again", 30_000);
+      await output.until("patient cfg-1, 99422, 12 min", 30_000);
+      expect(output.text()).toContain("rendering NPI 1003000183");
+    } finally {
+      child.kill("SIGINT");
+    }
+    expect(await exited).toBe(0);
   }, 150_000);
 });
