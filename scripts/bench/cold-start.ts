@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { build, type Metafile } from "esbuild";
-import { demoPractice } from "../../bin/local/demo-practice.js";
+import { platformVariables, settingVariables } from "../../functions/settings.js";
 import { formatNames } from "../../functions/vendors/format.js";
 import {
   esbuildOptions,
@@ -33,16 +33,16 @@ type Bundle = FunctionName | typeof BASELINE;
  */
 const lambdaEnvironment = {
   AWS_REGION: "us-east-1",
-  TABLE_NAME: "portaltime-episodes",
-  INBOX_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/000000000000/portaltime-inbox.fifo",
-  INBOX_DLQ_URL: "https://sqs.us-east-1.amazonaws.com/000000000000/portaltime-inbox-dlq.fifo",
-  CLAIMS_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/000000000000/portaltime-claims.fifo",
-  ENABLED_FORMATS: formatNames.join(","),
-  SECRET_PREFIX: "portaltime/vendors",
-  TENANT_CONFIG: JSON.stringify(demoPractice),
-  SETTLE_HOURS: "48",
-  POWERTOOLS_METRICS_NAMESPACE: "portaltime",
-  POWERTOOLS_LOG_LEVEL: "INFO",
+  [settingVariables.tableName]: "portaltime-episodes",
+  [settingVariables.inboxQueueUrl]: "https://sqs.us-east-1.amazonaws.com/000000000000/portaltime-inbox.fifo",
+  [settingVariables.inboxDlqUrl]:
+    "https://sqs.us-east-1.amazonaws.com/000000000000/portaltime-inbox-dlq.fifo",
+  [settingVariables.claimsQueueUrl]:
+    "https://sqs.us-east-1.amazonaws.com/000000000000/portaltime-claims.fifo",
+  [settingVariables.enabledFormats]: formatNames.join(","),
+  [settingVariables.secretPrefix]: "portaltime/vendors",
+  [platformVariables.metricsNamespace]: "portaltime",
+  [platformVariables.logLevel]: "INFO",
 };
 
 /** A fresh process's environment: only PATH and the functions' settings, nothing inherited from the bench. */
