@@ -28,6 +28,7 @@ import { DynamoEpisodeStore } from "../../functions/store/episode-store.js";
 import { DynamoFactStore } from "../../functions/store/fact-store.js";
 import { DynamoQuarantine } from "../../functions/store/quarantine-store.js";
 import { DynamoSubscriptionStore } from "../../functions/store/subscription-store.js";
+import { UNATTRIBUTED_PREFIX } from "../../functions/store/table-design.js";
 import { type FormatName, formatNames, type ResourceFetcher } from "../../functions/vendors/format.js";
 import { enabledFormats } from "../../functions/vendors/registry.js";
 import { devFormatSecrets } from "./dev-secrets.js";
@@ -343,6 +344,26 @@ export class LocalPipeline {
         (a, b) =>
           Date.parse(a.windowStart) - Date.parse(b.windowStart) || (a.episodeId < b.episodeId ? -1 : 1),
       );
+  }
+
+  /** Every audit record of time no window held (R18), oldest decision first. A local tool's scan, as above. */
+  async unattributedTime(): Promise<Array<Record<string, unknown>>> {
+    const records: Array<{ sk: string; record: Record<string, unknown> }> = [];
+    let cursor: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.dynamodb.send(
+        new ScanCommand({
+          TableName: this.options.resources.tableName,
+          FilterExpression: "begins_with(sk, :unattributed)",
+          ExpressionAttributeValues: { ":unattributed": { S: UNATTRIBUTED_PREFIX } },
+          ExclusiveStartKey: cursor,
+        }),
+      );
+      for (const item of page.Items ?? [])
+        records.push({ sk: item.sk?.S ?? "", record: JSON.parse(item.record?.S ?? "{}") });
+      cursor = page.LastEvaluatedKey;
+    } while (cursor !== undefined);
+    return records.sort((a, b) => (a.sk < b.sk ? -1 : 1)).map(({ record }) => record);
   }
 
   /** Everything on the claims queue, as the clearinghouse connector would read it (and deleted, as it would). */

@@ -9,6 +9,7 @@ import type {
   Commit,
   EpisodeHead,
   EpisodeRecordWrite,
+  UnattributedWrite,
   FactUpdate,
   PatientState,
   PatientView,
@@ -145,6 +146,25 @@ export function planDecision(
   // adds them finds it through the clinician index.
   const accounted = new Set(facts.filter((update) => update.clearMarker).map((update) => update.factId));
   const unknownTime = result.unknownClinicianTime.filter((time) => accounted.has(time.factId));
+  // Time of theirs outside every window has no episode to name it: it gets an audit record of its own.
+  const outside = new Set(result.unattributed.map((time) => time.factId));
+  const unattributed: UnattributedWrite[] = unknownTime
+    .filter((time) => outside.has(time.factId))
+    .map((time) => ({
+      factId: time.factId,
+      record: {
+        decision: "unattributed",
+        decidedAt,
+        configVersion: context.configVersion,
+        reason: "unknown-clinician",
+        factId: time.factId,
+        practitionerId: time.practitionerId,
+        at: new Date(time.at).toISOString(),
+        seconds: time.seconds,
+        note: "no roster entry holds this practitioner on this date; a version that does decides it again (R18)",
+      },
+      expiresAt: expiresAt(time.at),
+    }));
   // Re-check asks this decision answers: it decides everything from `from` on.
   const rechecks = view.rechecks.filter((recheck) => recheck.changedAt >= from).map((recheck) => recheck.key);
   const unchanged =
@@ -164,6 +184,7 @@ export function planDecision(
       records,
       facts,
       rechecks,
+      unattributed,
     },
     finalized,
     unknownTime,

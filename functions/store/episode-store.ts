@@ -36,6 +36,7 @@ import {
   recheckSortKey,
   STATE_SORT_KEY,
   tableDesign,
+  unattributedSortKey,
 } from "./table-design.js";
 
 /** A due-index entry as the finalizer reads it: whose, what kind of item, and where its change starts. */
@@ -123,6 +124,13 @@ export interface EpisodeRecordWrite {
   expiresAt: number;
 }
 
+/** Unknown clinicians' time outside every window, first accounted for: an audit record of its own (R18). */
+export interface UnattributedWrite {
+  factId: string;
+  record: unknown;
+  expiresAt: number;
+}
+
 export interface FactUpdate {
   factId: string;
   version: number;
@@ -145,6 +153,8 @@ export interface Commit {
   facts: FactUpdate[];
   /** Re-check asks this decision answered (sort keys), deleted with it. */
   rechecks?: string[];
+  /** Audit records of time no window holds (`UNATTRIBUTED#<factId>#<commit>`), never read to decide. */
+  unattributed?: UnattributedWrite[];
 }
 
 export type CommitResult =
@@ -320,6 +330,24 @@ export class DynamoEpisodeStore implements EpisodeStore {
         },
       });
     }
+    for (const write of commit.unattributed ?? [])
+      parts.push({
+        actions: 1,
+        build: (commitKey) => [
+          {
+            Put: {
+              TableName: this.tableName,
+              Item: {
+                [tableDesign.partitionKey]: patientKey(commit.patientId),
+                [tableDesign.sortKey]: unattributedSortKey(write.factId, commitKey),
+                type: "unattributed",
+                record: JSON.stringify(write.record),
+                [tableDesign.ttlAttribute]: write.expiresAt,
+              },
+            },
+          },
+        ],
+      });
     for (const update of commit.facts)
       parts.push({ actions: 1, build: () => [this.factUpdate(commit.patientId, update)] });
 

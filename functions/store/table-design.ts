@@ -94,6 +94,13 @@ export const STATE_SORT_KEY = "STATE";
 export const EPISODE_PREFIX = "EPISODE#";
 export const episodeSortKey = (episodeId: string, commit: string): string =>
   `${EPISODE_PREFIX}${episodeId}#${commit}`;
+/**
+ * Audit of a clinician's time no window holds because the roster held no entry for them on its date (R18):
+ * `UNATTRIBUTED#<factId>#<commit>`, never read to decide (no `reach`).
+ */
+export const UNATTRIBUTED_PREFIX = "UNATTRIBUTED#";
+export const unattributedSortKey = (factId: string, commit: string): string =>
+  `${UNATTRIBUTED_PREFIX}${factId}#${commit}`;
 /** A claim line committed and not yet confirmed sent: `OUTBOX#<commit>#<seq>`, deleted once sent. */
 export const OUTBOX_PREFIX = "OUTBOX#";
 export const outboxSortKey = (commit: string, seq: number): string =>

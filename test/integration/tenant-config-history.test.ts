@@ -32,6 +32,7 @@ interface Replayed {
   expected: Array<Record<string, unknown>>;
   reports: FinalizeReport[];
   episodes: EpisodeRecord[];
+  unattributed: Array<Record<string, unknown>>;
   configPushes: number;
 }
 
@@ -60,7 +61,15 @@ async function replay(name: string, options: { adjustmentHorizonDays?: number } 
   expect(summary.rejected).toBe(0);
   const keys = Object.keys(expected[0] ?? {}) as Array<keyof ClaimLine>;
   const picked = lines.map((line) => Object.fromEntries(keys.map((key) => [key, line[key]])));
-  return { lines, picked, expected, reports, episodes: summary.episodes, configPushes: summary.configPushes };
+  return {
+    lines,
+    picked,
+    expected,
+    reports,
+    episodes: summary.episodes,
+    unattributed: await pipeline.unattributedTime(),
+    configPushes: summary.configPushes,
+  };
 }
 
 describe("configuration history scenarios (public examples, lines worked out by hand)", () => {
@@ -85,11 +94,22 @@ describe("configuration history scenarios (public examples, lines worked out by 
   });
 
   it("R18: a clinician added with dates covering earlier unattributed time gets it decided and billed (config-locum-added)", async () => {
-    const { picked, expected, reports, episodes } = await replay("config-locum-added");
+    const { picked, expected, reports, episodes, unattributed } = await replay("config-locum-added");
 
     expect(picked).toEqual(expected);
-    // The first run counted the locum's 9 minutes as unknown; the run after the push re-checked the patient.
+    // The first run counted the locum's 9 minutes as unknown and recorded them (no window held them); the run
+    // after the push re-checked the patient.
     expect(reports[0]?.unknownClinicianMinutes).toBe(9);
+    expect(unattributed).toEqual([
+      expect.objectContaining({
+        decision: "unattributed",
+        reason: "unknown-clinician",
+        practitionerId: "dr-hale",
+        at: "2026-03-02T19:00:00.000Z",
+        seconds: 540,
+        configVersion: 1,
+      }),
+    ]);
     expect(reports[1]?.patientsRechecked).toBe(1);
     const billed = episodes.find((episode) => episode.outcome === "billable");
     expect(billed).toMatchObject({ renderingPractitionerId: "dr-hale", configVersion: 2 });
