@@ -17,6 +17,13 @@ import { TENANT_CONFIG_KEY, tableDesign, tenantConfigSortKey } from "./table-des
  * is validated with the tenant schema before it is stored, and kept (one item per version in the
  * `TENANT_CONFIG` partition, never rewritten), so the version behind every decision can be read back. The
  * functions read the latest version and refresh it within a minute; nothing travels in their environment.
+ *
+ * Why items in the episode table rather than AWS AppConfig (through Powertools Parameters): the decision records
+ * that name a version live in the same table, under the same key, encryption, backups and retention; every
+ * version stays readable for as long as those records (AppConfig keeps hosted versions but is another service
+ * to grant, deploy and keep in step); the local stack and the tests run the very same store on DynamoDB Local
+ * (AppConfig has no local emulator); and a read is one Query per container and minute, the cost AppConfig's
+ * own caching would have.
  */
 export interface StoredConfig {
   version: number;
