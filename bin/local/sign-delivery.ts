@@ -42,18 +42,18 @@ export function signWithDevSecret(
       headers["el8-ed25519-signature"] = sign(null, body, devElationPrivateKey).toString("base64");
       break;
     case "healthie": {
-      const digest = `sha-256=:${createHash("sha256").update(body).digest("base64")}:`;
-      const length = String(body.byteLength);
+      // As Healthie's published verifier reads it (docs.gethealthie.com/guides/webhooks, "Signed payloads"): the
+      // digest value after `=` and the body's own length; no Content-Length, which API Gateway may not pass.
+      const digest = createHash("sha256").update(body).digest("base64");
+      headers["content-digest"] = `sha-256=${digest}`;
       const signed = [
         delivery.method.toLowerCase(),
         delivery.path,
         delivery.rawQuery,
-        digest,
+        headers["content-digest"].split("=")[1],
         "application/json",
-        length,
+        String(body.byteLength),
       ];
-      headers["content-digest"] = digest;
-      headers["content-length"] = length;
       headers.signature = `sig1=${createHmac("sha256", devSecrets.healthie).update(signed.join(" ")).digest("hex")}`;
       break;
     }

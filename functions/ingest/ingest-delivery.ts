@@ -68,7 +68,9 @@ export async function ingestDelivery(
     format.authenticate(request, secrets, deps.now());
     accepted = format.accept(request);
   } catch (error) {
-    if (error instanceof UnauthorizedDeliveryError) return reject(format.name, error.reason);
+    if (error instanceof UnauthorizedDeliveryError) {
+      return reject(format.name, error.reason, error.header ? { path: `headers.${error.header}` } : {});
+    }
     if (error instanceof InvalidEnvelopeError) {
       return reject(format.name, "invalid-envelope", { path: error.path, detail: error.reason });
     }

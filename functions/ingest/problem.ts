@@ -34,7 +34,10 @@ export interface Problem {
   title: string;
   status: number;
   detail?: string;
-  /** For `invalid-envelope`: the path of the failing field, e.g. `entry.0.resource.parameter`. */
+  /**
+   * The failing field: for `invalid-envelope` its path in the body, e.g. `entry.0.resource.parameter`; for a
+   * signature the format can pin to one header, that header, e.g. `headers.content-digest`.
+   */
   path?: string;
 }
 

@@ -6,8 +6,10 @@ export class UnauthorizedDeliveryError extends Error {
   readonly retryable = false;
   constructor(
     readonly reason: "missing-signature" | "bad-signature" | "stale-timestamp" | "future-timestamp",
+    /** The request header that is missing or fails, when the format can tell (a name, never its value). */
+    readonly header?: string,
   ) {
-    super(`delivery not authenticated: ${reason}`);
+    super(`delivery not authenticated: ${reason}${header === undefined ? "" : ` (${header})`}`);
     this.name = "UnauthorizedDeliveryError";
   }
 }

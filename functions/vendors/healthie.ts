@@ -16,11 +16,15 @@ import type { InboundRequest, MappedDelivery, VendorFormat } from "./format.js";
 /**
  * Healthie webhooks: a thin body naming a resource, fetched in the apply Lambda through `fetchResource`.
  *
- * Authentication: HMAC-SHA256 over
- * `"<method> <path> <query> <content-digest> application/json <content-length>"`, sent after `sig1=` in
- * `Signature` (hex, or base64 as HTTP Message Signatures write it, `sig1=:<base64>:`). That string covers the
- * body only through `Content-Digest`, so the digest (`sha-256=`, RFC 9530) and `Content-Length` are checked
- * against the raw body too: otherwise a replayed set of headers would vouch for any body.
+ * Authentication, as Healthie's published verifier computes it (docs.gethealthie.com/guides/webhooks, "Signed
+ * payloads", `verify-signature.js`): HMAC-SHA256 over
+ * `"<method lowercase> <path> <query> <digest> application/json <length>"`, where `<digest>` is the value of
+ * `Content-Digest` after its `=` (the sample's `split('=')[1]`) and `<length>` the byte length of the body as
+ * received: never the `Content-Length` header, which API Gateway REST APIs do not pass for binary media types.
+ * The signature is the value after `sig1=` in `Signature`: hex as the sample compares it, or base64 (also as
+ * HTTP Message Signatures write it, `sig1=:<base64>:`). The string covers the body only through the digest, so
+ * the digest is checked against the raw body too: otherwise a replayed set of headers would vouch for any body
+ * of the same length.
  *
  * What `fetchResource` returns: portaltime's projection of Healthie's GraphQL types, built by the fetcher.
  * - `message/<id>`: the Note's `id`, `created_at`, `updated_at`, `content`,
@@ -102,23 +106,22 @@ export const healthie: VendorFormat = {
   acceptedStatus: 202,
 
   authenticate(request, secrets) {
-    const { signature, "content-digest": contentDigest, "content-length": contentLength } = request.headers;
-    if (!signature || !contentDigest || !contentLength)
-      throw new UnauthorizedDeliveryError("missing-signature");
+    const { signature, "content-digest": contentDigest } = request.headers;
+    if (!signature) throw new UnauthorizedDeliveryError("missing-signature", "signature");
+    if (!contentDigest) throw new UnauthorizedDeliveryError("missing-signature", "content-digest");
+    if (!digestMatches(contentDigest, request.body))
+      throw new UnauthorizedDeliveryError("bad-signature", "content-digest");
     const offered = signatureBytes(signature);
-    if (
-      offered === undefined ||
-      !digestMatches(contentDigest, request.body) ||
-      contentLength.trim() !== String(request.body.length)
-    ) {
-      throw new UnauthorizedDeliveryError("bad-signature");
-    }
-    const signed = signedString(request, contentDigest, contentLength);
-    const signedBy = (secret: string) => {
-      const expected = createHmac("sha256", secret).update(signed).digest();
-      return offered.length === expected.length && timingSafeEqual(offered, expected);
-    };
-    if (!secrets.some(signedBy)) throw new UnauthorizedDeliveryError("bad-signature");
+    if (offered === undefined) throw new UnauthorizedDeliveryError("bad-signature", "signature");
+    const candidates = signedStrings(request, contentDigest);
+    // Every secret and reading is tried, so the time taken does not say which one matched.
+    const matches = secrets.flatMap((secret) =>
+      candidates.map((signed) => {
+        const expected = createHmac("sha256", secret).update(signed).digest();
+        return offered.length === expected.length && timingSafeEqual(offered, expected);
+      }),
+    );
+    if (!matches.includes(true)) throw new UnauthorizedDeliveryError("bad-signature", "signature");
   },
 
   accept(request) {
@@ -228,7 +231,7 @@ function signatureBytes(header: string): Buffer | undefined {
   return bytes.length === 32 ? bytes : undefined;
 }
 
-/** `Content-Digest: sha-256=:<base64>:` (RFC 9530; hex tolerated) must be the SHA-256 of the raw body. */
+/** `Content-Digest: sha-256=<base64>` (or RFC 9530's `sha-256=:<base64>:`; hex tolerated) of the raw body. */
 function digestMatches(header: string, body: Buffer): boolean {
   const value = /(?:^|[\s,])sha-256=:?([A-Za-z0-9+/=]+):?(?:$|[\s,;])/i.exec(header)?.[1];
   if (value === undefined) return false;
@@ -237,15 +240,27 @@ function digestMatches(header: string, body: Buffer): boolean {
   return offered.length === actual.length && timingSafeEqual(offered, actual);
 }
 
-const signedString = (request: InboundRequest, contentDigest: string, contentLength: string): string =>
-  [
-    request.method.toLowerCase(),
-    request.path,
-    request.rawQuery,
-    contentDigest,
-    "application/json",
-    contentLength,
-  ].join(" ");
+/**
+ * The strings Healthie may have signed. The published sample takes `split('=')[1]` of `Content-Digest`, which
+ * drops a padded base64 digest's trailing `=` (`sha-256=<43 characters>=`); read as "the value after the `=`",
+ * the padding stays. Both readings are tried when they differ; either way the digest matched the body.
+ */
+function signedStrings(request: InboundRequest, contentDigest: string): string[] {
+  const readings = new Set([
+    contentDigest.split("=")[1] ?? "",
+    contentDigest.slice(contentDigest.indexOf("=") + 1),
+  ]);
+  return [...readings].map((digest) =>
+    [
+      request.method.toLowerCase(),
+      request.path,
+      request.rawQuery,
+      digest,
+      "application/json",
+      String(request.body.byteLength),
+    ].join(" "),
+  );
+}
 
 /** What `fetchResource` is asked for: `message/<id>`, `appointment/<id>`. */
 const referenceOf = (envelope: Envelope): string =>

@@ -393,7 +393,7 @@ const credentialHeaders: Record<FormatName, string[]> = {
   fhir: ["authorization", "x-hub-signature"],
   medplum: ["x-signature"],
   elation: ["el8-ed25519-signature"],
-  healthie: ["signature", "content-digest", "content-length"],
+  healthie: ["signature", "content-digest"],
   bridge: ["webhook-id", "webhook-timestamp", "webhook-signature"],
 };
 
@@ -422,8 +422,7 @@ function forgedCredential(
     case "healthie":
       return {
         signature: `sig1=${hmacHex}`,
-        "content-digest": `sha-256=:${createHash("sha256").update(body).digest("base64")}:`,
-        "content-length": String(body.byteLength),
+        "content-digest": `sha-256=${createHash("sha256").update(body).digest("base64")}`,
       };
     case "bridge": {
       const timestamp = String(Math.floor(NOW.getTime() / 1000));

@@ -1,14 +1,16 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { devFormatSecrets } from "../../bin/local/dev-secrets.js";
+import { devFormatSecrets, devSecrets } from "../../bin/local/dev-secrets.js";
 import { lambdaContext } from "../../bin/local/pipeline.js";
 import { signWithDevSecret } from "../../bin/local/sign-delivery.js";
 import { createIngestHandler, ingestDependencies } from "../../functions/ingest/ingest-handler.js";
 import { inboxMessageSchema } from "../../functions/queue/inbox-message.js";
 import { ingestConfigSchema } from "../../functions/runtime-config.js";
+import { healthieSignature } from "../fixtures/vendors/healthie/published-verifier.js";
 
 const sqsMock = mockClient(SQSClient);
 const NOW = new Date("2026-03-02T15:00:00Z");
@@ -278,4 +280,131 @@ describe("the ingest handler", () => {
       format: "bridge",
     });
   });
+});
+
+describe("the ingest handler, Healthie deliveries signed by Healthie's published algorithm", () => {
+  const healthieConfig = ingestConfigSchema.parse({ ...config, enabledFormats: ["healthie"] });
+  /** The public path API Gateway reports (stage included), which Healthie signs. */
+  const publicPath = "/prod/webhooks/healthie";
+  // Compact JSON as Healthie sends it; a synthetic name where PHI could hide, which no answer may echo.
+  const body = JSON.stringify({
+    resource_id: "597220",
+    resource_id_type: "Appointment",
+    event_type: "appointment.updated",
+    changed_fields: ["pm_status", PATIENT_NAME],
+  });
+
+  /** Headers for `body` as Healthie sends them: digest, and the signature the published sample verifies. */
+  async function healthieHeaders(
+    signedBody: string,
+    {
+      secret = devSecrets.healthie,
+      contentLength = false,
+    }: { secret?: string; contentLength?: boolean } = {},
+  ): Promise<Record<string, string>> {
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      "content-digest": `sha-256=${createHash("sha256").update(signedBody).digest("base64")}`,
+    };
+    const requestData = {
+      method: "post",
+      path: publicPath,
+      query: "",
+      body: JSON.parse(signedBody),
+      headers,
+    };
+    headers.signature = `sig1=${await healthieSignature(requestData, secret)}`;
+    if (contentLength) headers["content-length"] = String(Buffer.byteLength(signedBody));
+    return headers;
+  }
+
+  let logs: ReturnType<typeof vi.spyOn>[];
+  let handler: ReturnType<typeof createIngestHandler>;
+  beforeEach(() => {
+    vi.stubEnv("POWERTOOLS_METRICS_DISABLED", "false");
+    sqsMock.reset();
+    sqsMock.on(SendMessageCommand).resolves({ MessageId: "m1" });
+    logs = (["log", "info", "warn", "error"] as const).map((level) =>
+      vi.spyOn(console, level).mockImplementation(() => undefined),
+    );
+    handler = createIngestHandler(healthieConfig, {
+      ...ingestDependencies(healthieConfig, new SQSClient({ region: "us-east-1" })),
+      now: () => NOW,
+    });
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.unstubAllEnvs();
+  });
+
+  it.each([false, true])("accepts one (Content-Length header: %s) and queues it", async (contentLength) => {
+    // Prepare
+    const headers = await healthieHeaders(body, { contentLength });
+
+    // Act
+    const answer = await handler(event("healthie", body, headers), lambdaContext("ingest"));
+
+    // Assess
+    expect(answer).toMatchObject({ statusCode: 202 });
+    expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(1);
+  });
+
+  const refusals: Array<[string, () => Promise<APIGatewayProxyEvent>, string, string]> = [
+    [
+      "a wrong digest",
+      async () => {
+        const headers = await healthieHeaders(body);
+        const other = createHash("sha256").update("{}").digest("base64");
+        return event("healthie", body, { ...headers, "content-digest": `sha-256=${other}` });
+      },
+      "bad-signature",
+      "headers.content-digest",
+    ],
+    [
+      "a wrong signature",
+      async () => event("healthie", body, await healthieHeaders(body, { secret: "not-the-secret" })),
+      "bad-signature",
+      "headers.signature",
+    ],
+    [
+      "a tampered body of the same length",
+      async () => event("healthie", body.replace("597220", "597221"), await healthieHeaders(body)),
+      "bad-signature",
+      "headers.content-digest",
+    ],
+    [
+      "no signature",
+      async () => {
+        const { signature: _, ...headers } = await healthieHeaders(body);
+        return event("healthie", body, headers);
+      },
+      "missing-signature",
+      "headers.signature",
+    ],
+  ];
+
+  it.each(refusals)(
+    "refuses %s: 401 problem+json naming the header, no PHI, nothing queued",
+    async (_, request, reason, path) => {
+      // Act
+      const answer = (await handler(await request(), lambdaContext("ingest"))) as {
+        statusCode: number;
+        headers: Record<string, string>;
+        body: string;
+      };
+
+      // Assess
+      expect(answer.statusCode).toBe(401);
+      expect(answer.headers["content-type"]).toBe("application/problem+json");
+      expect(JSON.parse(answer.body)).toEqual({
+        type: `https://portaltime.dev/problems/${reason}`,
+        title: reason === "missing-signature" ? "Signature missing" : "Signature does not verify",
+        status: 401,
+        path,
+      });
+      expect(answer.body).not.toContain(PATIENT_NAME);
+      for (const spy of logs) expect(JSON.stringify(spy.mock.calls)).not.toContain(PATIENT_NAME);
+      expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
+    },
+  );
 });

@@ -1,10 +1,13 @@
 import { createHash, createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, it, vi } from "vitest";
+import { devSecrets } from "../../bin/local/dev-secrets.js";
+import { signWithDevSecret } from "../../bin/local/sign-delivery.js";
 import { factSchema } from "../../functions/domain/facts.js";
 import { InvalidEnvelopeError, UnauthorizedDeliveryError } from "../../functions/vendors/errors.js";
 import type { InboundRequest } from "../../functions/vendors/format.js";
 import { healthie } from "../../functions/vendors/healthie.js";
+import { healthieSignature, verifySignature } from "../fixtures/vendors/healthie/published-verifier.js";
 
 const fixture = (name: string): Buffer =>
   readFileSync(new URL(`../fixtures/vendors/healthie/${name}`, import.meta.url));
@@ -16,38 +19,67 @@ const NOW = new Date("2025-03-06T16:05:00Z");
 const SECRET = "hsk_synthetic_webhook_secret_0001";
 const ROTATED = "hsk_synthetic_webhook_secret_0002";
 
-const contentDigestOf = (body: Buffer): string =>
-  `sha-256=:${createHash("sha256").update(body).digest("base64")}:`;
+/**
+ * Content-Digest as Healthie may write it: the documentation names a SHA-256 of the payload without fixing its
+ * encoding (its example is `SHA-256=<value>`), so every reading the verifier must accept is a vector.
+ */
+const digestHeaders: Record<string, (body: Buffer) => string> = {
+  "sha-256=<base64>": (body) => `sha-256=${createHash("sha256").update(body).digest("base64")}`,
+  "sha-256=:<base64>: (RFC 9530)": (body) =>
+    `sha-256=:${createHash("sha256").update(body).digest("base64")}:`,
+  "SHA-256=<hex>": (body) => `SHA-256=${createHash("sha256").update(body).digest("hex")}`,
+};
 
 interface SigningOptions {
   secret?: string;
-  encoding?: "hex" | "base64";
+  /** How `sig1=` carries the HMAC: hex as the published sample compares it, or base64. */
+  encoding?: "hex" | "base64" | "base64 in colons";
   rawQuery?: string;
+  contentDigest?: (body: Buffer) => string;
+  /** Whether the request keeps a Content-Length header (API Gateway drops it for binary media types). */
+  contentLength?: boolean;
 }
 
-/** Signs as Healthie does: HMAC-SHA256 over method, path, query, digest, content type and length. */
-function signedRequest(
+/** A delivery signed by Healthie's published algorithm (test/fixtures/vendors/healthie/published-verifier.ts). */
+async function signedRequest(
   body: Buffer,
-  { secret = SECRET, encoding = "hex", rawQuery = "" }: SigningOptions = {},
-) {
-  const contentDigest = contentDigestOf(body);
-  const contentLength = String(body.length);
-  const signed = `post /webhooks/healthie ${rawQuery} ${contentDigest} application/json ${contentLength}`;
-  const mac = createHmac("sha256", secret).update(signed).digest(encoding);
-  const request: InboundRequest = {
-    method: "POST",
-    path: "/webhooks/healthie",
-    rawQuery,
-    headers: {
-      "content-type": "application/json",
-      "content-digest": contentDigest,
-      "content-length": contentLength,
-      signature: encoding === "hex" ? `sig1=${mac}` : `sig1=:${mac}:`,
-    },
-    body,
+  {
+    secret = SECRET,
+    encoding = "hex",
+    rawQuery = "",
+    contentDigest = digestHeaders["sha-256=<base64>"] as (body: Buffer) => string,
+    contentLength = false,
+  }: SigningOptions = {},
+): Promise<InboundRequest> {
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    "content-digest": contentDigest(body),
   };
-  return request;
+  const hex = await healthieSignature(
+    {
+      method: "post",
+      path: "/webhooks/healthie",
+      query: rawQuery,
+      body: JSON.parse(body.toString()),
+      headers,
+    },
+    secret,
+  );
+  const base64 = Buffer.from(hex, "hex").toString("base64");
+  headers.signature =
+    encoding === "hex" ? `sig1=${hex}` : encoding === "base64" ? `sig1=${base64}` : `sig1=:${base64}:`;
+  if (contentLength) headers["content-length"] = String(body.byteLength);
+  return { method: "POST", path: "/webhooks/healthie", rawQuery, headers, body };
 }
+
+/** A delivery as `healthie.accept` reads it (authentication is tested on its own). */
+const unsignedRequest = (body: Buffer): InboundRequest => ({
+  method: "POST",
+  path: "/webhooks/healthie",
+  rawQuery: "",
+  headers: { "content-type": "application/json" },
+  body,
+});
 
 const authError = (act: () => void): UnauthorizedDeliveryError => {
   try {
@@ -59,67 +91,143 @@ const authError = (act: () => void): UnauthorizedDeliveryError => {
   throw new Error("expected the delivery to be rejected");
 };
 
-const deliveryOf = (name: string) => healthie.accept(signedRequest(fixture(name)));
+const deliveryOf = (name: string) => healthie.accept(unsignedRequest(fixture(name)));
 
-describe("healthie: authenticate (HMAC-SHA256 over the request line, digest and length)", () => {
-  const body = fixture("appointment-updated.json");
+describe("healthie: authenticate, as Healthie's published verifier computes the signature", () => {
+  // Compact JSON, as Healthie sends it: the sample's length is that of the re-serialized body.
+  const body = Buffer.from(JSON.stringify(fixtureJson("appointment-updated.json")));
 
-  it("accepts a hex signature", () => {
-    expect(() => healthie.authenticate(signedRequest(body), [SECRET], NOW)).not.toThrow();
+  it.each(
+    Object.keys(digestHeaders).flatMap((digest) =>
+      [false, true].map((contentLength) => [digest, contentLength] as const),
+    ),
+  )(
+    "accepts a published-algorithm vector, Content-Digest %s, Content-Length header %s",
+    async (digest, contentLength) => {
+      // Prepare
+      const request = await signedRequest(body, { contentDigest: digestHeaders[digest], contentLength });
+
+      // Act
+      const authenticate = () => healthie.authenticate(request, [SECRET], NOW);
+
+      // Assess
+      expect(request.headers["content-length"] !== undefined).toBe(contentLength);
+      expect(authenticate).not.toThrow();
+    },
+  );
+
+  it("accepts a signature over the whole Content-Digest value after its first =, padding kept", async () => {
+    // The sample's split('=')[1] drops a base64 digest's padding; VENDORS.md reads "the part after its =": a
+    // sender that keeps the padding verifies too.
+    const request = await signedRequest(body);
+    const digest = request.headers["content-digest"] as string;
+    const signed = `post /webhooks/healthie  ${digest.slice(digest.indexOf("=") + 1)} application/json ${body.byteLength}`;
+    const headers = {
+      ...request.headers,
+      signature: `sig1=${createHmac("sha256", SECRET).update(signed).digest("hex")}`,
+    };
+
+    expect(digest.endsWith("=")).toBe(true);
+    expect(() => healthie.authenticate({ ...request, headers }, [SECRET], NOW)).not.toThrow();
   });
 
-  it("accepts a base64 signature in HTTP Message Signatures form", () => {
-    expect(() =>
-      healthie.authenticate(signedRequest(body, { encoding: "base64" }), [SECRET], NOW),
-    ).not.toThrow();
+  it.each(["base64", "base64 in colons"] as const)("accepts the same signature in %s", async (encoding) => {
+    const request = await signedRequest(body, { encoding });
+
+    expect(() => healthie.authenticate(request, [SECRET], NOW)).not.toThrow();
   });
 
-  it("covers the query string", () => {
-    const request = { ...signedRequest(body, { rawQuery: "tenant=a" }), rawQuery: "tenant=b" };
+  it("takes the length from the body, not from a Content-Length header", async () => {
+    const request = await signedRequest(body);
+    const headers = { ...request.headers, "content-length": String(body.byteLength + 7) };
+
+    expect(() => healthie.authenticate({ ...request, headers }, [SECRET], NOW)).not.toThrow();
+  });
+
+  it("covers the query string", async () => {
+    const request = { ...(await signedRequest(body, { rawQuery: "tenant=a" })), rawQuery: "tenant=b" };
+
+    expect(authError(() => healthie.authenticate(request, [SECRET], NOW))).toMatchObject({
+      reason: "bad-signature",
+      header: "signature",
+    });
+  });
+
+  it("covers the path the vendor called", async () => {
+    const request = { ...(await signedRequest(body)), path: "/prod/webhooks/healthie" };
 
     expect(authError(() => healthie.authenticate(request, [SECRET], NOW)).reason).toBe("bad-signature");
   });
 
-  it("rejects a tampered body even with the original headers", () => {
-    const request = signedRequest(body);
-    const tampered = { ...request, body: Buffer.from(body.toString("utf8").replace("597220", "597221")) };
+  it("refuses a tampered body of the same length, with its original headers", async () => {
+    const request = await signedRequest(body);
+    const tampered = Buffer.from(body.toString("utf8").replace("597220", "597221"));
 
-    expect(authError(() => healthie.authenticate(tampered, [SECRET], NOW)).reason).toBe("bad-signature");
+    expect(tampered.byteLength).toBe(body.byteLength);
+    expect(
+      authError(() => healthie.authenticate({ ...request, body: tampered }, [SECRET], NOW)),
+    ).toMatchObject({
+      reason: "bad-signature",
+      header: "content-digest",
+    });
   });
 
-  it("rejects a Content-Length that is not the body's", () => {
-    const request = signedRequest(body);
-    const padded = { ...request, body: Buffer.concat([body, Buffer.from(" ")]) };
-    const headers = { ...padded.headers, "content-digest": contentDigestOf(padded.body) };
+  it("refuses a body that grew, even with a digest recomputed over it", async () => {
+    const request = await signedRequest(body);
+    const grown = Buffer.concat([body, Buffer.from(" ")]);
+    const headers = {
+      ...request.headers,
+      "content-digest": digestHeaders["sha-256=<base64>"]?.(grown) ?? "",
+    };
 
-    expect(authError(() => healthie.authenticate({ ...padded, headers }, [SECRET], NOW)).reason).toBe(
-      "bad-signature",
-    );
+    expect(
+      authError(() => healthie.authenticate({ ...request, headers, body: grown }, [SECRET], NOW)),
+    ).toMatchObject({
+      reason: "bad-signature",
+      header: "signature",
+    });
   });
 
-  it("rejects a signature made with another secret", () => {
-    expect(authError(() => healthie.authenticate(signedRequest(body), ["another-secret"], NOW)).reason).toBe(
-      "bad-signature",
-    );
+  it("refuses a Content-Digest that is not the body's", async () => {
+    const request = await signedRequest(body);
+    const headers = {
+      ...request.headers,
+      "content-digest": digestHeaders["sha-256=<base64>"]?.(Buffer.from("{}")) ?? "",
+    };
+
+    expect(authError(() => healthie.authenticate({ ...request, headers }, [SECRET], NOW))).toMatchObject({
+      reason: "bad-signature",
+      header: "content-digest",
+    });
   });
 
-  it("accepts the second of two active secrets (rotation)", () => {
-    const request = signedRequest(body, { secret: ROTATED });
+  it("refuses a signature made with another secret", async () => {
+    const request = await signedRequest(body, { secret: "another-secret" });
+
+    expect(authError(() => healthie.authenticate(request, [SECRET], NOW))).toMatchObject({
+      reason: "bad-signature",
+      header: "signature",
+    });
+  });
+
+  it("accepts the second of two active secrets (rotation)", async () => {
+    const request = await signedRequest(body, { secret: ROTATED });
 
     expect(() => healthie.authenticate(request, [SECRET, ROTATED], NOW)).not.toThrow();
   });
 
-  it.each(["signature", "content-digest", "content-length"])("rejects a delivery without %s", (header) => {
-    const request = signedRequest(body);
+  it.each(["signature", "content-digest"])("refuses a delivery without %s", async (header) => {
+    const request = await signedRequest(body);
     const headers = Object.fromEntries(Object.entries(request.headers).filter(([name]) => name !== header));
 
-    expect(authError(() => healthie.authenticate({ ...request, headers }, [SECRET], NOW)).reason).toBe(
-      "missing-signature",
-    );
+    expect(authError(() => healthie.authenticate({ ...request, headers }, [SECRET], NOW))).toMatchObject({
+      reason: "missing-signature",
+      header,
+    });
   });
 
-  it("rejects a signature header without sig1", () => {
-    const request = signedRequest(body);
+  it("refuses a signature header without sig1", async () => {
+    const request = await signedRequest(body);
     const headers = {
       ...request.headers,
       signature: request.headers.signature?.replace("sig1", "sig2") ?? "",
@@ -129,13 +237,32 @@ describe("healthie: authenticate (HMAC-SHA256 over the request line, digest and 
       "bad-signature",
     );
   });
+
+  it("signs locally the way Healthie's published verifier checks (bin/local/sign-delivery.ts)", async () => {
+    // Prepare
+    const headers = signWithDevSecret(
+      "healthie",
+      { method: "POST", path: "/webhooks/healthie", rawQuery: "", body, headers: {} },
+      NOW,
+    );
+
+    // Act
+    const valid = await verifySignature(
+      { method: "post", path: "/webhooks/healthie", query: "", body: JSON.parse(body.toString()), headers },
+      devSecrets.healthie,
+    );
+
+    // Assess
+    expect(valid).toBe(true);
+    expect(headers["content-length"]).toBeUndefined();
+  });
 });
 
 describe("healthie: accept", () => {
   it("dedupes on the SHA-256 of the raw body and groups by the resource reference", () => {
     const body = fixture("appointment-updated.json");
 
-    const delivery = healthie.accept(signedRequest(body));
+    const delivery = healthie.accept(unsignedRequest(body));
 
     expect(delivery).toMatchObject({
       format: "healthie",
@@ -152,7 +279,7 @@ describe("healthie: accept", () => {
 
     let error: unknown;
     try {
-      healthie.accept(signedRequest(body));
+      healthie.accept(unsignedRequest(body));
     } catch (thrown) {
       error = thrown;
     }
@@ -192,7 +319,7 @@ describe("healthie: fetched resources to facts", () => {
     const body = Buffer.from(
       JSON.stringify({ ...fixtureJson("message-created.json"), resource_id: "88120777" }),
     );
-    const delivery = healthie.accept(signedRequest(body));
+    const delivery = healthie.accept(unsignedRequest(body));
     const fetchResource = vi.fn(async () => fixtureJson("note-from-provider.json"));
 
     const { facts } = await healthie.toFacts(delivery, fetchResource);
@@ -295,7 +422,7 @@ describe("healthie: fetched resources to facts", () => {
     const body = { ...fixtureJson("message-created.json"), event_type: "message.deleted" };
 
     const mapped = await healthie.toFacts(
-      healthie.accept(signedRequest(Buffer.from(JSON.stringify(body)))),
+      healthie.accept(unsignedRequest(Buffer.from(JSON.stringify(body)))),
       fetchResource,
     );
 
@@ -338,7 +465,7 @@ describe("healthie: fetched resources to facts", () => {
     );
     const fetchResource = vi.fn();
 
-    const { skipped } = await healthie.toFacts(healthie.accept(signedRequest(body)), fetchResource);
+    const { skipped } = await healthie.toFacts(healthie.accept(unsignedRequest(body)), fetchResource);
 
     expect(fetchResource).not.toHaveBeenCalled();
     expect(skipped).toEqual([
