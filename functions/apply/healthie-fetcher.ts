@@ -13,7 +13,8 @@ import {
 } from "./http-retry.js";
 
 /**
- * Fetches what healthie.ts asks for (`message/<id>`, `appointment/<id>`) from Healthie's GraphQL API
+ * Fetches what healthie.ts asks for (`message/<id>`, `appointment/<id>`, `scheduled_message/<id>`) from
+ * Healthie's GraphQL API
  * (`POST https://api.gethealthie.com/graphql`, staging `https://staging-api.gethealthie.com/graphql`), with the
  * headers `Authorization: Basic <api key>` and `AuthorizationSource: API` (and `AuthorizationShard` for
  * sharded accounts). It returns exactly the projection healthie.ts parses, built from Healthie's types:
@@ -35,6 +36,11 @@ import {
  *   Appointment's fields of those names.
  * - `user { id }`: the Appointment's `user` ("the client in a 1:1 appointment"), forced to null for group
  *   appointments (`is_group`) and blocks (`is_blocker`), which credit no single client.
+ *
+ * `scheduled_message/<id>`: `note_scheduler(id:)`, the NoteScheduler `scheduled_message.sent` names.
+ * - `id`, `invitees_count`: its fields of those names.
+ * - `note`: the message it sent, fetched as `message/<id>` above (two more requests); null when it names none,
+ *   and for a blast to several clients (`invitees_count` over 1), which credits no single patient.
  *
  * Failures: `ResourceGoneError` (404) when Healthie answers 404 or 410, answers a null resource, or reports
  * an error coded or worded "not found"; transient failures (network, timeout, 408, 429, 5xx, and Healthie's
@@ -90,6 +96,14 @@ const appointmentQuery = `query portaltimeAppointment($id: ID) {
   }
 }`;
 
+const noteSchedulerQuery = `query portaltimeNoteScheduler($id: ID) {
+  note_scheduler(id: $id) {
+    id
+    invitees_count
+    note { id }
+  }
+}`;
+
 /** Healthie's `ID`: a string, though some fields (`user_id`) are integers. */
 const healthieId = z.union([z.string().min(1), z.number().int()]).transform(String);
 
@@ -119,6 +133,12 @@ const conversationSchema = z.object({
   invitees: z.array(member).nullish(),
 });
 type Conversation = z.infer<typeof conversationSchema>;
+
+const noteSchedulerSchema = z.object({
+  id: healthieId,
+  invitees_count: z.number().int().nonnegative().nullish(),
+  note: z.object({ id: healthieId }).nullish(),
+});
 
 const firstNotesSchema = z.object({ nodes: z.array(z.object({ id: healthieId })).nullish() }).nullish();
 
@@ -150,8 +170,8 @@ const graphqlResponseSchema = z.object({
 });
 type GraphqlError = NonNullable<z.infer<typeof graphqlResponseSchema>["errors"]>[number];
 
-/** `message/<id>` or `appointment/<id>`, as healthie.ts names them. */
-const referencePattern = /^(message|appointment)\/([A-Za-z0-9_-]{1,64})$/;
+/** `message/<id>`, `appointment/<id>` or `scheduled_message/<id>`, as healthie.ts names them. */
+const referencePattern = /^(message|appointment|scheduled_message)\/([A-Za-z0-9_-]{1,64})$/;
 
 const notFoundCodes = new Set(["NOT_FOUND", "RECORD_NOT_FOUND", "RESOURCE_NOT_FOUND"]);
 
@@ -238,11 +258,27 @@ export function createHealthieFetcher(options: HealthieFetcherOptions): Resource
     return { ...appointment, user: is_group || is_blocker ? null : user };
   }
 
+  async function fetchScheduledMessage(reference: string, id: string): Promise<unknown> {
+    const data = await query(reference, noteSchedulerQuery, { id });
+    const scheduler = parseField(noteSchedulerSchema, data.note_scheduler, reference, "note_scheduler");
+    const { invitees_count } = scheduler;
+    const sent = scheduler.note && (invitees_count ?? 0) <= 1 ? scheduler.note : undefined;
+    return {
+      id: scheduler.id,
+      invitees_count,
+      note: sent === undefined ? null : await fetchNote(reference, sent.id),
+    };
+  }
+
   return async (reference) => {
     const [, kind, id] = referencePattern.exec(reference) ?? [];
     if (kind === undefined || id === undefined)
-      throw new UnmappableDeliveryError("reference is not a Healthie message or appointment");
-    return kind === "message" ? fetchNote(reference, id) : fetchAppointment(reference, id);
+      throw new UnmappableDeliveryError(
+        "reference is not a Healthie message, appointment or scheduled message",
+      );
+    if (kind === "message") return fetchNote(reference, id);
+    if (kind === "scheduled_message") return fetchScheduledMessage(reference, id);
+    return fetchAppointment(reference, id);
   };
 }
 

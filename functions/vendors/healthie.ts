@@ -33,6 +33,9 @@ import type { InboundRequest, MappedDelivery, VendorFormat } from "./format.js";
  *   flat).
  * - `appointment/<id>`: `id`, `date`, `updated_at`, `pm_status`, `contact_type`, `user { id }` (the client;
  *   none for group appointments and blocks), `provider { id qualifications npi }`.
+ * - `scheduled_message/<id>` (`scheduled_message.sent` names a NoteScheduler): its `id`, `invitees_count`, and
+ *   `note`, the message it sent, in the projection of `message/<id>`. The fact is that message's, under the
+ *   message's id, so a later `message.deleted` retracts it.
  *
  * Conventions portaltime chose where Healthie documents nothing:
  * - Time spent: Elation's convention, a line of its own in the note, `Time spent: <n> min`. Without one: zero
@@ -79,6 +82,14 @@ const noteSchema = z.object({
   conversation: z.object({ patient_id: healthieId, first_note_id: healthieId }),
 });
 
+type Note = z.infer<typeof noteSchema>;
+
+const scheduledMessageSchema = z.object({
+  id: healthieId,
+  invitees_count: z.number().int().nonnegative().nullish(),
+  note: noteSchema.nullish(),
+});
+
 const appointmentSchema = z.object({
   id: healthieId,
   date: healthieInstant,
@@ -89,9 +100,14 @@ const appointmentSchema = z.object({
   provider: providerSchema.nullish(),
 });
 
-/** Healthie's appointment statuses (R10 decides which took place); none set means booked. */
+/**
+ * Healthie's appointment statuses, with "Late Cancellation" and "Checked-In" where a practice enables them (R10
+ * decides which took place: a checked-in client arrived, a late cancellation did not happen); none set means
+ * booked.
+ */
 const visitStatusByPmStatus = new Map<string, VisitStatus>([
   ["", "scheduled"],
+  ["Checked-In", "arrived"],
   ["Occurred", "finished"],
   ["No-Show", "no-show"],
   ["No Show", "no-show"],
@@ -145,7 +161,9 @@ export const healthie: VendorFormat = {
     const factId = factIdOf(envelope);
     switch (envelope.event_type) {
       case "message.created":
-        return mapNote(envelope, await fetchResource(reference), delivery.dedupeKey);
+        return mapMessage(envelope, await fetchResource(reference), delivery.dedupeKey);
+      case "scheduled_message.sent":
+        return mapScheduledMessage(envelope, await fetchResource(reference), delivery.dedupeKey);
       case "appointment.created":
       case "appointment.updated":
         return mapAppointment(envelope, await fetchResource(reference), delivery.dedupeKey);
@@ -159,12 +177,33 @@ export const healthie: VendorFormat = {
   },
 };
 
-function mapNote(envelope: Envelope, resource: unknown, dedupeKey: string): MappedDelivery {
+function mapMessage(envelope: Envelope, resource: unknown, dedupeKey: string): MappedDelivery {
   const factId = factIdOf(envelope);
   const parsed = noteSchema.safeParse(resource);
   if (!parsed.success) return skip(factId, `fetched message fails its schema at ${pathOf(parsed.error)}`);
-  const note = parsed.data;
-  if (note.id !== envelope.resource_id) return skip(factId, "fetched message is not the one the event names");
+  if (parsed.data.id !== envelope.resource_id)
+    return skip(factId, "fetched message is not the one the event names");
+  return mapNote(parsed.data, dedupeKey);
+}
+
+function mapScheduledMessage(envelope: Envelope, resource: unknown, dedupeKey: string): MappedDelivery {
+  const reference = factIdOf(envelope);
+  const parsed = scheduledMessageSchema.safeParse(resource);
+  if (!parsed.success)
+    return skip(reference, `fetched scheduled message fails its schema at ${pathOf(parsed.error)}`);
+  const scheduled = parsed.data;
+  if (scheduled.id !== envelope.resource_id)
+    return skip(reference, "fetched scheduled message is not the one the event names");
+  // A blast goes to several clients at once: its time belongs to no one patient.
+  if ((scheduled.invitees_count ?? 0) > 1)
+    return skip(reference, "scheduled message blast has several recipients");
+  if (!scheduled.note) return skip(reference, "scheduled message names no sent message");
+  return mapNote(scheduled.note, dedupeKey);
+}
+
+/** A message, under its own id whichever event brought it. */
+function mapNote(note: Note, dedupeKey: string): MappedDelivery {
+  const factId = `healthie:message/${note.id}`;
   const common = {
     id: factId,
     version: Date.parse(note.updated_at),
@@ -262,7 +301,7 @@ function signedStrings(request: InboundRequest, contentDigest: string): string[]
   );
 }
 
-/** What `fetchResource` is asked for: `message/<id>`, `appointment/<id>`. */
+/** What `fetchResource` is asked for: `message/<id>`, `appointment/<id>`, `scheduled_message/<id>`. */
 const referenceOf = (envelope: Envelope): string =>
   `${envelope.event_type.split(".")[0]}/${envelope.resource_id}`;
 

@@ -50,6 +50,7 @@ const api = {
   /** The earliest note of each conversation. */
   firstNotes: new Map<string, string>(),
   appointments: new Map<string, Record<string, unknown>>(),
+  noteSchedulers: new Map<string, Record<string, unknown>>(),
 };
 
 /** A fixture projection (healthie.ts's shape) back as Healthie's Note, in conversation `conversationId`. */
@@ -95,6 +96,7 @@ beforeEach(() => {
   api.firstNotes = new Map([["5501", "88120456"]]);
   const { user, ...appointment } = fixtureJson("appointment-occurred.json");
   api.appointments = new Map([["597220", { ...appointment, user, is_group: false, is_blocker: false }]]);
+  api.noteSchedulers = new Map([["46000", { id: "46000", invitees_count: 1, note: { id: "88120777" } }]]);
 });
 
 async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -125,6 +127,8 @@ async function handle(request: IncomingMessage, response: ServerResponse): Promi
 
 /** What Healthie would answer: the records the query's root fields name, null when it has none. */
 function answer(query: string, variables: Record<string, string>): Record<string, unknown> {
+  if (/\bnote_scheduler\(id: \$id\)/.test(query))
+    return { note_scheduler: api.noteSchedulers.get(variables.id ?? "") ?? null };
   if (/\bnote\(id: \$id\)/.test(query)) return { note: api.notes.get(variables.id ?? "") ?? null };
   if (/\bappointment\(id: \$id\)/.test(query))
     return { appointment: api.appointments.get(variables.id ?? "") ?? null };
@@ -389,6 +393,73 @@ describe("Healthie fetcher: appointments", () => {
     // Assess
     expect(mapped.facts).toEqual([]);
     expect(mapped.skipped[0]?.reason).toBe("appointment has no single client (group appointment or block)");
+  });
+});
+
+describe("Healthie fetcher: scheduled messages", () => {
+  it("queries the NoteScheduler, then the message it sent as message/<id>", async () => {
+    // Prepare
+    const { fetchResource } = client();
+
+    // Act
+    const scheduled = await fetchResource("scheduled_message/46000");
+
+    // Assess
+    expect(scheduled).toEqual({
+      id: "46000",
+      invitees_count: 1,
+      note: fixtureJson("note-from-provider.json"),
+    });
+    expect(api.requests.map((request) => request.variables)).toEqual([
+      { id: "46000" },
+      { id: "88120777" },
+      { conversation_id: "5501" },
+    ]);
+    expect(api.requests[0]?.query.replace(/\s+/g, " ")).toContain(
+      "note_scheduler(id: $id) { id invitees_count note { id } }",
+    );
+  });
+
+  it("maps a sent scheduled message end to end to the provider's reply it sent", async () => {
+    // Prepare
+    const { fetchResource } = client();
+
+    // Act
+    const mapped = await healthie.toFacts(
+      deliveryOf(fixtureJson("scheduled-message-sent.json")),
+      fetchResource,
+    );
+
+    // Assess
+    expect(mapped.skipped).toEqual([]);
+    expect(mapped.facts).toEqual([
+      expect.objectContaining({
+        kind: "clinician-activity",
+        id: "healthie:message/88120777",
+        patientId: "131391",
+        inResponseTo: "healthie:message/88120456",
+      }),
+    ]);
+  });
+
+  it("does not fetch the note of a blast to several clients", async () => {
+    // Prepare
+    api.noteSchedulers.set("46000", { id: "46000", invitees_count: 2, note: { id: "88120777" } });
+    const { fetchResource } = client();
+
+    // Act
+    const scheduled = await fetchResource("scheduled_message/46000");
+
+    // Assess
+    expect(scheduled).toEqual({ id: "46000", invitees_count: 2, note: null });
+    expect(api.requests).toHaveLength(1);
+  });
+
+  it("reports a scheduler Healthie does not have as gone", async () => {
+    api.noteSchedulers.clear();
+    const { fetchResource } = client();
+
+    expect(await rejectionOf(fetchResource("scheduled_message/46000"))).toBeInstanceOf(ResourceGoneError);
   });
 });
 

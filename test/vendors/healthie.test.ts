@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it, vi } from "vitest";
 import { devSecrets } from "../../bin/local/dev-secrets.js";
 import { signWithDevSecret } from "../../bin/local/sign-delivery.js";
-import { factSchema } from "../../functions/domain/facts.js";
+import { factSchema, visitTookPlace } from "../../functions/domain/facts.js";
 import { InvalidEnvelopeError, UnauthorizedDeliveryError } from "../../functions/vendors/errors.js";
 import type { InboundRequest } from "../../functions/vendors/format.js";
 import { healthie } from "../../functions/vendors/healthie.js";
@@ -366,13 +366,14 @@ describe("healthie: fetched resources to facts", () => {
   });
 
   it.each([
-    [null, "scheduled"],
-    ["Occurred", "finished"],
-    ["No-Show", "no-show"],
-    ["Cancelled", "cancelled"],
-    ["Late Cancellation", "cancelled"],
-    ["Re-Scheduled", "cancelled"],
-  ])("R10: pm_status %s is %s", async (pmStatus, status) => {
+    [null, "scheduled", false],
+    ["Checked-In", "arrived", true],
+    ["Occurred", "finished", true],
+    ["No-Show", "no-show", false],
+    ["Cancelled", "cancelled", false],
+    ["Late Cancellation", "cancelled", false],
+    ["Re-Scheduled", "cancelled", false],
+  ] as const)("R10: pm_status %s is %s (took place: %s)", async (pmStatus, status, tookPlace) => {
     const appointment = {
       ...fixtureJson("appointment-occurred.json"),
       pm_status: pmStatus,
@@ -385,6 +386,7 @@ describe("healthie: fetched resources to facts", () => {
     );
 
     expect(facts[0]).toMatchObject({ status, modality: "in-person" });
+    expect(visitTookPlace(status)).toBe(tookPlace);
   });
 
   it("R10: skips an unknown pm_status with a reason instead of guessing", async () => {
@@ -400,6 +402,66 @@ describe("healthie: fetched resources to facts", () => {
       {
         reference: "healthie:appointment/597220",
         reason: "pm_status is not a known Healthie appointment status",
+      },
+    ]);
+  });
+
+  it("R16: a sent scheduled message is the message it sent, under that message's id", async () => {
+    // Prepare: Healthie's scheduled_message.sent names a NoteScheduler (webhook event reference).
+    const scheduled = { id: "46000", invitees_count: 1, note: fixtureJson("note-from-provider.json") };
+    const fetchResource = vi.fn(async () => scheduled);
+    const delivery = deliveryOf("scheduled-message-sent.json");
+
+    // Act
+    const mapped = await healthie.toFacts(delivery, fetchResource);
+
+    // Assess: the same fact as message.created of that note, so message.deleted retracts it (R16).
+    expect(fetchResource).toHaveBeenCalledWith("scheduled_message/46000");
+    const asMessage = await healthie.toFacts(
+      { ...delivery, payload: { ...fixtureJson("message-created.json"), resource_id: "88120777" } },
+      async () => fixtureJson("note-from-provider.json"),
+    );
+    expect(mapped).toEqual(asMessage);
+    expect(mapped.facts).toEqual([
+      expect.objectContaining({ kind: "clinician-activity", id: "healthie:message/88120777", seconds: 540 }),
+    ]);
+  });
+
+  it.each([
+    ["a blast to several clients", { invitees_count: 3 }, "scheduled message blast has several recipients"],
+    ["no message", { note: null }, "scheduled message names no sent message"],
+    ["another scheduler", { id: "46001" }, "fetched scheduled message is not the one the event names"],
+  ])("skips a scheduled message with %s", async (_, change, reason) => {
+    const scheduled = {
+      id: "46000",
+      invitees_count: 1,
+      note: fixtureJson("note-from-provider.json"),
+      ...change,
+    };
+
+    const mapped = await healthie.toFacts(
+      deliveryOf("scheduled-message-sent.json"),
+      vi.fn(async () => scheduled),
+    );
+
+    expect(mapped).toEqual({
+      facts: [],
+      skipped: [{ reference: "healthie:scheduled_message/46000", reason }],
+    });
+  });
+
+  it("skips a scheduled message whose note fails its schema, naming the path but not the value", async () => {
+    const note = { ...fixtureJson("note-from-provider.json"), created_at: PATIENT_NAME };
+
+    const { skipped } = await healthie.toFacts(
+      deliveryOf("scheduled-message-sent.json"),
+      vi.fn(async () => ({ id: "46000", note })),
+    );
+
+    expect(skipped).toEqual([
+      {
+        reference: "healthie:scheduled_message/46000",
+        reason: "fetched scheduled message fails its schema at note.created_at",
       },
     ]);
   });
