@@ -1,12 +1,16 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { devSecrets } from "../../bin/local/dev-secrets.js";
 import { signWithDevSecret } from "../../bin/local/sign-delivery.js";
+import { healthieSignature } from "../fixtures/vendors/healthie/published-verifier.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 
@@ -186,6 +190,88 @@ describe("npm start", () => {
       await output.until("configuration version 2: 1 patient(s) decided again", 30_000);
       await output.until("patient cfg-1, 99422, 12 min", 30_000);
       expect(output.text()).toContain("rendering NPI 1003000183");
+    } finally {
+      child.kill("SIGINT");
+    }
+    expect(await exited).toBe(0);
+  }, 150_000);
+});
+
+describe("npm start, Healthie", () => {
+  it("accepts a delivery signed by Healthie's published algorithm, sent chunked without Content-Length", async () => {
+    // Prepare: compact JSON as Healthie sends it, signed by the copy of its published verifier's algorithm.
+    const port = await freePort();
+    const child = spawn(process.execPath, ["--import", "tsx", "bin/start.ts", "--no-demo"], {
+      cwd: root,
+      env: { ...process.env, PORT: String(port) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stderr?.resume();
+    const output = watch(child);
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const body = Buffer.from(
+      JSON.stringify({
+        resource_id: "597220",
+        resource_id_type: "Appointment",
+        event_type: "appointment.updated",
+        changed_fields: ["pm_status"],
+      }),
+    );
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      "content-digest": `sha-256=${createHash("sha256").update(body).digest("base64")}`,
+    };
+    const requestData = {
+      method: "post",
+      path: "/webhooks/healthie",
+      query: "",
+      body: JSON.parse(`${body}`),
+      headers,
+    };
+    headers.signature = `sig1=${await healthieSignature(requestData, devSecrets.healthie)}`;
+
+    try {
+      await output.until("portaltime: ready", 90_000);
+
+      // Act: the body in three chunks, Transfer-Encoding: chunked, so no Content-Length reaches the server.
+      const answer = await new Promise<{ status: number; body: string; sentLength: unknown }>(
+        (resolve, reject) => {
+          const request = httpRequest(
+            {
+              host: "127.0.0.1",
+              port,
+              method: "POST",
+              path: "/webhooks/healthie",
+              headers: { ...headers, "transfer-encoding": "chunked" },
+            },
+            (response) => {
+              const chunks: Buffer[] = [];
+              response.on("data", (chunk: Buffer) => chunks.push(chunk));
+              response.on("end", () =>
+                resolve({
+                  status: response.statusCode ?? 0,
+                  body: Buffer.concat(chunks).toString("utf8"),
+                  sentLength: request.getHeader("content-length"),
+                }),
+              );
+            },
+          );
+          request.on("error", reject);
+          for (const [start, end] of [
+            [0, 20],
+            [20, 60],
+            [60, body.byteLength],
+          ]) {
+            request.write(body.subarray(start, end));
+          }
+          request.end();
+        },
+      );
+
+      // Assess
+      expect(answer.sentLength).toBeUndefined();
+      expect(answer.status).toBe(202);
+      expect(JSON.parse(answer.body)).toEqual({ status: "accepted" });
     } finally {
       child.kill("SIGINT");
     }
