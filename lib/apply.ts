@@ -8,7 +8,7 @@ import type { DeploymentConfig } from "./deployment-config.js";
 import type { EpisodeStore } from "./episode-store.js";
 import type { FifoQueueWithDlq } from "./fifo-queue.js";
 import { PortaltimeFunction } from "./portaltime-function.js";
-import type { WebhookSecrets } from "./webhook-secrets.js";
+import type { NamedSecret, WebhookSecrets } from "./webhook-secrets.js";
 
 export interface ApplyProps {
   config: DeploymentConfig;
@@ -36,17 +36,23 @@ export class Apply extends Construct {
     super(scope, id);
     const { config, inbox } = props;
     const timeout = Duration.seconds(Math.floor(inbox.design.visibilityTimeoutSeconds / 6));
-    const { fhirClientKey, healthieApiKey, elationClientSecret, credentialNames } = props.secrets;
-    // The vendor APIs thin payloads are fetched from, each with the name of the secret holding its credential.
+    const { apiCredentials } = props.secrets;
+    // The vendor APIs thin payloads are fetched from, each with the name of the secret holding its credential;
+    // the function is granted exactly the secrets it is told the names of.
+    const read: NamedSecret[] = [];
+    const nameOf = (credential: NamedSecret) => {
+      read.push(credential);
+      return credential.name;
+    };
     const hydration = {
-      ...(config.fhir && fhirClientKey
-        ? { fhir: { ...config.fhir, keySecretName: credentialNames.fhir } }
+      ...(config.fhir && apiCredentials.fhir
+        ? { fhir: { ...config.fhir, keySecretName: nameOf(apiCredentials.fhir) } }
         : {}),
-      ...(config.healthie && healthieApiKey
-        ? { healthie: { ...config.healthie, apiKeySecretName: credentialNames.healthie } }
+      ...(config.healthie && apiCredentials.healthie
+        ? { healthie: { ...config.healthie, apiKeySecretName: nameOf(apiCredentials.healthie) } }
         : {}),
-      ...(config.elation && elationClientSecret
-        ? { elation: { ...config.elation, clientSecretName: credentialNames.elation } }
+      ...(config.elation && apiCredentials.elation
+        ? { elation: { ...config.elation, clientSecretName: nameOf(apiCredentials.elation) } }
         : {}),
     };
 
@@ -74,7 +80,7 @@ export class Apply extends Construct {
     );
     props.store.grantApplyWrites(fn);
     inbox.grantSendToDeadLetterQueue(fn);
-    for (const secret of [fhirClientKey, healthieApiKey, elationClientSecret]) secret?.grantRead(fn);
+    for (const { secret } of read) secret.grantRead(fn);
 
     this.apply.acknowledge(
       {

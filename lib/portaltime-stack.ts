@@ -48,9 +48,9 @@ export class PortaltimeStack extends Stack {
     const secrets = new WebhookSecrets(this, "Secrets", {
       prefix,
       enabledFormats: config.enabledFormats,
-      fhirClientKey: config.fhir !== undefined,
-      healthieApiKey: config.healthie !== undefined,
-      elationClientSecret: config.elation !== undefined,
+      apiCredentials: (["fhir", "healthie", "elation"] as const).filter(
+        (vendor) => config[vendor] !== undefined,
+      ),
       key: this.keys.data,
     });
 

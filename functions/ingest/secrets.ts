@@ -1,6 +1,7 @@
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import * as z from "zod";
 import type { FormatName } from "../vendors/format.js";
+import { webhookSecretName } from "../vendors/secret-names.js";
 import type { SecretSource } from "./ingest-delivery.js";
 
 /**
@@ -12,7 +13,7 @@ export const formatSecretSchema = z.object({ active: z.array(z.string().min(1)).
 /** Reads secrets through Powertools' provider, cached for five minutes per warm function. */
 export function secretsManagerSource(prefix: string, provider = new SecretsProvider()): SecretSource {
   return async (format: FormatName) => {
-    const value = await provider.get(`${prefix}/${format}`, { maxAge: 300, transform: "json" });
+    const value = await provider.get(webhookSecretName(prefix, format), { maxAge: 300, transform: "json" });
     return formatSecretSchema.parse(value).active;
   };
 }
