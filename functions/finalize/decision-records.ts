@@ -9,10 +9,10 @@ import type {
   Commit,
   EpisodeHead,
   EpisodeRecordWrite,
-  UnattributedWrite,
   FactUpdate,
   PatientState,
   PatientView,
+  UnattributedWrite,
 } from "../store/episode-store.js";
 
 /**
