@@ -166,6 +166,7 @@ export function configFromEnv<Schema extends z.ZodObject>(
   schema: Schema,
   env: NodeJS.ProcessEnv = process.env,
 ): z.output<Schema> {
+  refuseLocalOnlySettings(env);
   const input: Record<string, unknown> = {};
   for (const field of Object.keys(schema.shape)) {
     input[field] =
@@ -176,6 +177,24 @@ export function configFromEnv<Schema extends z.ZodObject>(
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   throw new RuntimeConfigError(result.error.issues.map((issue) => problemOf(issue, input)));
+}
+
+/**
+ * Settings only the local stack sets: development secrets in the environment instead of Secrets Manager, and
+ * endpoints of local stand-ins for AWS services. A deployed function (the Lambda runtime sets
+ * `AWS_EXECUTION_ENV`) refuses to start with any of them, whatever put them there.
+ */
+const localOnlySettings = ["localSecrets", "dynamodbEndpoint", "sqsEndpoint"] as const satisfies Setting[];
+
+function refuseLocalOnlySettings(env: NodeJS.ProcessEnv): void {
+  if (!env.AWS_EXECUTION_ENV?.startsWith("AWS_Lambda_")) return;
+  const present = localOnlySettings.filter((setting) => env[settingVariables[setting]] !== undefined);
+  if (present.length === 0) return;
+  throw new RuntimeConfigError(
+    present.map(
+      (setting) => `${settingVariables[setting]} is for the local stack only; a deployed function refuses it`,
+    ),
+  );
 }
 
 function read(env: NodeJS.ProcessEnv, setting: Setting): unknown {

@@ -21,6 +21,135 @@ const logRetentionDays = [
 const httpsUrl = z.url({ protocol: /^https$/, error: "expected an https:// URL" });
 
 /**
+ * Domains that never receive mail (RFC 2606 and RFC 6761): an alarm sent there reaches no one, so an address in
+ * one is refused rather than deployed. `example.com` is what a copied sample leaves behind.
+ */
+const undeliverableDomain = /(?:^|\.)(?:example\.(?:com|net|org)|example|test|invalid|localhost)$/i;
+const alarmAddress = z
+  .email()
+  .refine(
+    (address) => !undeliverableDomain.test(address.slice(address.lastIndexOf("@") + 1)),
+    "this domain receives no mail (RFC 2606): give the on-call address that must hear about alarms",
+  );
+const snsTopicArn = z
+  .string()
+  .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, "expected an SNS topic ARN");
+const cidr = z.union([z.cidrv4(), z.cidrv6()], { error: "expected an IPv4 or IPv6 CIDR block" });
+
+/**
+ * API Gateway's enhanced security policies for regional REST APIs that refuse TLS 1.0 and 1.1. The default
+ * accepts TLS 1.3 and TLS 1.2 with forward secrecy (and post-quantum key exchange), which every current vendor
+ * HTTP client speaks; the TLS 1.3-only policies suit a practice whose vendors all do.
+ */
+export const apiSecurityPolicies = [
+  "SecurityPolicy_TLS13_1_2_PFS_PQ_2025_09",
+  "SecurityPolicy_TLS13_1_2_PQ_2025_09",
+  "SecurityPolicy_TLS13_1_2_FIPS_PFS_PQ_2025_09",
+  "SecurityPolicy_TLS13_1_2_FIPS_PQ_2025_09",
+  "SecurityPolicy_TLS13_1_3_2025_09",
+  "SecurityPolicy_TLS13_1_3_FIPS_2025_09",
+] as const;
+
+/** SQS keeps a message 14 days at most: an age alarm must leave days to act before anything expires. */
+const MAX_QUEUE_AGE_ALARM_DAYS = 10;
+
+const alarmsSchema = z
+  .strictObject({
+    /** The inbox drains in seconds: an older message means apply stopped reading (a broken grant, a bug). */
+    inboxOldestMessageMinutes: z
+      .number()
+      .int()
+      .min(5)
+      .max(MAX_QUEUE_AGE_ALARM_DAYS * 24 * 60)
+      .default(60),
+    /** The clearinghouse connector reads the claims queue: an older line means it stopped. */
+    claimsOldestMessageHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_QUEUE_AGE_ALARM_DAYS * 24)
+      .default(24),
+    /** What waits in a dead-letter queue this long is close to expiring unread (14 days). */
+    deadLetterOldestMessageDays: z.number().int().min(1).max(MAX_QUEUE_AGE_ALARM_DAYS).default(3),
+    /** Share of a format's deliveries refused for their signature, over 15 minutes (a rotated secret). */
+    signatureFailurePercent: z.number().gt(0).max(100).default(10),
+    /**
+     * Hours without any accepted delivery (events, handshakes, heartbeats) from an enabled format before it is
+     * reported silent (a subscription switched off), or `false` for a format that can be quiet that long.
+     */
+    silentFormatHours: z
+      .partialRecord(z.enum(formatNames), z.union([z.number().int().min(1).max(24), z.literal(false)]))
+      .default({}),
+  })
+  .default({
+    inboxOldestMessageMinutes: 60,
+    claimsOldestMessageHours: 24,
+    deadLetterOldestMessageDays: 3,
+    signatureFailurePercent: 10,
+    silentFormatHours: {},
+  });
+
+/** The silence alarm's window when a format has none configured. */
+export const DEFAULT_SILENT_FORMAT_HOURS = 24;
+
+const edgeSchema = z
+  .strictObject({
+    /** The TLS policy of the API's endpoint (see `apiSecurityPolicies`). */
+    securityPolicy: z.enum(apiSecurityPolicies).default("SecurityPolicy_TLS13_1_2_PFS_PQ_2025_09"),
+    /**
+     * Requests one IP address may make in five minutes before the firewall blocks it (WAF rate-based rule). It
+     * keeps one client from using up the stage throttle the vendors share; set it above a vendor's busiest
+     * five minutes (a backfill), since each vendor sends from a few addresses.
+     */
+    requestsPerIpPerFiveMinutes: z.number().int().min(100).max(2_000_000_000).default(3000),
+    /**
+     * Per format, the only source addresses its deliveries may come from (the vendor's published egress
+     * ranges); other sources are blocked at the firewall for that format's path. Formats not listed are open.
+     */
+    vendorIpAllowList: z.partialRecord(z.enum(formatNames), z.array(cidr).min(1).max(50)).default({}),
+  })
+  .default({
+    securityPolicy: "SecurityPolicy_TLS13_1_2_PFS_PQ_2025_09",
+    requestsPerIpPerFiveMinutes: 3000,
+    vendorIpAllowList: {},
+  });
+
+/**
+ * How the table's long-term backups are made, chosen explicitly: an AWS Backup plan in this stack, or the
+ * customer's organization backup policy, which selects resources by tag (the stack tags the table with it).
+ */
+const backupSchema = z.discriminatedUnion("mode", [
+  z.strictObject({
+    mode: z.literal("plan"),
+    /** An existing vault to keep the recovery points in; a new vault under the data key otherwise. */
+    vaultName: z
+      .string()
+      .regex(/^[a-zA-Z0-9_-]{2,50}$/, "expected a backup vault name")
+      .optional(),
+    /** Days each daily recovery point is kept. */
+    dailyRetentionDays: z.number().int().min(7).max(3650).default(35),
+    /** Days each monthly recovery point is kept (six years covers HIPAA's documentation period). */
+    monthlyRetentionDays: z.number().int().min(30).max(3650).default(2190),
+    /** A vault in another account (or Region) that receives a copy of each monthly recovery point. */
+    copyToVaultArn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:backup:[a-z0-9-]+:\d{12}:backup-vault:[a-zA-Z0-9_-]{2,50}$/,
+        "expected a backup vault ARN",
+      )
+      .optional(),
+  }),
+  z.strictObject({
+    mode: z.literal("organization-policy"),
+    /** The tag the organization's backup policy selects resources by, put on the table. */
+    tag: z.strictObject({
+      key: z.string().regex(/^[\w .:/=+@-]{1,128}$/, "expected a tag key"),
+      value: z.string().regex(/^[\w .:/=+@-]{0,256}$/, "expected a tag value"),
+    }),
+  }),
+]);
+
+/**
  * One customer account's deployment: everything that differs between customers, validated before any resource
  * is defined. Unknown keys are errors, so a misspelt setting cannot silently fall back to its default.
  */
@@ -50,7 +179,15 @@ export const deploymentConfigSchema = z
     /** Days CloudWatch keeps function, API and firewall logs. */
     logRetentionDays: z.literal(logRetentionDays, "expected a CloudWatch Logs retention period").default(365),
     /** Where alarm notifications go (SNS e-mail subscription; the recipient confirms it once). */
-    alarmEmail: z.email(),
+    alarmEmail: alarmAddress,
+    /** A topic of the customer's pager or chat tool that also receives every alarm and recovery. */
+    alarmPagerTopicArn: snsTopicArn.optional(),
+    /** Thresholds of the alarms that have one to choose (README "Alarms"). */
+    alarms: alarmsSchema,
+    /** The API's TLS policy, the firewall's per-IP rate limit and the vendors' source addresses. */
+    edge: edgeSchema,
+    /** Long-term backups of the episode table (README "Backups"): never assumed, always chosen. */
+    backup: backupSchema,
     /** The FHIR server the apply function fetches `id-only` notifications' resources from (SMART Backend Services). */
     fhir: z
       .strictObject({
@@ -107,6 +244,15 @@ export const deploymentConfigSchema = z
         message:
           "must be at least adjustmentHorizonDays: a claim line cannot be adjusted after its records expire",
       });
+    }
+    for (const format of Object.keys(config.edge.vendorIpAllowList)) {
+      if (!config.enabledFormats.includes(format as (typeof config.enabledFormats)[number])) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["edge", "vendorIpAllowList", format],
+          message: "is not an enabled format",
+        });
+      }
     }
     if (config.apiThrottle.burstLimit < config.apiThrottle.rateLimit) {
       ctx.addIssue({

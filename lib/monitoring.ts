@@ -1,16 +1,22 @@
 import { Aws, Duration } from "aws-cdk-lib";
 import type * as apigateway from "aws-cdk-lib/aws-apigateway";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
-import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sns from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
+import {
+  type CustomThreshold,
+  DefaultDashboardFactory,
+  MonitoringFacade,
+  multipleActions,
+  notifySns,
+} from "cdk-monitoring-constructs";
 import { Construct } from "constructs";
 import { METRICS_NAMESPACE } from "../functions/observability.js";
 import { tableDesign } from "../functions/store/table-design.js";
-import type { DeploymentConfig } from "./deployment-config.js";
+import { DEFAULT_SILENT_FORMAT_HOURS, type DeploymentConfig } from "./deployment-config.js";
 import type { FifoQueueWithDlq } from "./fifo-queue.js";
 import type { FunctionName } from "./lambda-bundling.js";
 import { BODY_SIZE_RULE, type WebhookFirewall } from "./webhook-firewall.js";
@@ -51,6 +57,13 @@ const breakdown = (metricName: string, dimensions: readonly string[]) =>
     period: FIVE_MINUTES,
   });
 
+/** The rejection reasons that say a signature did not verify (functions/ingest/problem.ts). */
+const signatureFailureReasons = ["missing-signature", "bad-signature", "stale-timestamp", "future-timestamp"];
+/** Every kind of accepted delivery (functions/vendors/format.ts): a heartbeat shows a subscription alive. */
+const deliveryKinds = ["event", "handshake", "heartbeat", "query"];
+/** Fewer refusals than this in five minutes are a stray caller, not a vendor whose secret changed. */
+const MIN_SIGNATURE_FAILURES = 3;
+
 /** `InboxDlqNotEmpty` -> `inbox-dlq-not-empty`. */
 const kebab = (id: string) => id.replace(/(?<=[a-z0-9])([A-Z])/g, "-$1").toLowerCase();
 
@@ -61,7 +74,9 @@ const kebab = (id: string) => id.replace(/(?<=[a-z0-9])([A-Z])/g, "-$1").toLower
 export class Monitoring extends Construct {
   readonly topic: sns.Topic;
   readonly dashboard: cloudwatch.Dashboard;
-  readonly alarms: cloudwatch.Alarm[] = [];
+  /** The customer's pager or chat topic, when the deployment names one. */
+  readonly pagerTopic?: sns.ITopic;
+  readonly alarms: cloudwatch.AlarmBase[];
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -74,6 +89,9 @@ export class Monitoring extends Construct {
       enforceSSL: true,
     });
     this.topic.addSubscription(new EmailSubscription(config.alarmEmail));
+    if (config.alarmPagerTopicArn !== undefined) {
+      this.pagerTopic = sns.Topic.fromTopicArn(this, "PagerTopic", config.alarmPagerTopicArn);
+    }
 
     // API
     const requests = stage.metricCount({ period: FIVE_MINUTES, statistic: "Sum", label: "Requests" });
@@ -154,80 +172,271 @@ export class Monitoring extends Construct {
       period: FIVE_MINUTES,
     });
 
-    // Alarms
-    const alarm = (
+    // Alarms: cdk-monitoring-constructs builds them (README "Alarms"), each named and described here, every one
+    // sending its alarm and its recovery to the e-mail topic and, when configured, the pager topic.
+    const alarmFacade = new MonitoringFacade(this, "Alarms", {
+      alarmFactoryDefaults: {
+        alarmNamePrefix: prefix,
+        actionsEnabled: true,
+        action: multipleActions(
+          notifySns(this.topic, this.topic),
+          ...(this.pagerTopic ? [notifySns(this.pagerTopic, this.pagerTopic)] : []),
+        ),
+        // Two of three datapoints unless an alarm says otherwise: one bad period is noise (a deploy, a retry).
+        datapointsToAlarm: 2,
+        evaluationPeriods: 3,
+      },
+      metricFactoryDefaults: { namespace: METRICS_NAMESPACE },
+      // The dashboard below is portaltime's own (business line, breakdowns by format and reason).
+      dashboardFactory: new DefaultDashboardFactory(this, "AlarmsOnly", {
+        dashboardNamePrefix: prefix,
+        createDashboard: false,
+        createSummaryDashboard: false,
+        createAlarmDashboard: false,
+      }),
+    });
+    const named = (id: string, description: string) => ({
+      alarmNameOverride: `${prefix}-${kebab(id)}`,
+      alarmDescriptionOverride: description,
+    });
+    const once = { datapointsToAlarm: 1, evaluationPeriods: 1 };
+    const days = (seconds: number) => Math.round(seconds / 86_400);
+
+    // Queues: nothing may wait until SQS deletes it (14 days). The inbox drains in seconds and the claims queue
+    // as fast as the connector reads; what is in a DLQ waits for a person, who must act before it expires.
+    const { alarms: thresholds } = config;
+    for (const [id, queues, maxAgeInSeconds, reader] of [
+      ["Inbox", inbox, thresholds.inboxOldestMessageMinutes * 60, "the apply function"],
+      ["Claims", claims, thresholds.claimsOldestMessageHours * 3600, "the clearinghouse connector"],
+    ] as const) {
+      const dlqMaxAge = thresholds.deadLetterOldestMessageDays * 86_400;
+      alarmFacade.monitorSqsQueueWithDlq({
+        queue: queues.queue,
+        deadLetterQueue: queues.deadLetterQueue,
+        alarmFriendlyName: id,
+        addQueueMaxMessageAgeAlarm: {
+          Critical: {
+            maxAgeInSeconds,
+            treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING,
+            ...named(
+              `${id}OldestMessage`,
+              `A message has waited in ${queues.queue.queueName} longer than ${maxAgeInSeconds / 60} min: ${reader} is not reading it. SQS deletes it after 14 days. Look at ${reader}'s errors and its access to the queue key.`,
+            ),
+          },
+        },
+        addDeadLetterQueueMaxSizeAlarm: {
+          Critical: {
+            maxMessageCount: 0,
+            ...once,
+            treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING,
+            ...named(
+              `${id}DlqNotEmpty`,
+              `A message is in ${queues.deadLetterQueue.queueName}: someone must act on it (README "Runbooks"). Inspect it, fix the cause, then \`npm run ops -- redrive ${id.toLowerCase()}\`.`,
+            ),
+          },
+        },
+        addDeadLetterQueueMaxMessageAgeAlarm: {
+          Critical: {
+            maxAgeInSeconds: dlqMaxAge,
+            ...once,
+            treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING,
+            ...named(
+              `${id}DlqOldestMessage`,
+              `A message has waited ${days(dlqMaxAge)} days in ${queues.deadLetterQueue.queueName}; SQS deletes it at 14 days. Act on it now (README "Runbooks").`,
+            ),
+          },
+        },
+      });
+    }
+
+    for (const name of names) {
+      const title = name[0]?.toUpperCase() + name.slice(1);
+      alarmFacade.monitorLambdaFunction({
+        lambdaFunction: functions[name],
+        alarmFriendlyName: title,
+        addFaultCountAlarm: {
+          Critical: {
+            maxErrorCount: 0,
+            ...named(
+              `${title}Errors`,
+              `The ${name} function failed in two of the last three five-minute periods.`,
+            ),
+          },
+        },
+        addThrottlesCountAlarm: {
+          Critical: {
+            maxErrorCount: 0,
+            ...named(
+              `${title}Throttles`,
+              `The ${name} function was throttled in two of the last three five-minute periods.`,
+            ),
+          },
+        },
+      });
+    }
+
+    const custom = (
       id: string,
       description: string,
-      props: cloudwatch.CreateAlarmOptions & { metric: cloudwatch.IMetric },
-    ) => {
-      const created = new cloudwatch.Alarm(this, id, {
-        alarmName: `${prefix}-${kebab(id)}`,
-        alarmDescription: description,
-        ...props,
+      metric: cloudwatch.Metric | cloudwatch.MathExpression,
+      threshold: Omit<CustomThreshold, "alarmNameOverride" | "alarmDescriptionOverride">,
+    ) =>
+      alarmFacade.monitorCustom({
+        alarmFriendlyName: id,
+        metricGroups: [
+          {
+            title: id,
+            metrics: [
+              {
+                metric,
+                alarmFriendlyName: id,
+                addAlarm: { Critical: { ...threshold, ...named(id, description) } },
+              },
+            ],
+          },
+        ],
       });
-      created.addAlarmAction(new SnsAction(this.topic));
-      created.addOkAction(new SnsAction(this.topic));
-      this.alarms.push(created);
-      return created;
-    };
-    for (const [id, queue, metric] of [
-      ["InboxDlqNotEmpty", inbox, inboxDlqDepth],
-      ["ClaimsDlqNotEmpty", claims, claimsDlqDepth],
-    ] as const) {
-      alarm(
-        id,
-        `A message is in ${queue.deadLetterQueue.queueName}: inspect it, fix the cause, redrive it.`,
-        {
-          metric,
-          threshold: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        },
-      );
-    }
-    alarm(
+    const atLeast = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
+
+    custom(
       "ApiServerErrors",
-      `More than ${config.apiServerErrorAlarmPercent}% of webhook requests got a 5xx answer in five minutes; vendors retry, but deliveries are delayed.`,
+      `More than ${config.apiServerErrorAlarmPercent}% of webhook requests got a 5xx answer in two of three five-minute periods; vendors retry, but deliveries are delayed.`,
+      serverErrorPercent,
       {
-        metric: serverErrorPercent,
         threshold: config.apiServerErrorAlarmPercent,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING,
       },
     );
-    for (const name of names) {
-      const fn = functions[name];
-      const title = name[0]?.toUpperCase() + name.slice(1);
-      alarm(`${title}Errors`, `The ${name} function failed at least once in five minutes.`, {
-        metric: fn.metricErrors({ period: FIVE_MINUTES, statistic: "Sum" }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+
+    // Per enabled format: deliveries refused for their signature (a vendor rotated its secret and retries for
+    // days before it gives up), and a format gone quiet (a subscription switched off).
+    const ingestMetric = (metricName: string, dimensions: Record<string, string>) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { ...dimensions, service: "ingest" },
+        statistic: "Sum",
+        period: FIVE_MINUTES,
       });
-      alarm(`${title}Throttles`, `The ${name} function was throttled in the last five minutes.`, {
-        metric: fn.metricThrottles({ period: FIVE_MINUTES, statistic: "Sum" }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
+    const sumOf = (metrics: Record<string, cloudwatch.IMetric>) =>
+      Object.keys(metrics)
+        .map((key) => `FILL(${key}, 0)`)
+        .join(" + ");
+    for (const format of config.enabledFormats) {
+      const title = `${format[0]?.toUpperCase()}${format.slice(1)}`;
+      const failures = Object.fromEntries(
+        signatureFailureReasons.map((reason, index) => [
+          `f${index}`,
+          ingestMetric("DeliveriesRejected", { format, reason }),
+        ]),
+      );
+      const accepted = Object.fromEntries(
+        deliveryKinds.map((kind, index) => [
+          `a${index}`,
+          ingestMetric("DeliveriesAccepted", { format, kind }),
+        ]),
+      );
+      custom(
+        `${title}SignatureFailures`,
+        `More than ${thresholds.signatureFailurePercent}% of ${format} deliveries were refused for their signature in two of three five-minute periods (at least ${MIN_SIGNATURE_FAILURES} each). The vendor's secret and portaltime's differ: compare the vendor's current secret with \`<prefix>/webhooks/${format}\` (README "Rotating a webhook secret"). The vendor retries for a while, then stops.`,
+        new cloudwatch.MathExpression({
+          expression: `IF((${sumOf(failures)}) >= ${MIN_SIGNATURE_FAILURES}, 100 * (${sumOf(failures)}) / ((${sumOf(failures)}) + ${sumOf(accepted)}), 0)`,
+          usingMetrics: { ...failures, ...accepted },
+          label: `${format} signature failures (%)`,
+          period: FIVE_MINUTES,
+        }),
+        {
+          threshold: thresholds.signatureFailurePercent,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING,
+        },
+      );
+      const silentHours = thresholds.silentFormatHours[format] ?? DEFAULT_SILENT_FORMAT_HOURS;
+      if (silentHours !== false) {
+        const hourly = Object.fromEntries(
+          Object.entries(accepted).map(([key, metric]) => [key, metric.with({ period: Duration.hours(1) })]),
+        );
+        custom(
+          `${title}Silent`,
+          `No ${format} delivery (event, handshake or heartbeat) was accepted for ${silentHours} h. The vendor may have switched the subscription off or be refused before the firewall; check the subscription's status at the vendor and the firewall's blocked requests.`,
+          new cloudwatch.MathExpression({
+            expression: sumOf(hourly),
+            usingMetrics: hourly,
+            label: `${format} deliveries accepted`,
+            period: Duration.hours(1),
+          }),
+          {
+            threshold: 1,
+            comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            datapointsToAlarm: silentHours,
+            evaluationPeriods: silentHours,
+            period: Duration.hours(1),
+            treatMissingDataOverride: cloudwatch.TreatMissingData.BREACHING,
+          },
+        );
+      }
     }
+
+    const rejectedAll = (reasons: readonly string[]) =>
+      Object.fromEntries(
+        config.enabledFormats.flatMap((format) =>
+          reasons.map((reason) => [
+            `r${format}${reason.replaceAll("-", "")}`,
+            ingestMetric("DeliveriesRejected", { format, reason }),
+          ]),
+        ),
+      );
+    const unreadable = rejectedAll(["secrets-unavailable", "no-active-secret"]);
+    custom(
+      "WebhookSecretsUnreadable",
+      "Deliveries were refused because a format's signing secret could not be read (Secrets Manager or KMS refused the ingest function) or holds no active value, in two of three five-minute periods. Check `<prefix>/webhooks/<format>` and the data key's grants.",
+      new cloudwatch.MathExpression({
+        expression: sumOf(unreadable),
+        usingMetrics: unreadable,
+        label: "Refused: secret unreadable or empty",
+        period: FIVE_MINUTES,
+      }),
+      {
+        threshold: 1,
+        comparisonOperator: atLeast,
+        treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
+    );
+    custom(
+      "VendorCredentialFailures",
+      "The apply function could not authenticate to a vendor API (the FHIR server's token endpoint, Healthie or Elation) in two of three five-minute periods: deliveries that need a fetch wait in the inbox. Check the vendor API credential secret and whether the vendor revoked it.",
+      appMetric("apply", "VendorCredentialFailures"),
+      {
+        threshold: 1,
+        comparisonOperator: atLeast,
+        treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
+    );
+    // One gap is already events the FHIR server never delivered: no second datapoint is needed to be sure.
+    custom(
+      "FhirEventGaps",
+      "A FHIR subscription's event numbers skipped: the server sent events portaltime never received. Ask the server for the missing events ($events or the subscription's status) and replay them (README \"Runbooks\").",
+      appMetric("apply", "SubscriptionEventGaps"),
+      {
+        threshold: 1,
+        comparisonOperator: atLeast,
+        ...once,
+        treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
+    );
+
     // Every run reports its lag, so no data at all means the finalizer is not running: that breaches too. The
     // period spans two schedule intervals so a run always falls inside one.
-    alarm(
+    custom(
       "FinalizerLag",
       `The finalizer decided due work more than ${config.finalizerLagAlarmMinutes} min late, or has not reported for two schedule intervals.`,
+      finalizerLag.with({ period: Duration.minutes(Math.max(5, 2 * config.finalizeScheduleMinutes)) }),
       {
-        metric: finalizerLag.with({
-          period: Duration.minutes(Math.max(5, 2 * config.finalizeScheduleMinutes)),
-        }),
         threshold: config.finalizerLagAlarmMinutes * 60,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        ...once,
+        treatMissingDataOverride: cloudwatch.TreatMissingData.BREACHING,
       },
     );
     // A patient waits for an operator from the run after the one that set it aside until someone releases it,
@@ -235,7 +444,7 @@ export class Monitoring extends Construct {
     // alarms. Two periods, so that the window holds a run even when runs drift across a period boundary; a
     // window without a run (longer schedules) keeps the state rather than flapping to OK, and runs that stop
     // altogether are the finalizer lag alarm's to report.
-    alarm(
+    custom(
       "QuarantinedPatients",
       [
         "Patients wait in quarantine for an operator: deciding or saving them failed in a way that does not pass",
@@ -244,18 +453,18 @@ export class Monitoring extends Construct {
         "repair the cause, then `npm run ops -- quarantine retry <patientId>...` with the same options.",
         "The README's runbook has the details.",
       ].join(" "),
+      quarantine.waiting,
       {
-        metric: quarantine.waiting,
         threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        comparisonOperator: atLeast,
         evaluationPeriods: 2,
         datapointsToAlarm: 1,
-        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+        treatMissingDataOverride: cloudwatch.TreatMissingData.IGNORE,
       },
     );
     // A failure that should pass by itself (throttling, a service fault) is retried 15 minutes later, then
     // twice as late each time: a patient still retrying after an hour is one that does not pass.
-    alarm(
+    custom(
       "PatientsRetrying",
       [
         "A patient has been retried automatically for an hour: deciding or saving it keeps failing with an error",
@@ -263,22 +472,26 @@ export class Monitoring extends Construct {
         `\`npm run ops -- quarantine list --prefix ${prefix} --region ${Aws.REGION}\`,`,
         "and look at the table-throttles alarm and DynamoDB's health.",
       ].join(" "),
+      quarantine.retrying,
       {
-        metric: quarantine.retrying,
         threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        comparisonOperator: atLeast,
         evaluationPeriods: 12,
         datapointsToAlarm: 12,
-        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+        treatMissingDataOverride: cloudwatch.TreatMissingData.IGNORE,
       },
     );
-    alarm("TableThrottles", "DynamoDB throttled requests to the episode table or its due index.", {
-      metric: allThrottles,
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    custom(
+      "TableThrottles",
+      "DynamoDB throttled requests to the episode table or its indexes in two of three five-minute periods.",
+      allThrottles,
+      {
+        threshold: 1,
+        comparisonOperator: atLeast,
+        treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
+    );
+    this.alarms = alarmFacade.createdAlarms().map((created) => created.alarm);
 
     // Dashboard
     const graph = (title: string, left: cloudwatch.IMetric[], width: number, right?: cloudwatch.IMetric[]) =>

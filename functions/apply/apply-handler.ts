@@ -5,10 +5,10 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
-import { observability } from "../observability.js";
+import { NEVER_LOG_EVENTS, observability } from "../observability.js";
 import type { DeadLetterSink } from "../queue/dead-letter.js";
 import { inboxMessageSchema } from "../queue/inbox-message.js";
-import { UnmappableDeliveryError } from "../vendors/errors.js";
+import { isCredentialFailure, UnmappableDeliveryError } from "../vendors/errors.js";
 import { type ApplyDependencies, applyDelivery } from "./apply-delivery.js";
 
 export interface ApplyHandlerDependencies extends ApplyDependencies {
@@ -59,10 +59,13 @@ export function createApplyHandler(deps: ApplyHandlerDependencies) {
       logger.info("delivery applied", { messageId: record.messageId, ...report, subscription: undefined });
     } catch (error) {
       if (error instanceof UnmappableDeliveryError) return deadLetter(record, error.reason, message.format);
+      // One metric for every vendor (the alarm's): the log line beside it says which format.
+      if (isCredentialFailure(error)) metrics.addMetric("VendorCredentialFailures", MetricUnit.Count, 1);
       logger.warn("delivery will be retried", {
         messageId: record.messageId,
         format: message.format,
         error: error instanceof Error ? error.name : "unknown",
+        credentialFailure: isCredentialFailure(error),
       });
       throw error;
     }
@@ -72,6 +75,6 @@ export function createApplyHandler(deps: ApplyHandlerDependencies) {
     processPartialResponse(event, applyRecord, processor, { context, skipGroupOnError: true }),
   )
     .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger))
+    .use(injectLambdaContext(logger, NEVER_LOG_EVENTS))
     .use(logMetrics(metrics, { captureColdStartMetric: true }));
 }

@@ -4,7 +4,7 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
-import { observability } from "../observability.js";
+import { NEVER_LOG_EVENTS, observability } from "../observability.js";
 import {
   type FinalizeDependencies,
   type FinalizeReport,
@@ -65,6 +65,6 @@ export function createFinalizeHandler(
     return report;
   })
     .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger))
+    .use(injectLambdaContext(logger, NEVER_LOG_EVENTS))
     .use(logMetrics(metrics, { captureColdStartMetric: true }));
 }

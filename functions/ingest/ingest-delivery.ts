@@ -63,6 +63,7 @@ export async function ingestDelivery(
   } catch {
     return reject(format.name, "secrets-unavailable");
   }
+  if (secrets.length === 0) return reject(format.name, "no-active-secret");
   let accepted: AcceptedDelivery;
   try {
     format.authenticate(request, secrets, deps.now());

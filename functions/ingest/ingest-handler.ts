@@ -5,7 +5,7 @@ import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
-import { observability } from "../observability.js";
+import { NEVER_LOG_EVENTS, observability } from "../observability.js";
 import { SqsInboxSender } from "../queue/inbox-sender.js";
 import type { IngestConfig } from "../runtime-config.js";
 import { sqsClient } from "../sqs-client.js";
@@ -61,6 +61,6 @@ export function createIngestHandler(
     return proxyResultOf(answer);
   })
     .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger))
+    .use(injectLambdaContext(logger, NEVER_LOG_EVENTS))
     .use(logMetrics(metrics, { captureColdStartMetric: true }));
 }

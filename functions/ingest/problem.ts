@@ -13,6 +13,7 @@ export const rejectionReasons = [
   "invalid-envelope",
   "queue-unavailable",
   "secrets-unavailable",
+  "no-active-secret",
 ] as const;
 export type RejectionReason = (typeof rejectionReasons)[number];
 
@@ -27,6 +28,9 @@ const titles: Record<RejectionReason, { status: number; title: string }> = {
   "invalid-envelope": { status: 400, title: "Envelope does not match the format's schema" },
   "queue-unavailable": { status: 503, title: "Delivery could not be queued; retry later" },
   "secrets-unavailable": { status: 503, title: "Signing secrets could not be read; retry later" },
+  // The deployment created the format's secret empty and no one has put the vendor's key in yet: nothing can
+  // verify, so the delivery is refused as unauthenticated (README "Deploy"), and an alarm says why.
+  "no-active-secret": { status: 401, title: "No signing secret is set for this format" },
 };
 
 export interface Problem {

@@ -6,9 +6,10 @@ import type { SecretSource } from "./ingest-delivery.js";
 
 /**
  * A format's secret in Secrets Manager, named `<prefix>/<format>`: every active secret of every subscription of
- * that format. During a rotation both the old and the new secret are listed; any one verifying is enough.
+ * that format. During a rotation both the old and the new secret are listed; any one verifying is enough. The
+ * deployment creates it with an empty list, which verifies nothing (`no-active-secret`, 401).
  */
-export const formatSecretSchema = z.object({ active: z.array(z.string().min(1)).min(1) });
+export const formatSecretSchema = z.object({ active: z.array(z.string().min(1)) });
 
 /** Reads secrets through Powertools' provider, cached for five minutes per warm function. */
 export function secretsManagerSource(prefix: string, provider = new SecretsProvider()): SecretSource {

@@ -2,7 +2,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
-import { observability } from "../observability.js";
+import { NEVER_LOG_EVENTS, observability } from "../observability.js";
 import {
   answerCloudFormation,
   type CustomResourceOutcome,
@@ -52,5 +52,5 @@ export function createInitialConfigHandler(deps: InitialConfigDependencies) {
     await answerCloudFormation(event, await outcomeOf(event), deps.send);
   })
     .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger));
+    .use(injectLambdaContext(logger, NEVER_LOG_EVENTS));
 }

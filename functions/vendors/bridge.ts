@@ -40,7 +40,14 @@ export const bridge: VendorFormat = {
       .filter((signature) => signature.startsWith("v1,"))
       .map((signature) => Buffer.from(signature));
     const signedBy = (secret: string) => {
-      const expected = Buffer.from(new Webhook(secret).sign(id, new Date(sentAt * 1000), request.body));
+      let signer: Webhook;
+      try {
+        signer = new Webhook(secret);
+      } catch {
+        // A secret that is not Standard Webhooks base64 (`whsec_...`) verifies nothing; the others still may.
+        return false;
+      }
+      const expected = Buffer.from(signer.sign(id, new Date(sentAt * 1000), request.body));
       return offered.some(
         (signature) => signature.length === expected.length && timingSafeEqual(signature, expected),
       );

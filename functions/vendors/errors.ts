@@ -59,3 +59,19 @@ export class ResourceGoneError extends Error {
     this.name = "ResourceGoneError";
   }
 }
+
+/** Errors of the vendor API clients that say portaltime's own credentials failed, not the request. */
+const tokenErrors = new Set(["SmartTokenError", "ElationTokenError"]);
+
+/**
+ * True when a vendor API refused portaltime's credentials or they cannot be used: an unusable key, a token
+ * endpoint refusing the client (not a network fault or a 5xx), or a resource request answered 401 or 403. The
+ * message stays in the inbox to be retried, and an operator must fix the credential (alarm
+ * `vendor-credential-failures`).
+ */
+export function isCredentialFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === "SmartKeyError") return true;
+  if (tokenErrors.has(error.name)) return (error as Error & { transient?: boolean }).transient === false;
+  return error instanceof ResourceFetchError && (error.status === 401 || error.status === 403);
+}

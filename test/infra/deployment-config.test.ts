@@ -30,7 +30,7 @@ describe("deployment configuration", () => {
     const config = parseDeploymentConfig(demoConfig(), "demo");
 
     expect(config.prefix).toBe("portaltime");
-    expect(config.alarmEmail).toBe("billing-alerts@example.com");
+    expect(config.alarmEmail).toBe("billing-oncall@synthetic-clinic.org");
     expect(config.enabledFormats).toEqual(["fhir", "medplum", "elation", "healthie", "bridge"]);
     expect(config.maxBodyBytes).toBe(240 * 1024);
     expect(config.applyMaxConcurrency).toBe(5);
@@ -93,6 +93,54 @@ describe("deployment configuration", () => {
       "retentionDays",
       (input) => Object.assign(input, { retentionDays: 100, adjustmentHorizonDays: 365 }),
       "retentionDays: must be at least adjustmentHorizonDays",
+    ],
+    ...["billing@example.com", "oncall@alerts.example.org", "pager@clinic.test", "a@b.invalid"].map(
+      (address) =>
+        [
+          `alarmEmail ${address}`,
+          (input: Input) => Object.assign(input, { alarmEmail: address }),
+          "alarmEmail: this domain receives no mail",
+        ] as [string, (input: Input) => void, string],
+    ),
+    [
+      "alarmPagerTopicArn",
+      (input) => Object.assign(input, { alarmPagerTopicArn: "arn:aws:sqs:us-east-1:123456789012:q" }),
+      "alarmPagerTopicArn: expected an SNS topic ARN",
+    ],
+    [
+      "alarms.deadLetterOldestMessageDays",
+      (input) => Object.assign(input, { alarms: { deadLetterOldestMessageDays: 14 } }),
+      "alarms.deadLetterOldestMessageDays:",
+    ],
+    [
+      "alarms.silentFormatHours",
+      (input) => Object.assign(input, { alarms: { silentFormatHours: { fhir: 48 } } }),
+      "alarms.silentFormatHours.fhir:",
+    ],
+    ["backup (never assumed)", (input) => Object.assign(input, { backup: undefined }), "backup:"],
+    [
+      "backup.tag",
+      (input) => Object.assign(input, { backup: { mode: "organization-policy" } }),
+      "backup.tag:",
+    ],
+    [
+      "edge.securityPolicy",
+      (input) => Object.assign(input, { edge: { securityPolicy: "TLS_1_0" } }),
+      "edge.securityPolicy:",
+    ],
+    [
+      "edge.vendorIpAllowList of a format not enabled",
+      (input) =>
+        Object.assign(input, {
+          enabledFormats: ["fhir"],
+          edge: { vendorIpAllowList: { healthie: ["203.0.113.0/24"] } },
+        }),
+      "edge.vendorIpAllowList.healthie: is not an enabled format",
+    ],
+    [
+      "edge.vendorIpAllowList.fhir.0",
+      (input) => Object.assign(input, { edge: { vendorIpAllowList: { fhir: ["203.0.113.7"] } } }),
+      "edge.vendorIpAllowList.fhir.0: expected an IPv4 or IPv6 CIDR block",
     ],
     [
       "a misspelt key",

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import type { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
@@ -8,6 +9,7 @@ import { devFormatSecrets, devSecrets } from "../../bin/local/dev-secrets.js";
 import { lambdaContext } from "../../bin/local/pipeline.js";
 import { signWithDevSecret } from "../../bin/local/sign-delivery.js";
 import { createIngestHandler, ingestDependencies } from "../../functions/ingest/ingest-handler.js";
+import { secretsManagerSource } from "../../functions/ingest/secrets.js";
 import { inboxMessageSchema } from "../../functions/queue/inbox-message.js";
 import { ingestConfigSchema } from "../../functions/runtime-config.js";
 import { healthieSignature } from "../fixtures/vendors/healthie/published-verifier.js";
@@ -407,4 +409,99 @@ describe("the ingest handler, Healthie deliveries signed by Healthie's published
       expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
     },
   );
+});
+
+describe("the ingest handler's secrets and logs", () => {
+  let log: ReturnType<typeof vi.spyOn>;
+  beforeEach(() => {
+    vi.stubEnv("POWERTOOLS_METRICS_DISABLED", "false");
+    sqsMock.reset();
+    sqsMock.on(SendMessageCommand).resolves({ MessageId: "m1" });
+    log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    vi.spyOn(console, "info").mockImplementation(() => undefined);
+    vi.spyOn(console, "warn").mockImplementation(() => undefined);
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.unstubAllEnvs();
+  });
+
+  /** A handler reading its secrets through Secrets Manager's provider, which answers `value` or fails. */
+  const handlerWithSecret = (value: () => Promise<unknown>) => {
+    const deployed = ingestConfigSchema.parse({ ...config, localSecrets: undefined });
+    const provider = { get: vi.fn(value) } as unknown as SecretsProvider;
+    return createIngestHandler(deployed, {
+      ...ingestDependencies(deployed, new SQSClient({ region: "us-east-1" })),
+      secrets: secretsManagerSource(deployed.secretPrefix, provider),
+      now: () => NOW,
+    });
+  };
+
+  it("answers 401 no-active-secret while the format's secret holds no active value, as deployed", async () => {
+    const handler = handlerWithSecret(async () => ({ active: [] }));
+
+    const answer = (await handler(signedBridge(bridgeBody()), lambdaContext("ingest"))) as {
+      statusCode: number;
+      body: string;
+    };
+
+    expect(answer.statusCode).toBe(401);
+    expect(JSON.parse(answer.body)).toMatchObject({
+      type: "https://portaltime.dev/problems/no-active-secret",
+      status: 401,
+    });
+    expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
+    expect(emittedMetrics(log)[0]).toMatchObject({ DeliveriesRejected: 1, reason: "no-active-secret" });
+  });
+
+  it("answers 503 secrets-unavailable when the secret cannot be read, so the vendor retries", async () => {
+    const handler = handlerWithSecret(() =>
+      Promise.reject(Object.assign(new Error("denied"), { name: "AccessDeniedException" })),
+    );
+
+    const answer = (await handler(signedBridge(bridgeBody()), lambdaContext("ingest"))) as {
+      statusCode: number;
+    };
+
+    expect(answer.statusCode).toBe(503);
+    expect(emittedMetrics(log)[0]).toMatchObject({ reason: "secrets-unavailable" });
+  });
+
+  it("verifies against the active secrets Secrets Manager holds", async () => {
+    const handler = handlerWithSecret(async () => ({
+      active: ["an-old-secret", ...devFormatSecrets.bridge],
+    }));
+
+    const answer = (await handler(signedBridge(bridgeBody()), lambdaContext("ingest"))) as {
+      statusCode: number;
+    };
+
+    expect(answer.statusCode).toBe(202);
+  });
+
+  it("never logs the event, even when POWERTOOLS_LOGGER_LOG_EVENT asks for it", async () => {
+    vi.stubEnv("POWERTOOLS_LOGGER_LOG_EVENT", "true");
+    const stdout = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    const handler = createIngestHandler(config, {
+      ...ingestDependencies(config, new SQSClient({ region: "us-east-1" })),
+      now: () => NOW,
+    });
+
+    const answer = (await handler(signedBridge(bridgeBody(PATIENT_NAME)), lambdaContext("ingest"))) as {
+      statusCode: number;
+    };
+
+    expect(answer.statusCode).toBe(202);
+    const printed = [
+      ...stdout.mock.calls,
+      ...log.mock.calls,
+      ...vi.mocked(console.info).mock.calls,
+      ...vi.mocked(console.warn).mock.calls,
+    ]
+      .map((call) => String(call[0]))
+      .join("\n");
+    expect(printed).toContain("delivery accepted");
+    expect(printed).not.toContain("Lambda invocation event");
+    expect(printed).not.toContain(PATIENT_NAME);
+  });
 });
