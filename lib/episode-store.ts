@@ -1,5 +1,7 @@
-import { RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Tags, Validations } from "aws-cdk-lib";
+import * as backup from "aws-cdk-lib/aws-backup";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as events from "aws-cdk-lib/aws-events";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
@@ -9,6 +11,7 @@ import {
   TENANT_CONFIG_KEY,
   tableDesign,
 } from "../functions/store/table-design.js";
+import type { DeploymentConfig } from "./deployment-config.js";
 import { grantKeyViaService } from "./keys.js";
 
 /** KMS use DynamoDB makes with the caller's credentials when it reads and writes items under a customer key. */
@@ -23,7 +26,14 @@ export class EpisodeStore extends Construct {
   readonly table: dynamodb.Table;
   private readonly key: kms.IKey;
 
-  constructor(scope: Construct, id: string, props: { key: kms.IKey; prefix: string }) {
+  /** The AWS Backup plan, when the deployment chose one (`backup.mode: plan`). */
+  readonly backupPlan?: backup.BackupPlan;
+
+  constructor(
+    scope: Construct,
+    id: string,
+    props: { key: kms.IKey; prefix: string; backup: DeploymentConfig["backup"] },
+  ) {
     super(scope, id);
     this.key = props.key;
     this.table = new dynamodb.Table(this, "Table", {
@@ -73,11 +83,75 @@ export class EpisodeStore extends Construct {
         nonKeyAttributes: [...index.projected],
       });
     }
-    Validations.of(this.table.node.defaultChild ?? this.table).acknowledge({
-      id: "HIPAA.Security-DynamoDBInBackupPlan",
-      reason:
-        "Point-in-time recovery (35 days, to the second) and deletion protection are on and the table is retained on stack deletion. Long-term copies belong to the customer's organisation-wide AWS Backup policy, which selects resources by tag; a plan defined here would duplicate or conflict with it.",
+    if (props.backup.mode === "plan") {
+      this.backupPlan = this.backupPlanOf(props.prefix, props.key, props.backup);
+    } else {
+      // The customer's organization backup policy selects resources by this tag (README "Backups").
+      Tags.of(this.table).add(props.backup.tag.key, props.backup.tag.value);
+      Validations.of(this.table.node.defaultChild ?? this.table).acknowledge({
+        id: "HIPAA.Security-DynamoDBInBackupPlan",
+        reason: `Long-term backups are made by the customer's AWS Organizations backup policy, which selects resources tagged ${props.backup.tag.key}=${props.backup.tag.value} (the deployment configuration chose this, backup.mode organization-policy); point-in-time recovery (35 days), deletion protection and retain are on.`,
+      });
+    }
+  }
+
+  /**
+   * Daily recovery points kept `dailyRetentionDays`, monthly ones kept `monthlyRetentionDays` and, when asked,
+   * copied to a vault of another account or Region; in the named vault, or a new one under the data key that
+   * outlives the stack.
+   */
+  private backupPlanOf(
+    prefix: string,
+    key: kms.IKey,
+    settings: Extract<DeploymentConfig["backup"], { mode: "plan" }>,
+  ): backup.BackupPlan {
+    const vault =
+      settings.vaultName === undefined
+        ? new backup.BackupVault(this, "BackupVault", {
+            backupVaultName: `${prefix}-episodes`,
+            encryptionKey: key,
+            removalPolicy: RemovalPolicy.RETAIN,
+          })
+        : backup.BackupVault.fromBackupVaultName(this, "BackupVault", settings.vaultName);
+    const copyTo =
+      settings.copyToVaultArn === undefined
+        ? []
+        : [
+            {
+              destinationBackupVault: backup.BackupVault.fromBackupVaultArn(
+                this,
+                "CopyVault",
+                settings.copyToVaultArn,
+              ),
+              deleteAfter: Duration.days(settings.monthlyRetentionDays),
+            },
+          ];
+    const plan = new backup.BackupPlan(this, "BackupPlan", {
+      backupPlanName: `${prefix}-episodes`,
+      backupVault: vault,
+      backupPlanRules: [
+        new backup.BackupPlanRule({
+          ruleName: "Daily",
+          scheduleExpression: events.Schedule.cron({ hour: "5", minute: "0" }),
+          deleteAfter: Duration.days(settings.dailyRetentionDays),
+        }),
+        new backup.BackupPlanRule({
+          ruleName: "Monthly",
+          scheduleExpression: events.Schedule.cron({ day: "1", hour: "6", minute: "0" }),
+          deleteAfter: Duration.days(settings.monthlyRetentionDays),
+          copyActions: copyTo,
+        }),
+      ],
     });
+    const selection = plan.addSelection("EpisodeTable", {
+      resources: [backup.BackupResource.fromDynamoDbTable(this.table)],
+    });
+    Validations.of(selection.node.findChild("Role")).acknowledge({
+      id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]",
+      reason:
+        "The role AWS Backup assumes to back up the one table this selection names. AWSBackupServiceRolePolicyForBackup is the AWS-maintained policy for exactly that role (AWS Backup checks the selection's resources itself); it is assumable by backup.amazonaws.com alone.",
+    });
+    return plan;
   }
 
   /** The apply function: conditional puts of facts and updates of subscription records. */

@@ -1,4 +1,4 @@
-import { Duration } from "aws-cdk-lib";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import * as sqs from "aws-cdk-lib/aws-sqs";
@@ -35,6 +35,8 @@ export class FifoQueueWithDlq extends Construct {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: props.key,
       enforceSSL: true,
+      // Messages in flight carry PHI and claim lines: deleting the stack must not delete them with the queue.
+      removalPolicy: RemovalPolicy.RETAIN,
     } as const;
     this.deadLetterQueue = new sqs.Queue(this, "DeadLetterQueue", {
       ...encrypted,

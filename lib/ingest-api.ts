@@ -92,6 +92,12 @@ export class IngestApi extends Construct {
       },
     });
 
+    // TLS 1.2 or newer (API Gateway's default for a regional API still accepts TLS 1.0). An enhanced policy needs
+    // an endpoint access mode: STRICT also refuses requests whose SNI names another host (domain fronting).
+    const cfnApi = this.api.node.defaultChild as apigateway.CfnRestApi;
+    cfnApi.securityPolicy = config.edge.securityPolicy;
+    cfnApi.endpointAccessMode = "STRICT";
+
     // API Gateway would create this group itself, unencrypted and kept forever; declaring it first avoids that.
     const executionLogs = new logs.LogGroup(this, "ExecutionLogs", {
       logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${STAGE_NAME}`,
@@ -143,6 +149,8 @@ export class IngestApi extends Construct {
       prefix: config.prefix,
       stageArn: this.api.deploymentStage.stageArn,
       maxBodyBytes: config.maxBodyBytes,
+      requestsPerIpPerFiveMinutes: config.edge.requestsPerIpPerFiveMinutes,
+      vendorIpAllowList: config.edge.vendorIpAllowList,
       logsKey: props.logsKey,
       logRetention: props.logRetention,
     });

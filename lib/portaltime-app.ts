@@ -14,6 +14,9 @@ export function createPortaltimeApp(props: AppProps = {}): { app: App; stack: Po
   const stack = new PortaltimeStack(app, "Portaltime", {
     config,
     stackName: config.prefix,
+    // `cdk destroy` (or a console click) must not take the webhooks, queues and keys of a live practice away;
+    // turning protection off is a deliberate, separate step (README "Removing a deployment").
+    terminationProtection: true,
     description: "portaltime: EHR webhooks to digital E/M claim lines",
   });
   const nag = { verbose: true, writeSuppressionsToCloudFormation: true };

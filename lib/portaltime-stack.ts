@@ -38,7 +38,11 @@ export class PortaltimeStack extends Stack {
     Tags.of(this).add("portaltime:deployment", prefix);
 
     this.keys = new PortaltimeKeys(this, "Keys", { prefix });
-    this.store = new EpisodeStore(this, "EpisodeStore", { key: this.keys.data, prefix });
+    this.store = new EpisodeStore(this, "EpisodeStore", {
+      key: this.keys.data,
+      prefix,
+      backup: config.backup,
+    });
     this.inbox = new FifoQueueWithDlq(this, "Inbox", { design: inboxQueue, prefix, key: this.keys.queues });
     this.claims = new FifoQueueWithDlq(this, "Claims", {
       design: claimsQueue,

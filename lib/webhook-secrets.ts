@@ -1,4 +1,4 @@
-import { SecretValue, Validations } from "aws-cdk-lib";
+import { RemovalPolicy, SecretValue, Validations } from "aws-cdk-lib";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
@@ -76,6 +76,8 @@ export class WebhookSecrets extends Construct {
           encryptionKey: props.key,
           // An empty list is not a secret, only the expected shape; it verifies no signature.
           secretStringValue: SecretValue.unsafePlainText(JSON.stringify({ active: [] })),
+          // A vendor's registered key cannot be re-created: a deleted stack leaves it for the next deploy.
+          removalPolicy: RemovalPolicy.RETAIN,
         }),
     );
     const names = apiCredentialNames(props.prefix);
@@ -86,6 +88,8 @@ export class WebhookSecrets extends Construct {
         description,
         encryptionKey: props.key,
         secretStringValue: SecretValue.unsafePlainText(placeholder),
+        // The FHIR private key is registered with the server; deleting it would break the next deploy's fetches.
+        removalPolicy: RemovalPolicy.RETAIN,
       });
       this.apiCredentials[vendor] = { name: names[vendor], secret };
     }

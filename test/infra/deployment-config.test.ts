@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   DeploymentConfigError,
   deploymentConfigFromContext,
@@ -10,6 +10,9 @@ import {
 } from "../../lib/deployment-config.js";
 import { PROJECT_ROOT } from "../../lib/lambda-bundling.js";
 import { demoConfig, portaltimeApp } from "./synth.js";
+
+// Tests that synthesize the stack take seconds, more on a busy machine.
+vi.setConfig({ testTimeout: 60_000 });
 
 /** A context reader over plain values, as `app.node` reads cdk.json and `--context`. */
 const contextOf = (values: Record<string, unknown>) => ({ tryGetContext: (key: string) => values[key] });

@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { lambdaContext } from "../../bin/local/pipeline.js";
 import {
   encodeInitialConfig,
@@ -14,6 +14,9 @@ import { createInitialConfigHandler } from "../../functions/initial-config/initi
 import { configDigest, DynamoTenantConfigStore } from "../../functions/store/config-store.js";
 import { parseDeploymentConfig } from "../../lib/deployment-config.js";
 import { demoConfig } from "./synth.js";
+
+// Tests that synthesize the stack take seconds, more on a busy machine.
+vi.setConfig({ testTimeout: 60_000 });
 
 const TABLE = "portaltime-episodes";
 const AT = new Date("2026-12-01T09:00:00Z");

@@ -1,6 +1,6 @@
 import type { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import type { Template } from "aws-cdk-lib/assertions";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { resourceFetchers } from "../../functions/apply/resource-fetchers.js";
 import { secretsManagerSource } from "../../functions/ingest/secrets.js";
 import {
@@ -13,6 +13,9 @@ import {
 import { formatNames } from "../../functions/vendors/format.js";
 import type { DeploymentConfigInput } from "../../lib/deployment-config.js";
 import { demoConfig, synthTemplate } from "./synth.js";
+
+// Tests that synthesize the stack take seconds, more on a busy machine.
+vi.setConfig({ testTimeout: 60_000 });
 
 /**
  * Every secret a function reads exists under exactly the name it reads, and is granted to that function's role
