@@ -267,6 +267,7 @@ describe("functions", () => {
       "INBOX_QUEUE_URL",
       "ENABLED_FORMATS",
       "SECRET_PREFIX",
+      "FHIR_SECRET_HEADERS",
       "MAX_BODY_BYTES",
     ]);
     expect(present("apply")).toEqual([

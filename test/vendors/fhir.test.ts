@@ -401,9 +401,8 @@ describe("fhir: toFacts", () => {
         diagnosisCodes: ["E11.9"],
       },
     ]);
-    expect(mapped.skipped).toEqual([
-      { reference: "Patient/pub-1", reason: "context only: informs the facts of other resources" },
-    ]);
+    expect(mapped.ignored).toEqual([{ reference: "Patient/pub-1", reason: "context-only" }]);
+    expect(mapped.skipped).toEqual([]);
   });
 
   it("a practitioner's reply is clinician activity with time spent, credential and NPI from the bundle", async () => {
@@ -474,6 +473,7 @@ describe("fhir: toFacts", () => {
       expect(mapped).toEqual({
         facts: [],
         retractions: [],
+        ignored: [],
         skipped: [
           {
             reference: "Communication/r9",
@@ -540,22 +540,22 @@ describe("fhir: toFacts", () => {
     });
 
     it.each([
-      [
-        "an Organization sender",
-        { sender: { reference: "Organization/clinic" } },
-        "Communication sender is not",
-      ],
-      ["no sent instant", { sender: { reference: "Patient/pub-1" }, sent: undefined }, "no sent instant"],
+      ["an Organization sender", { sender: { reference: "Organization/clinic" } }, "unmapped-sender"],
+      ["no sent instant", { sender: { reference: "Patient/pub-1" }, sent: undefined }, "no-time"],
       [
         "a Group subject",
         { sender: { reference: "Practitioner/dr-adams" }, subject: { reference: "Group/g1" } },
-        "no Patient",
+        "no-patient",
       ],
-    ])("skips a message with %s", async (_case, fields, reason) => {
-      const mapped = await factsOf(notificationOf(message(fields)));
-      expect(mapped.facts).toEqual([]);
-      expect(mapped.skipped[0]?.reason).toContain(reason);
-    });
+    ])(
+      "ignores a message with %s: nothing billable, nothing to dead-letter",
+      async (_case, fields, reason) => {
+        const mapped = await factsOf(notificationOf(message(fields)));
+        expect(mapped.facts).toEqual([]);
+        expect(mapped.ignored).toEqual([{ reference: "Communication/m7", reason }]);
+        expect(mapped.skipped).toEqual([]);
+      },
+    );
   });
 
   describe("practitioner credentials from the bundle (used when the roster does not know them, R4)", () => {
@@ -619,9 +619,7 @@ describe("fhir: toFacts", () => {
         diagnosisCodes: ["I10", "E11.9"],
       },
     ]);
-    expect(mapped.skipped).toEqual([
-      { reference: "Condition/c1", reason: "context only: informs the facts of other resources" },
-    ]);
+    expect(mapped.ignored).toEqual([{ reference: "Condition/c1", reason: "context-only" }]);
   });
 
   describe("R10: Encounter and Appointment statuses", () => {
@@ -655,16 +653,24 @@ describe("fhir: toFacts", () => {
       expect(mapped.facts).toMatchObject([{ kind: "visit", status: expected, modality: "in-person" }]);
     });
 
-    it("Encounter unknown: skipped, it says nothing about the visit", async () => {
+    it("Encounter unknown: ignored, it says nothing about the visit", async () => {
       const mapped = await factsOf(notificationOf(encounter("unknown")));
-      expect(mapped.skipped).toEqual([
-        { reference: "Encounter/e2", reason: "Encounter status has no visit status" },
-      ]);
+      expect(mapped.ignored).toEqual([{ reference: "Encounter/e2", reason: "unknown-status" }]);
+      expect(mapped.skipped).toEqual([]);
     });
 
-    it("Encounter of a class that is no visit (pre-admission): skipped", async () => {
+    it("Encounter of a class that is no visit (pre-admission): ignored", async () => {
       const mapped = await factsOf(notificationOf(encounter("finished", "PRENC")));
-      expect(mapped.skipped[0]?.reason).toBe("Encounter class is neither ambulatory-like nor virtual");
+      expect(mapped.ignored).toEqual([{ reference: "Encounter/e2", reason: "not-a-visit" }]);
+    });
+
+    it("Encounter without a period (the HL7 Backport IG's example): ignored, no time to place it", async () => {
+      const mapped = await factsOf(notificationOf({ ...encounter("in-progress"), period: undefined }));
+      expect(mapped).toMatchObject({
+        facts: [],
+        ignored: [{ reference: "Encounter/e2", reason: "no-time" }],
+      });
+      expect(mapped.skipped).toEqual([]);
     });
 
     it.each([
@@ -741,14 +747,15 @@ describe("fhir: toFacts", () => {
     expect(mapped.facts).toMatchObject([{ kind: "consent", ...expected }]);
   });
 
-  it("a resource type the domain does not use is skipped with the reason, not an error", async () => {
+  it("a resource type the domain does not use is ignored with the reason, not an error", async () => {
     const mapped = await factsOf(
       notificationOf({ resourceType: "Observation", id: "o1", status: "final", code: { text: "glucose" } }),
     );
     expect(mapped).toEqual({
       facts: [],
       retractions: [],
-      skipped: [{ reference: "Observation/o1", reason: "resource type is not mapped to a fact" }],
+      ignored: [{ reference: "Observation/o1", reason: "unmapped-type" }],
+      skipped: [],
     });
   });
 
@@ -818,6 +825,7 @@ describe("fhir: toFacts", () => {
     expect(mapped).toEqual({
       facts: [],
       retractions: [],
+      ignored: [],
       skipped: [
         {
           reference: "Communication/r2",
@@ -833,7 +841,12 @@ describe("fhir: toFacts", () => {
       const mapped = await factsOf(fixture("r4-id-only"), () =>
         Promise.reject(new ResourceGoneError("Communication/r2", status)),
       );
-      expect(mapped).toEqual({ facts: [], retractions: [{ factId: "Communication/r2" }], skipped: [] });
+      expect(mapped).toEqual({
+        facts: [],
+        retractions: [{ factId: "Communication/r2" }],
+        ignored: [],
+        skipped: [],
+      });
     },
   );
 
@@ -853,7 +866,12 @@ describe("fhir: toFacts", () => {
 
     // Assess
     expect(fetchResource).not.toHaveBeenCalled();
-    expect(mapped).toEqual({ facts: [], retractions: [{ factId: "Communication/r2" }], skipped: [] });
+    expect(mapped).toEqual({
+      facts: [],
+      retractions: [{ factId: "Communication/r2" }],
+      ignored: [],
+      skipped: [],
+    });
     expect(versioned.retractions).toEqual([{ factId: "Communication/r2", version: 4 }]);
   });
 
