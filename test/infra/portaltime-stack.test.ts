@@ -298,6 +298,7 @@ describe("functions", () => {
       ENABLED_FORMATS: "fhir,medplum,elation,healthie,bridge",
       SECRET_PREFIX: "portaltime/webhooks",
       MAX_BODY_BYTES: String(240 * 1024),
+      FHIR_SECRET_HEADERS: "authorization",
     });
   });
 

@@ -21,7 +21,7 @@ import {
   UnauthorizedDeliveryError,
   UnmappableDeliveryError,
 } from "../../functions/vendors/errors.js";
-import { fhir } from "../../functions/vendors/fhir.js";
+import { createFhirFormat, fhir } from "../../functions/vendors/fhir.js";
 import type { InboundRequest, ResourceFetcher } from "../../functions/vendors/format.js";
 import { scenarioFacts } from "../fixtures/scenarios/facts.js";
 
@@ -177,6 +177,50 @@ describe("fhir: authenticate", () => {
       fhir.authenticate(request(body, { "x-hub-signature": signature }), SECRETS, now),
     );
     expect(error).toMatchObject({ reason: "bad-signature" });
+  });
+});
+
+describe("fhir: authenticate with the secret header the subscriptions name (channel.header)", () => {
+  const body = fixture("r4-inquiry");
+  const now = new Date("2026-03-02T14:00:01Z");
+  const withApiKey = createFhirFormat({ secretHeaders: ["authorization", "x-api-key"] });
+
+  it("accepts `x-api-key: <secret>` when the deployment names that header", () => {
+    expect(() =>
+      withApiKey.authenticate(request(body, { "x-api-key": SECRETS[1] }), SECRETS, now),
+    ).not.toThrow();
+  });
+
+  it("still accepts the bearer secret beside it", () => {
+    expect(() => withApiKey.authenticate(request(body, bearer(SECRETS[0])), SECRETS, now)).not.toThrow();
+  });
+
+  it("rejects a wrong x-api-key, naming the header and never the value", () => {
+    // Act
+    const error = errorOf(() =>
+      withApiKey.authenticate(request(body, { "x-api-key": "guessed" }), SECRETS, now),
+    );
+
+    // Assess
+    expect(error).toMatchObject({ reason: "bad-signature", header: "x-api-key", status: 401 });
+    expect(String(error)).not.toContain("guessed");
+  });
+
+  it("rejects a good bearer secret when the x-api-key beside it fails", () => {
+    const headers = { ...bearer(SECRETS[0]), "x-api-key": "guessed" };
+    const error = errorOf(() => withApiKey.authenticate(request(body, headers), SECRETS, now));
+    expect(error).toMatchObject({ reason: "bad-signature", header: "x-api-key" });
+  });
+
+  it("ignores x-api-key when the deployment does not name it: the delivery carries no credential", () => {
+    const error = errorOf(() => fhir.authenticate(request(body, { "x-api-key": SECRETS[0] }), SECRETS, now));
+    expect(error).toMatchObject({ reason: "missing-signature" });
+  });
+
+  it("an x-api-key deployment no longer reads Authorization when it is not named", () => {
+    const apiKeyOnly = createFhirFormat({ secretHeaders: ["x-api-key"] });
+    const error = errorOf(() => apiKeyOnly.authenticate(request(body, bearer(SECRETS[0])), SECRETS, now));
+    expect(error).toMatchObject({ reason: "missing-signature" });
   });
 });
 
