@@ -753,19 +753,22 @@ describe("SMART FHIR fetcher", () => {
       expect(error.message).not.toContain(system);
     });
 
-    it.each([404, 410])("a %i of the search is unmappable (no search offered), not a deletion", async (status) => {
-      // Prepare
-      ehr.fhirReplies = [{ status }];
-      const { fetchResource } = client();
+    it.each([404, 410])(
+      "a %i of the search is unmappable (no search offered), not a deletion",
+      async (status) => {
+        // Prepare
+        ehr.fhirReplies = [{ status }];
+        const { fetchResource } = client();
 
-      // Act
-      const error = await rejectionOf(fetchResource(reference));
+        // Act
+        const error = await rejectionOf(fetchResource(reference));
 
-      // Assess
-      expect(error).toBeInstanceOf(UnmappableDeliveryError);
-      expect(error).not.toBeInstanceOf(ResourceGoneError);
-      expect(ehr.fhirRequests).toHaveLength(1);
-    });
+        // Assess
+        expect(error).toBeInstanceOf(UnmappableDeliveryError);
+        expect(error).not.toBeInstanceOf(ResourceGoneError);
+        expect(ehr.fhirRequests).toHaveLength(1);
+      },
+    );
 
     it.each([
       ["not JSON", `<html>${phi}</html>`],
