@@ -778,6 +778,7 @@ describe("monitoring", () => {
       String.raw`{portaltime,format,kind,service} MetricName=\\\"DeliveriesAccepted\\\"`,
       String.raw`{portaltime,format,reason,service} MetricName=\\\"DeliveriesRejected\\\"`,
       String.raw`{portaltime,format,service} MetricName=\\\"DeliveriesDeadLettered\\\"`,
+      String.raw`{portaltime,format,reason,service} MetricName=\\\"DeliveriesIgnored\\\"`,
       String.raw`{portaltime,outcome,service} MetricName=\\\"EpisodesFinalized\\\"`,
       String.raw`{portaltime,action,service} MetricName=\\\"ClaimLinesSent\\\"`,
     ]) {
