@@ -858,6 +858,71 @@ describe("fhir: toFacts", () => {
     expect(mapped.facts).toMatchObject([{ kind: "visit", patientId: "a-432.E-5285", status: "arrived" }]);
   });
 
+  describe("a focus named only by an identifier", () => {
+    /** The athenahealth fixture with its event's focus replaced by `focus`. */
+    const withFocus = (focus: object): Buffer => {
+      const bundle = fixtureJson("r4b-athena-id-only");
+      const status = bundle.entry?.[0]?.resource as SubscriptionStatus;
+      const [event] = status.notificationEvent ?? [];
+      if (event) event.focus = focus;
+      return bytes(bundle);
+    };
+
+    it("athenahealth's appointment system: searched as an Appointment by its identifier", async () => {
+      // Prepare
+      const system = "urn:athenahealth:athenanet:appointment:432";
+      const fetchResource = vi.fn<ResourceFetcher>().mockResolvedValue({
+        resourceType: "Appointment",
+        id: "a-432.appointment-7",
+        status: "fulfilled",
+        start: "2026-03-05T15:00:00Z",
+        participant: [{ actor: { reference: "Patient/a-432.E-5285" }, status: "accepted" }],
+      } satisfies Appointment);
+
+      // Act
+      const mapped = await factsOf(withFocus({ identifier: { system, value: "7" } }), fetchResource);
+
+      // Assess
+      expect(fetchResource).toHaveBeenCalledExactlyOnceWith(`Appointment?identifier=${system}|7`);
+      expect(mapped.facts).toMatchObject([{ kind: "visit", id: "Appointment/a-432.appointment-7" }]);
+    });
+
+    it("a declared type (or its StructureDefinition URL) names the resource to search", async () => {
+      const fetchResource = vi.fn<ResourceFetcher>().mockRejectedValue(new ResourceFetchError("x", 503));
+      const focus = {
+        type: "http://hl7.org/fhir/StructureDefinition/Encounter",
+        identifier: { system: "https://ehr.example.org/visits", value: "v-9" },
+      };
+      await expect(factsOf(withFocus(focus), fetchResource)).rejects.toBeInstanceOf(ResourceFetchError);
+      expect(fetchResource).toHaveBeenCalledExactlyOnceWith(
+        "Encounter?identifier=https://ehr.example.org/visits|v-9",
+      );
+    });
+
+    it("an athenaOne entity no fact comes from (an order): ignored, not fetched", async () => {
+      const fetchResource = vi.fn<ResourceFetcher>();
+      const focus = { identifier: { system: "urn:athenahealth:athenanet:order:432", value: "157479" } };
+      const mapped = await factsOf(withFocus(focus), fetchResource);
+      expect(fetchResource).not.toHaveBeenCalled();
+      expect(mapped.ignored).toEqual([
+        {
+          reference: "ServiceRequest?identifier=urn:athenahealth:athenanet:order:432|157479",
+          reason: "unmapped-type",
+        },
+      ]);
+    });
+
+    it("an identifier of no known system and no type: skipped with the reason (someone must look)", async () => {
+      const fetchResource = vi.fn<ResourceFetcher>();
+      const focus = { identifier: { system: "https://ehr.example.org/ids", value: "1" } };
+      const mapped = await factsOf(withFocus(focus), fetchResource);
+      expect(fetchResource).not.toHaveBeenCalled();
+      expect(mapped.skipped).toEqual([
+        { reference: "focus", reason: "focus identifier names no resource type" },
+      ]);
+    });
+  });
+
   it("id-only: a failed fetch propagates so SQS retries the message", async () => {
     const failure = new ResourceFetchError("Communication/r2", 503);
     await expect(factsOf(fixture("r4-id-only"), () => Promise.reject(failure))).rejects.toBe(failure);
