@@ -15,6 +15,21 @@ export const maxBodyBytesSchema = z
   .default(240 * 1024);
 
 const tableNameSchema = z.string().min(1);
+/**
+ * The headers FHIR subscriptions carry their shared secret in (each subscription's `channel.header` names one),
+ * lower-case as requests reach the function. Headers that mean something else cannot be chosen.
+ */
+export const fhirSecretHeadersSchema = z
+  .array(
+    z
+      .string()
+      .regex(/^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "expected a lower-case HTTP header name")
+      .refine(
+        (name) => !["content-type", "content-length", "host", "x-hub-signature"].includes(name),
+        "this header carries something else",
+      ),
+  )
+  .min(1);
 const enabledFormatsSchema = z.array(z.enum(formatNames)).min(1);
 /** AWS endpoint overrides, set only by the local stack (DynamoDB Local, the SQS-compatible server). */
 const endpointsSchema = z.object({ dynamodb: z.url().optional(), sqs: z.url().optional() }).default({});
@@ -65,6 +80,7 @@ export const ingestConfigSchema = z.object({
   secretPrefix: z.string().min(1),
   /** Local runs only: the secrets themselves, by format, used instead of Secrets Manager. */
   localSecrets: z.record(z.enum(formatNames), z.array(z.string().min(1))).optional(),
+  fhirSecretHeaders: fhirSecretHeadersSchema.default(["authorization"]),
   inboxQueueUrl: z.url(),
   maxBodyBytes: maxBodyBytesSchema,
   endpoints: endpointsSchema,
@@ -121,6 +137,7 @@ const encodings: Record<Setting, Encoding> = {
   enabledFormats: "list",
   secretPrefix: "text",
   localSecrets: "json",
+  fhirSecretHeaders: "list",
   retentionDays: "number",
   adjustmentHorizonDays: "number",
   finalizeBudgetMs: "number",

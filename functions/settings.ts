@@ -11,6 +11,7 @@ export const settingVariables = {
   enabledFormats: "ENABLED_FORMATS",
   secretPrefix: "SECRET_PREFIX",
   localSecrets: "LOCAL_SECRETS",
+  fhirSecretHeaders: "FHIR_SECRET_HEADERS",
   retentionDays: "RETENTION_DAYS",
   adjustmentHorizonDays: "ADJUSTMENT_HORIZON_DAYS",
   finalizeBudgetMs: "FINALIZE_BUDGET_MS",

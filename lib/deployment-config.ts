@@ -3,6 +3,7 @@ import * as z from "zod";
 import { tenantConfigSchema } from "../functions/domain/config.js";
 import {
   adjustmentHorizonDaysSchema,
+  fhirSecretHeadersSchema,
   maxBodyBytesSchema,
   retentionDaysSchema,
 } from "../functions/runtime-config.js";
@@ -197,6 +198,14 @@ export const deploymentConfigSchema = z
         scope: z.string().min(1).optional(),
       })
       .optional(),
+    /**
+     * The headers the FHIR subscriptions carry their shared secret in, as each subscription's `channel.header`
+     * names it (`Authorization: Bearer <secret>`, `x-api-key: <secret>`); any case, matched case-insensitively.
+     */
+    fhirSecretHeaders: z
+      .array(z.string().transform((name) => name.toLowerCase()))
+      .pipe(fhirSecretHeadersSchema)
+      .default(["authorization"]),
     /** Healthie's API, from which the apply function fetches the notes and appointments Healthie's thin webhooks name. */
     healthie: z
       .strictObject({

@@ -528,6 +528,12 @@ export class Monitoring extends Construct {
       graph("Dead-letter queues", [inboxDlqDepth, claimsDlqDepth], 8, [
         breakdown("DeliveriesDeadLettered", ["format"]),
       ]),
+      // Authenticated deliveries with nothing billable: recorded and counted, never dead-lettered (no alarm).
+      graph(
+        "Deliveries with nothing billable, by format and reason",
+        [breakdown("DeliveriesIgnored", ["format", "reason"])],
+        24,
+      ),
     );
     this.dashboard.addWidgets(
       new cloudwatch.TextWidget({ markdown: "## Functions and table", width: 24, height: 1 }),

@@ -65,7 +65,11 @@ export class PortaltimeStack extends Stack {
 
     this.ingestApi = new IngestApi(this, "IngestApi", {
       config,
-      settings: { enabledFormats, secretPrefix: secrets.vendorSecretPrefix },
+      settings: {
+        enabledFormats,
+        secretPrefix: secrets.vendorSecretPrefix,
+        fhirSecretHeaders: config.fhirSecretHeaders,
+      },
       inbox: this.inbox,
       secrets,
       ...logs,

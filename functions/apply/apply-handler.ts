@@ -17,8 +17,9 @@ export interface ApplyHandlerDependencies extends ApplyDependencies {
 
 /**
  * The apply Lambda: a FIFO batch with partial failures. A retryable failure fails its record (and, to keep
- * per-patient order, the rest of its message group) so SQS redelivers it; a message that can never apply goes
- * to the DLQ with its reason and the batch goes on.
+ * per-patient order, the rest of its message group) so SQS redelivers it; a message someone must act on (it can
+ * never apply) goes to the DLQ with its reason and the batch goes on; a message with nothing billable in it is
+ * counted by reason (`DeliveriesIgnored`) and logged, never dead-lettered (VENDORS.md "Answers").
  */
 export function createApplyHandler(deps: ApplyHandlerDependencies) {
   const { logger, metrics, tracer } = observability("apply");
@@ -55,6 +56,20 @@ export function createApplyHandler(deps: ApplyHandlerDependencies) {
           previousEventNumber: report.subscription.previousEventNumber,
           eventNumber: message.eventNumber,
         });
+      }
+      if (report.ignored !== undefined) {
+        // Nothing billable, and nothing anyone must act on: counted by reason, never dead-lettered.
+        const metric = metrics.singleMetric();
+        metric.addDimensions({ format: message.format, reason: report.ignored });
+        metric.addMetric("DeliveriesIgnored", MetricUnit.Count, 1);
+        logger.info("delivery recorded with nothing billable", {
+          messageId: record.messageId,
+          format: message.format,
+          kind: message.kind,
+          reason: report.ignored,
+          ignoredParts: report.ignoredParts,
+        });
+        return;
       }
       logger.info("delivery applied", { messageId: record.messageId, ...report, subscription: undefined });
     } catch (error) {

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { UnmappableDeliveryError } from "../vendors/errors.js";
+import { ResourceFetchError, ResourceGoneError, UnmappableDeliveryError } from "../vendors/errors.js";
 import type { ResourceFetcher } from "../vendors/format.js";
 import { type AccessTokens, createBearerGet } from "./bearer-get.js";
 import type { RetryOptions } from "./http-retry.js";
@@ -32,9 +32,12 @@ interface ResolvedReference {
 const resourceSchema = z.looseObject({ resourceType: z.string().min(1), id: z.string().min(1) });
 
 /**
- * Fetches resources by reference from one tenant's FHIR server with a SMART Backend Services token.
- * Throws `UnmappableDeliveryError` for references outside the server and bodies that are not resources,
- * `ResourceGoneError` for 404 and 410, and otherwise a retryable `ResourceFetchError` or `SmartTokenError`.
+ * Fetches resources from one tenant's FHIR server with a SMART Backend Services token: by reference (`Type/id`),
+ * or by identifier as a conditional reference (`Type?identifier=system|value`, for athenahealth's events that
+ * name their focus only by its identifier), which must find exactly one resource carrying that identifier.
+ * Throws `UnmappableDeliveryError` for references outside the server, bodies that are not resources and searches
+ * that find several, `ResourceGoneError` for 404 and 410, and otherwise a retryable `ResourceFetchError` (a
+ * search that finds nothing yet, too) or `SmartTokenError`.
  */
 export function createSmartFhirFetcher(options: SmartFhirFetcherOptions): ResourceFetcher {
   const base = parseBaseUrl(options.baseUrl);
@@ -45,9 +48,100 @@ export function createSmartFhirFetcher(options: SmartFhirFetcherOptions): Resour
     timeoutMs: options.timeoutMs ?? 5_000,
   });
   return async (reference) => {
+    const search = parseIdentifierSearch(reference);
+    if (search !== undefined) return searchByIdentifier(base, search, reference, get);
     const { url, type, id } = resolveReference(base, reference);
     return get(url, reference, (body) => parseResource(body, type, id));
   };
+}
+
+/** `Type?identifier=system|value`, as FHIR writes a conditional reference; the system and value as sent. */
+const identifierSearchPattern = /^([A-Z][A-Za-z]+)\?identifier=([^|]{1,256})\|(.{1,256})$/;
+
+interface IdentifierSearch {
+  type: string;
+  system: string;
+  value: string;
+}
+
+function parseIdentifierSearch(reference: string): IdentifierSearch | undefined {
+  const [, type, system, value] = identifierSearchPattern.exec(reference) ?? [];
+  if (type === undefined || system === undefined || value === undefined) return undefined;
+  return { type, system, value };
+}
+
+/** A searchset's matches, each checked to be of the type searched. */
+const searchsetSchema = z.looseObject({
+  resourceType: z.literal("Bundle"),
+  entry: z
+    .array(
+      z.looseObject({
+        resource: z.looseObject({
+          resourceType: z.string(),
+          id: z.string().min(1),
+          identifier: z
+            .array(z.looseObject({ system: z.string().optional(), value: z.string().optional() }))
+            .optional(),
+        }),
+        search: z.looseObject({ mode: z.string().optional() }).optional(),
+      }),
+    )
+    .optional(),
+});
+
+/**
+ * `GET [base]/<Type>?identifier=<system>|<value>`: the one resource of that type carrying the identifier. Only
+ * the query varies with the payload, encoded, so the request stays on the tenant's server and path. A server that
+ * ignores the parameter answers with resources that do not carry the identifier: they are not matches.
+ */
+async function searchByIdentifier(
+  base: FhirBase,
+  search: IdentifierSearch,
+  reference: string,
+  get: ReturnType<typeof createBearerGet>,
+): Promise<unknown> {
+  const url = new URL(`${base.origin}${base.path}/${search.type}`);
+  url.searchParams.set("identifier", `${search.system}|${search.value}`);
+  let matches: unknown[];
+  try {
+    matches = await get(url, reference, (body) => searchMatches(body, search));
+  } catch (error) {
+    // A 404 or 410 answers the search, not a resource: the server does not offer it, which no retry changes.
+    if (error instanceof ResourceGoneError) {
+      throw new UnmappableDeliveryError(
+        `the FHIR server does not offer the ${search.type} identifier search`,
+      );
+    }
+    throw error;
+  }
+  if (matches.length > 1) {
+    throw new UnmappableDeliveryError(`several ${search.type} resources carry the focus identifier`);
+  }
+  const [match] = matches;
+  // The event was just committed: a server may not find it yet. SQS retries, and dead-letters what never appears.
+  if (match === undefined) throw new ResourceFetchError(reference, 404);
+  return match;
+}
+
+function searchMatches(body: string, search: IdentifierSearch): unknown[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new UnmappableDeliveryError("search answer is not JSON");
+  }
+  const bundle = searchsetSchema.safeParse(json);
+  if (!bundle.success) throw new UnmappableDeliveryError("search answer is not a FHIR Bundle");
+  return (bundle.data.entry ?? [])
+    .filter((entry) => (entry.search?.mode ?? "match") === "match")
+    .map((entry) => entry.resource)
+    .filter(
+      (resource) =>
+        resource.resourceType === search.type &&
+        (resource.identifier ?? []).some(
+          (identifier) => identifier.system === search.system && identifier.value === search.value,
+        ),
+    );
 }
 
 /** The base URL as its origin and its path with no trailing slash (empty at the root). */

@@ -22,7 +22,7 @@ export function ingestDependencies(
   sqs: SQSClient = sqsClient(config, SEND_OPTIONS),
 ): IngestDependencies {
   return {
-    formats: enabledFormats(config.enabledFormats),
+    formats: enabledFormats(config.enabledFormats, { fhir: { secretHeaders: config.fhirSecretHeaders } }),
     secrets: config.localSecrets
       ? staticSecretSource(config.localSecrets)
       : secretsManagerSource(config.secretPrefix),

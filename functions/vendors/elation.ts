@@ -6,6 +6,7 @@ import { attestedSeconds } from "./attested-time.js";
 import { groupKeyOf, parseEnvelope, readJsonBody } from "./envelope.js";
 import { UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
 import type { MappedDelivery, ResourceFetcher, VendorFormat } from "./format.js";
+import { ignore, skip } from "./mapped.js";
 
 /**
  * Elation event subscriptions: the full resource in `data`, signed with Ed25519 over the raw body.
@@ -157,7 +158,7 @@ export const elation: VendorFormat = {
       case "letters":
         return mapLetter(envelope.data, event);
       default:
-        return skip(`elation:${envelope.resource}`, "resource is not mapped to facts");
+        return ignore(`elation:${envelope.resource}`, "unmapped-type");
     }
   },
 };
@@ -167,12 +168,12 @@ function mapAppointment(data: unknown, event: EventContext): MappedDelivery {
   const parsed = appointmentSchema.safeParse(data);
   if (!parsed.success) return skip(reference, `appointment fails its schema at ${pathOf(parsed.error)}`);
   const appointment = parsed.data;
-  if (appointment.patient === null) return skip(reference, "calendar slot without a patient");
+  if (appointment.patient === null) return ignore(reference, "no-patient");
   const retracted = event.deleted || Boolean(appointment.deleted_date);
   const elationStatus = appointment.status?.status ?? "Scheduled";
   const status =
     visitStatusByElationStatus.get(elationStatus) ?? (retracted ? "entered-in-error" : undefined);
-  if (status === undefined) return skip(reference, "status.status is not a known Elation appointment status");
+  if (status === undefined) return ignore(reference, "unknown-status");
   return mapped(reference, {
     kind: "visit",
     id: reference,
@@ -213,7 +214,7 @@ function mapMessageThread(data: unknown, event: EventContext): MappedDelivery {
   const parsed = messageThreadSchema.safeParse(data);
   if (!parsed.success) return skip(reference, `message thread fails its schema at ${pathOf(parsed.error)}`);
   const thread = parsed.data;
-  if (thread.messages.length === 0) return skip(reference, "thread carries no messages");
+  if (thread.messages.length === 0) return ignore(reference, "empty");
   const context = threadContext(thread);
   const threadEvent = { ...event, deleted: event.deleted || Boolean(thread.deleted_date) };
   const result: MappedDelivery = { facts: [], skipped: [] };
@@ -230,8 +231,8 @@ function mapLetter(data: unknown, event: EventContext): MappedDelivery {
   const parsed = letterSchema.safeParse(data);
   if (!parsed.success) return skip(reference, `letter fails its schema at ${pathOf(parsed.error)}`);
   const letter = parsed.data;
-  if (!letter.signed_by || !letter.sign_date)
-    return skip(reference, "unsigned letter: no author or time to credit");
+  // An unsigned letter has no author or time to credit yet.
+  if (!letter.signed_by || !letter.sign_date) return ignore(reference, "no-time");
   return mapped(reference, {
     kind: "clinician-activity",
     id: reference,
@@ -300,11 +301,6 @@ function mapped(reference: string, fact: FactInput): MappedDelivery {
   if (!result.success) return skip(reference, `mapped fact is invalid at ${pathOf(result.error)}`);
   return { facts: [result.data], skipped: [] };
 }
-
-const skip = (reference: string, reason: string): MappedDelivery => ({
-  facts: [],
-  skipped: [{ reference, reason }],
-});
 
 function referenceOf(resource: string, data: unknown): string {
   const { id } = groupingFields.parse(data);

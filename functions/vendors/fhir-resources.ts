@@ -8,7 +8,7 @@ import {
   instant,
   type VisitStatus,
 } from "../domain/facts.js";
-import type { MappedDelivery } from "./format.js";
+import type { IgnoredReason, MappedDelivery } from "./format.js";
 
 /**
  * FHIR R4 resources to domain facts (DOMAIN.md "Facts from FHIR payloads"), shared by the `fhir` and `medplum`
@@ -127,6 +127,22 @@ const condition = z.looseObject({ resourceType: z.literal("Condition"), code: co
 /** Resources that only inform other resources' facts. */
 const contextTypes = new Set(["Patient", "RelatedPerson", "Practitioner", "PractitionerRole", "Condition"]);
 
+/** The resource types a fact is mapped from: a notification's focus of any other type is not worth fetching. */
+export const factTypes: ReadonlySet<string> = new Set([
+  "Communication",
+  "Encounter",
+  "Appointment",
+  "Consent",
+]);
+
+/** Why a resource of a type no fact is mapped from holds nothing billable. */
+export function ignoredTypeReason(resourceType: string): IgnoredReason {
+  if (contextTypes.has(resourceType)) return "context-only";
+  // athenahealth's record of each event, carried beside it in every notification.
+  if (resourceType === "AuditEvent") return "audit-only";
+  return "unmapped-type";
+}
+
 /** The resources of one delivery, found by `Type/id` or by the `fullUrl` a bundle entry gave them. */
 class ResourceIndex {
   private readonly byKey = new Map<string, unknown>();
@@ -157,10 +173,14 @@ export interface BundledResource {
   fullUrl?: string;
 }
 
-type Mapping = { fact: FactInput } | { reason: string };
+/** A fact; or nothing billable (`ignore`); or a resource that cannot be read (`reason`, a path, never a value). */
+type Mapping = { fact: FactInput } | { ignore: IgnoredReason } | { reason: string };
 type FactBase = { id: string; version: number; dedupeKey: string; retracted: boolean };
 
-/** Maps every resource of a delivery; each one that yields no fact is listed in `skipped` with why. */
+/**
+ * Maps every resource of a delivery; each one that yields no fact is listed with why: in `ignored` when it holds
+ * nothing billable, in `skipped` when it cannot be read.
+ */
 export function factsFromResources(
   resources: readonly BundledResource[],
   context: MappingContext,
@@ -172,7 +192,7 @@ export function factsFromResources(
     return { result, fullUrl };
   });
 
-  const mapped: MappedDelivery = { facts: [], skipped: [] };
+  const mapped: MappedDelivery = { facts: [], ignored: [], skipped: [] };
   for (const { result, fullUrl } of identified) {
     if (!result.success) {
       mapped.skipped.push({
@@ -184,6 +204,10 @@ export function factsFromResources(
     const resource = result.data;
     const reference = `${resource.resourceType}/${resource.id}`;
     const outcome = mapResource(resource, index, factBase(resource, context));
+    if ("ignore" in outcome) {
+      mapped.ignored?.push({ reference, reason: outcome.ignore });
+      continue;
+    }
     if ("reason" in outcome) {
       mapped.skipped.push({ reference, reason: outcome.reason });
       continue;
@@ -206,11 +230,7 @@ function mapResource(resource: IdentifiedResource, index: ResourceIndex, base: F
     case "Consent":
       return withSchema(consent, resource, (parsed) => consentFact(parsed, base));
     default:
-      return {
-        reason: contextTypes.has(resource.resourceType)
-          ? "context only: informs the facts of other resources"
-          : "resource type is not mapped to a fact",
-      };
+      return { ignore: ignoredTypeReason(resource.resourceType) };
   }
 }
 
@@ -256,9 +276,9 @@ function communicationFact(
 ): Mapping {
   const sender = parseReference(message.sender?.reference);
   const patientId = patientIdOf(message.subject) ?? (sender?.type === "Patient" ? sender.id : undefined);
-  if (patientId === undefined) return { reason: "Communication names no Patient subject" };
+  if (patientId === undefined) return { ignore: "no-patient" };
   const at = instantOf(message.sent);
-  if (at === undefined) return { reason: "Communication has no sent instant" };
+  if (at === undefined) return { ignore: "no-time" };
   const replyTo = message.inResponseTo?.map((item) => parseReference(item.reference)).find(Boolean);
   const shared = {
     ...base,
@@ -294,9 +314,7 @@ function communicationFact(
       };
     }
     default:
-      return {
-        reason: "Communication sender is not a Patient, RelatedPerson, Practitioner or PractitionerRole",
-      };
+      return { ignore: "unmapped-sender" };
   }
 }
 
@@ -423,13 +441,14 @@ const encounterModalities: Readonly<Record<string, "in-person" | "virtual">> = {
 
 function encounterFact(visit: z.infer<typeof encounter>, index: ResourceIndex, base: FactBase): Mapping {
   const patientId = patientIdOf(visit.subject);
-  if (patientId === undefined) return { reason: "Encounter names no Patient subject" };
+  if (patientId === undefined) return { ignore: "no-patient" };
   const status = encounterStatuses[visit.status];
-  if (status === undefined) return { reason: "Encounter status has no visit status" };
+  if (status === undefined) return { ignore: "unknown-status" };
   const modality = encounterModalities[visit.class?.code ?? ""];
-  if (modality === undefined) return { reason: "Encounter class is neither ambulatory-like nor virtual" };
+  if (modality === undefined) return { ignore: "not-a-visit" };
+  // The HL7 Backport IG's example Encounter has none: a visit no one can place in time is no visit to bill.
   const at = instantOf(visit.period?.start);
-  if (at === undefined) return { reason: "Encounter has no period.start" };
+  if (at === undefined) return { ignore: "no-time" };
   const conditions = [
     ...(visit.reasonReference ?? []),
     ...(visit.diagnosis ?? []).map((item) => item.condition),
@@ -470,11 +489,11 @@ function appointmentFact(
 ): Mapping {
   const actors = (booking.participant ?? []).map((item) => item.actor);
   const patientId = actors.map(patientIdOf).find((id) => id !== undefined);
-  if (patientId === undefined) return { reason: "Appointment has no Patient participant" };
+  if (patientId === undefined) return { ignore: "no-patient" };
   const status = appointmentStatuses[booking.status];
-  if (status === undefined) return { reason: "Appointment status has no visit status" };
+  if (status === undefined) return { ignore: "unknown-status" };
   const at = instantOf(booking.start);
-  if (at === undefined) return { reason: "Appointment has no start" };
+  if (at === undefined) return { ignore: "no-time" };
   // R4 Appointment has no modality element: a v3-ActCode `VR` type marks a virtual one.
   const virtual = [booking.appointmentType, ...(booking.serviceType ?? [])].some((concept) =>
     concept?.coding?.some((item) => item.code === "VR"),
@@ -509,12 +528,12 @@ const consentStatuses = {
 
 function consentFact(agreement: z.infer<typeof consent>, base: FactBase): Mapping {
   const patientId = patientIdOf(agreement.patient);
-  if (patientId === undefined) return { reason: "Consent names no Patient" };
+  if (patientId === undefined) return { ignore: "no-patient" };
   const status = consentStatuses[agreement.status as keyof typeof consentStatuses];
-  if (status === undefined) return { reason: "Consent status is not one the domain knows" };
+  if (status === undefined) return { ignore: "unknown-status" };
   // Consent is valid for a year (R11): a date without a time is read as that day's start in UTC.
   const at = instantOf(agreement.dateTime) ?? dayStartOf(agreement.dateTime);
-  if (at === undefined) return { reason: "Consent has no dateTime" };
+  if (at === undefined) return { ignore: "no-time" };
   return { fact: { kind: "consent", ...base, patientId, at, status } };
 }
 

@@ -17,10 +17,13 @@ const sameSecret = (presented: string, secret: string): boolean =>
     createHash("sha256").update(secret).digest(),
   );
 
-/** True when `authorization` is `Bearer <token>` and the token is one of the active secrets. */
-export function bearerTokenMatches(authorization: string, secrets: readonly string[]): boolean {
-  const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
-  if (token === undefined) return false;
+/**
+ * True when a subscription's header secret is one of the active secrets. The header carries the secret as its
+ * whole value (`x-api-key: <secret>`) or as a bearer token (`Authorization: Bearer <secret>`), as the
+ * subscription's `channel.header` wrote it.
+ */
+export function sharedSecretMatches(headerValue: string, secrets: readonly string[]): boolean {
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(headerValue)?.[1] ?? headerValue.trim();
   // Every secret is compared, so the time taken does not say which one matched.
   return usable(secrets)
     .map((secret) => sameSecret(token, secret))

@@ -5,12 +5,20 @@ import { ResourceGoneError, UnauthorizedDeliveryError, UnmappableDeliveryError }
 import {
   type BundledResource,
   factsFromResources,
+  factTypes,
+  ignoredTypeReason,
   logicalReference,
   parseReference,
   patientReferenceOf,
 } from "./fhir-resources.js";
-import { bearerTokenMatches, bodyHmacMatches } from "./fhir-signatures.js";
-import type { AcceptedDelivery, MappedDelivery, ResourceFetcher, VendorFormat } from "./format.js";
+import { bodyHmacMatches, sharedSecretMatches } from "./fhir-signatures.js";
+import type {
+  AcceptedDelivery,
+  IgnoredReason,
+  MappedDelivery,
+  ResourceFetcher,
+  VendorFormat,
+} from "./format.js";
 
 /**
  * The `fhir` format (VENDORS.md 1): topic-based subscription notifications from R4 servers using the
@@ -42,6 +50,18 @@ const counter = z.union([
     .transform(Number),
 ]);
 const reference = z.looseObject({ reference: z.string().min(1).optional() });
+/**
+ * An event's focus: a reference, or (athenahealth, for what it has no FHIR id for) only an identifier, with
+ * the resource `type` when the server gives it.
+ */
+const focusReference = z.looseObject({
+  reference: z.string().min(1).optional(),
+  type: z.string().min(1).optional(),
+  identifier: z
+    .looseObject({ system: z.string().min(1).optional(), value: z.string().min(1).optional() })
+    .optional(),
+});
+type FocusReference = z.infer<typeof focusReference>;
 
 /** R4B/R5 `SubscriptionStatus`, camelCase; athenahealth sends it in R4 `history` bundles too. */
 const subscriptionStatus = z
@@ -56,7 +76,7 @@ const subscriptionStatus = z
           // athenahealth's unique event id: its event numbers restart in every bundle.
           id: z.string().min(1).optional(),
           eventNumber: counter.optional(),
-          focus: reference.optional(),
+          focus: focusReference.optional(),
           additionalContext: z.array(reference).optional(),
         }),
       )
@@ -70,6 +90,7 @@ const subscriptionStatus = z
       id: event.id,
       eventNumber: event.eventNumber,
       focus: event.focus?.reference,
+      focusIdentifier: identifiedFocusOf(event.focus),
       additionalContext: (event.additionalContext ?? []).flatMap((item) => item.reference ?? []),
     })),
   }));
@@ -126,10 +147,12 @@ const backportStatus = z
       }));
       const partValue = <S extends z.ZodType>(name: string, schema: S) =>
         parts.filter(({ part }) => part.name === name).map(({ part, path }) => read(part, path, schema));
+      const focus = partValue("focus", focusReference)[0];
       return {
         id: element.id,
         eventNumber: partValue("event-number", counter)[0],
-        focus: partValue("focus", reference)[0]?.reference,
+        focus: focus?.reference,
+        focusIdentifier: identifiedFocusOf(focus),
         additionalContext: partValue("additional-context", reference).flatMap(
           (item) => item?.reference ?? [],
         ),
@@ -168,100 +191,184 @@ const notificationBundle = z.looseObject({
   ),
 });
 
-export const fhir: VendorFormat = {
-  name: "fhir",
-  contentTypes: ["application/fhir+json", "application/json"],
-  acceptedStatus: 200,
-
+/** What a deployment sets for its FHIR subscriptions (functions/runtime-config.ts, `fhirSecretHeaders`). */
+export interface FhirFormatOptions {
   /**
-   * Each credential presented must verify and at least one must be present: the subscription's
-   * `Authorization: Bearer` header secret, and athenahealth's `X-Hub-Signature` over the raw body.
+   * The lower-case names of the headers the subscriptions carry their shared secret in (each subscription's
+   * `channel.header`): `Authorization: Bearer <secret>` by default, `x-api-key: <secret>` and the like.
    */
-  authenticate(request, secrets) {
-    const authorization = request.headers.authorization;
-    const hubSignature = request.headers["x-hub-signature"];
-    if (authorization === undefined && hubSignature === undefined) {
-      throw new UnauthorizedDeliveryError("missing-signature");
-    }
-    if (authorization !== undefined && !bearerTokenMatches(authorization, secrets)) {
-      throw new UnauthorizedDeliveryError("bad-signature");
-    }
-    if (hubSignature !== undefined) {
-      const hex = /^sha256=(.*)$/i.exec(hubSignature)?.[1];
-      if (hex === undefined || !bodyHmacMatches(request.body, hex, secrets)) {
-        throw new UnauthorizedDeliveryError("bad-signature");
+  secretHeaders?: readonly string[];
+}
+
+export const defaultSecretHeaders = ["authorization"] as const;
+
+export function createFhirFormat(options: FhirFormatOptions = {}): VendorFormat {
+  const secretHeaders = options.secretHeaders ?? defaultSecretHeaders;
+  return {
+    name: "fhir",
+    contentTypes: ["application/fhir+json", "application/json"],
+    acceptedStatus: 200,
+
+    /**
+     * Each credential presented must verify and at least one must be present: the subscription's header secret
+     * (in whichever of the configured headers it comes), and athenahealth's `X-Hub-Signature` over the raw body.
+     */
+    authenticate(request, secrets) {
+      const presented = secretHeaders.flatMap((header) => {
+        const value = request.headers[header];
+        return value === undefined ? [] : [{ header, value }];
+      });
+      const hubSignature = request.headers["x-hub-signature"];
+      if (presented.length === 0 && hubSignature === undefined) {
+        throw new UnauthorizedDeliveryError("missing-signature");
       }
-    }
-  },
-
-  accept(request) {
-    const json = readJsonBody(request.body);
-    const [{ resource: status }, ...entries] = parseEnvelope(notificationBundle, json).entry;
-    const subscription = subscriptionOf(status);
-    const numbers = status.events.flatMap((event) => event.eventNumber ?? []);
-    return {
-      format: "fhir",
-      kind: kindOf[status.type],
-      dedupeKey: dedupeKeyOf(status, entries, request.body),
-      groupKey: groupKeyOf(groupReferenceOf(status, entries)),
-      ...(subscription === undefined ? {} : { subscription }),
-      // The highest number this notification reaches; without events, the count the server reports.
-      ...optionalNumber(numbers.length > 0 ? Math.max(...numbers) : status.eventsSinceSubscriptionStart),
-      payload: json,
-    };
-  },
-
-  async toFacts(delivery, fetchResource): Promise<MappedDelivery> {
-    const parsed = notificationBundle.safeParse(delivery.payload);
-    if (!parsed.success) {
-      throw new UnmappableDeliveryError("payload does not match the fhir notification schema");
-    }
-    if (delivery.kind !== "event") return { facts: [], skipped: [] };
-    const [{ resource: status }, ...entries] = parsed.data.entry;
-
-    const carried: BundledResource[] = entries.flatMap((entry) =>
-      entry.resource === undefined || entry.request?.method === "DELETE"
-        ? []
-        : [{ resource: entry.resource, fullUrl: entry.fullUrl }],
-    );
-    const carriedKeys = new Set(entries.flatMap((entry) => (entry.resource ? [keyOfEntry(entry)] : [])));
-    // R16: a history entry that deletes retracts the fact held under that resource's id.
-    const retractions = new Map<string, Retraction>();
-    for (const entry of entries.filter((candidate) => candidate.request?.method === "DELETE")) {
-      const key = keyOfEntry(entry);
-      if (key === undefined) continue;
-      const version = versionOfEtag(entry.response?.etag);
-      retractions.set(key, version === undefined ? { factId: key } : { factId: key, version });
-    }
-
-    // id-only notifications, and full-resource ones that left a focus out, are completed from the server.
-    const skipped: MappedDelivery["skipped"] = [];
-    const toFetch = new Set<string>();
-    for (const focus of status.events.flatMap((event) => event.focus ?? [])) {
-      const parsedFocus = parseReference(focus);
-      const key = parsedFocus && logicalReference(parsedFocus);
-      if (key === undefined) {
-        skipped.push({ reference: "focus", reason: "focus names no FHIR resource to fetch" });
-      } else if (!retractions.has(key) && !carriedKeys.has(key)) {
-        toFetch.add(key);
+      for (const { header, value } of presented) {
+        if (!sharedSecretMatches(value, secrets))
+          throw new UnauthorizedDeliveryError("bad-signature", header);
       }
-    }
-    const fetched = await Promise.all([...toFetch].map((key) => fetchFocus(key, fetchResource)));
-    for (const outcome of fetched) {
-      if ("reason" in outcome) skipped.push(outcome);
-      // The server says the focus no longer exists: it was deleted (R16).
-      else if ("gone" in outcome) retractions.set(outcome.gone, { factId: outcome.gone });
-    }
+      if (hubSignature !== undefined) {
+        const hex = /^sha256=(.*)$/i.exec(hubSignature)?.[1];
+        if (hex === undefined || !bodyHmacMatches(request.body, hex, secrets)) {
+          throw new UnauthorizedDeliveryError("bad-signature", "x-hub-signature");
+        }
+      }
+    },
 
-    const resources = [...carried, ...fetched.flatMap((outcome) => ("resource" in outcome ? [outcome] : []))];
-    const mapped = factsFromResources(resources, { dedupeKey: delivery.dedupeKey });
-    return {
-      facts: mapped.facts,
-      retractions: [...retractions.values()],
-      skipped: [...skipped, ...mapped.skipped],
-    };
-  },
+    accept(request) {
+      const json = readJsonBody(request.body);
+      const [{ resource: status }, ...entries] = parseEnvelope(notificationBundle, json).entry;
+      const subscription = subscriptionOf(status);
+      const numbers = status.events.flatMap((event) => event.eventNumber ?? []);
+      return {
+        format: "fhir",
+        kind: kindOf[status.type],
+        dedupeKey: dedupeKeyOf(status, entries, request.body),
+        groupKey: groupKeyOf(groupReferenceOf(status, entries)),
+        ...(subscription === undefined ? {} : { subscription }),
+        // The highest number this notification reaches; without events, the count the server reports.
+        ...optionalNumber(numbers.length > 0 ? Math.max(...numbers) : status.eventsSinceSubscriptionStart),
+        payload: json,
+      };
+    },
+
+    toFacts: notificationFacts,
+  };
+}
+
+/** The format with the default secret header, for everything that does not authenticate (apply, replay, tests). */
+export const fhir: VendorFormat = createFhirFormat();
+
+async function notificationFacts(
+  delivery: AcceptedDelivery,
+  fetchResource: ResourceFetcher,
+): Promise<MappedDelivery> {
+  const parsed = notificationBundle.safeParse(delivery.payload);
+  if (!parsed.success) {
+    throw new UnmappableDeliveryError("payload does not match the fhir notification schema");
+  }
+  if (delivery.kind !== "event") return { facts: [], skipped: [] };
+  const [{ resource: status }, ...entries] = parsed.data.entry;
+
+  const carried: BundledResource[] = entries.flatMap((entry) =>
+    entry.resource === undefined || entry.request?.method === "DELETE"
+      ? []
+      : [{ resource: entry.resource, fullUrl: entry.fullUrl }],
+  );
+  const carriedKeys = new Set(entries.flatMap((entry) => (entry.resource ? [keyOfEntry(entry)] : [])));
+  // R16: a history entry that deletes retracts the fact held under that resource's id.
+  const retractions = new Map<string, Retraction>();
+  for (const entry of entries.filter((candidate) => candidate.request?.method === "DELETE")) {
+    const key = keyOfEntry(entry);
+    if (key === undefined) continue;
+    const version = versionOfEtag(entry.response?.etag);
+    retractions.set(key, version === undefined ? { factId: key } : { factId: key, version });
+  }
+
+  // id-only notifications, and full-resource ones that left a focus out, are completed from the server; a focus
+  // of a type no fact is mapped from is not worth a request.
+  const ignored: NonNullable<MappedDelivery["ignored"]> = [];
+  const skipped: MappedDelivery["skipped"] = [];
+  const toFetch = new Set<string>();
+  for (const event of status.events) {
+    const target = focusToFetch(event);
+    if (target === undefined) continue;
+    if ("skip" in target) skipped.push({ reference: "focus", reason: target.skip });
+    // A focus the bundle carries (or deletes) is mapped (or retracted) from its entry.
+    else if (retractions.has(target.key) || carriedKeys.has(target.key)) continue;
+    else if (target.ignore !== undefined) ignored.push({ reference: target.key, reason: target.ignore });
+    else toFetch.add(target.key);
+  }
+  const fetched = await Promise.all([...toFetch].map((key) => fetchFocus(key, fetchResource)));
+  for (const outcome of fetched) {
+    if ("reason" in outcome) skipped.push(outcome);
+    // The server says the focus no longer exists: it was deleted (R16).
+    else if ("gone" in outcome) retractions.set(outcome.gone, { factId: outcome.gone });
+  }
+
+  const resources = [...carried, ...fetched.flatMap((outcome) => ("resource" in outcome ? [outcome] : []))];
+  const mapped = factsFromResources(resources, { dedupeKey: delivery.dedupeKey });
+  return {
+    facts: mapped.facts,
+    retractions: [...retractions.values()],
+    ignored: [...ignored, ...(mapped.ignored ?? [])],
+    skipped: [...skipped, ...mapped.skipped],
+  };
+}
+
+/**
+ * What an event's focus asks for: the `Type/id` to read, or (a focus named only by an identifier) the
+ * `Type?identifier=system|value` search that finds it, as FHIR writes a conditional reference; nothing for a
+ * type no fact is mapped from; or why it cannot be read. An event without a focus (`empty` content) asks for
+ * nothing.
+ */
+function focusToFetch(
+  event: NotificationStatus["events"][number],
+): { key: string; ignore?: IgnoredReason } | { skip: string } | undefined {
+  const worthFetching = (type: string) => (factTypes.has(type) ? {} : { ignore: ignoredTypeReason(type) });
+  if (event.focus !== undefined) {
+    const parsed = parseReference(event.focus);
+    if (parsed === undefined) return { skip: "focus names no FHIR resource to fetch" };
+    return { key: logicalReference(parsed), ...worthFetching(parsed.type) };
+  }
+  const identified = event.focusIdentifier;
+  if (identified === undefined) return undefined;
+  if (identified.type === undefined) return { skip: "focus identifier names no resource type" };
+  const key = `${identified.type}?identifier=${identified.system}|${identified.value}`;
+  return { key, ...worthFetching(identified.type) };
+}
+
+/**
+ * athenahealth names what it has no FHIR id for by `urn:athenahealth:athenanet:<entity>:<practice id>` (its
+ * published sample notifications): the FHIR resource type holding each entity. Entities not listed here (claims,
+ * lab results, patient cases...) are athenaOne documents no fact is mapped from.
+ */
+const athenaEntityTypes: Readonly<Record<string, string>> = {
+  appointment: "Appointment",
+  encounter: "Encounter",
+  order: "ServiceRequest",
+  patient: "Patient",
 };
+const athenaSystem = /^urn:athenahealth:athenanet:([a-z]+):\d+$/;
+
+/** A focus with an identifier and no reference: its system, value and resource type (when it can be told). */
+function identifiedFocusOf(
+  focus: FocusReference | undefined,
+): { system: string; value: string; type?: string } | undefined {
+  const system = focus?.identifier?.system;
+  const value = focus?.identifier?.value;
+  if (focus === undefined || focus.reference !== undefined || system === undefined || value === undefined) {
+    return undefined;
+  }
+  // `type` is a resource type, or its StructureDefinition URL.
+  const declared = focus.type === undefined ? undefined : /(?:^|\/)([A-Z][A-Za-z]+)$/.exec(focus.type)?.[1];
+  const athenaEntity = athenaSystem.exec(system)?.[1];
+  const type =
+    declared ??
+    (athenaEntity === undefined
+      ? undefined
+      : (athenaEntityTypes[athenaEntity] ?? `athenaOne:${athenaEntity}`));
+  return type === undefined ? { system, value } : { system, value, type };
+}
 
 /** A history entry's `W/"<n>"` etag as a version, when the server numbers its versions (as `meta.versionId`). */
 function versionOfEtag(etag: string | undefined): number | undefined {
@@ -350,10 +457,32 @@ function groupReferenceOf(status: NotificationStatus, entries: readonly BundleEn
   const contextPatient = named.find((item) => item?.type === "Patient");
   const firstFocus = status.events.find((event) => event.focus !== undefined)?.focus;
   return (
-    entries.map((entry) => patientReferenceOf(entry.resource)).find((found) => found !== undefined) ??
+    entries
+      .map((entry) => patientReferenceOf(entry.resource) ?? auditEventPatientOf(entry.resource))
+      .find((found) => found !== undefined) ??
     (contextPatient && logicalReference(contextPatient)) ??
     (firstFocus && normalized(firstFocus)) ??
     subscriptionOf(status) ??
     "fhir"
   );
+}
+
+/**
+ * athenahealth's AuditEvents name the event's patient in R5's cross-version extension (its README writes the
+ * URL with `http`, its sample notifications with `https`): events about one patient keep their order, and
+ * events about different patients of one subscription need not wait for each other.
+ */
+const auditEvent = z.looseObject({
+  resourceType: z.literal("AuditEvent"),
+  extension: z.array(z.looseObject({ url: z.string(), valueReference: reference.optional() })).optional(),
+});
+const auditEventPatientUrl =
+  /^https?:\/\/hl7\.org\/fhir\/5\.0\/StructureDefinition\/extension-AuditEvent\.patient$/;
+
+function auditEventPatientOf(resource: unknown): string | undefined {
+  const parsed = auditEvent.safeParse(resource);
+  if (!parsed.success) return undefined;
+  const named = parsed.data.extension?.find((item) => auditEventPatientUrl.test(item.url));
+  const patient = parseReference(named?.valueReference?.reference);
+  return patient?.type === "Patient" ? logicalReference(patient) : undefined;
 }

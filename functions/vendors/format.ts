@@ -37,11 +37,47 @@ export interface AcceptedDelivery {
  */
 export type ResourceFetcher = (reference: string) => Promise<unknown>;
 
+/**
+ * Why an authenticated delivery, or a part of one, holds nothing billable (VENDORS.md "Answers"). Each value is a
+ * metric dimension, so the list is closed. Ordered from what says most about the billing question to what says
+ * least: a delivery whose parts give several reasons is counted under the first of them in this order.
+ */
+export const ignoredReasons = [
+  /** A visit, message or consent that names no patient (a calendar slot, a group appointment, a message blast). */
+  "no-patient",
+  /** A visit or message with no time to place it at (the HL7 Backport IG's Encounter has no `period`). */
+  "no-time",
+  /** A status that says nothing about the visit or agreement (`unknown`, a status the vendor added since). */
+  "unknown-status",
+  /** An encounter of a class that is no E/M visit (pre-admission, for one). */
+  "not-a-visit",
+  /** A message sent by neither a patient, a related person nor a clinician (an organisation, a device). */
+  "unmapped-sender",
+  /** A resource or event type that maps to no fact (an Observation, an athenahealth Order). */
+  "unmapped-type",
+  /** Only resources that inform other resources' facts (a Patient, a Practitioner, a Condition). */
+  "context-only",
+  /** Only the vendor's record of the event (athenahealth's AuditEvents). */
+  "audit-only",
+  /** Nothing in it to map: an `empty` notification, a thread without messages. */
+  "empty",
+  /** Subscription bookkeeping, recorded by the apply side (FHIR handshakes, heartbeats and status queries). */
+  "handshake",
+  "heartbeat",
+  "query",
+] as const;
+export type IgnoredReason = (typeof ignoredReasons)[number];
+
 export interface MappedDelivery {
   facts: Fact[];
   /** Deletions that name only the resource: the facts held under these ids are retracted (R16). */
   retractions?: Retraction[];
-  /** References a mapping could not use, with why: they reach the DLQ reason when nothing else maps. */
+  /** Parts with nothing billable in them, with why: recorded and counted by reason, never dead-lettered. */
+  ignored?: Array<{ reference: string; reason: IgnoredReason }>;
+  /**
+   * Parts that could not be read or fetched, with why (no PHI): someone must act on them, so a delivery with
+   * nothing else in it goes to the DLQ with these reasons.
+   */
   skipped: Array<{ reference: string; reason: string }>;
 }
 

@@ -12,6 +12,7 @@ import { attestedSeconds } from "./attested-time.js";
 import { groupKeyOf, parseEnvelope, readJsonBody, sha256Hex } from "./envelope.js";
 import { UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
 import type { InboundRequest, MappedDelivery, VendorFormat } from "./format.js";
+import { ignore, skip } from "./mapped.js";
 
 /**
  * Healthie webhooks: a thin body naming a resource, fetched in the apply Lambda through `fetchResource`.
@@ -172,7 +173,7 @@ export const healthie: VendorFormat = {
         // Healthie's delete names only the resource: the fact held under its id is retracted (R16).
         return { facts: [], retractions: [{ factId }], skipped: [] };
       default:
-        return skip(factId, "event type is not mapped to facts");
+        return ignore(factId, "unmapped-type");
     }
   },
 };
@@ -195,9 +196,8 @@ function mapScheduledMessage(envelope: Envelope, resource: unknown, dedupeKey: s
   if (scheduled.id !== envelope.resource_id)
     return skip(reference, "fetched scheduled message is not the one the event names");
   // A blast goes to several clients at once: its time belongs to no one patient.
-  if ((scheduled.invitees_count ?? 0) > 1)
-    return skip(reference, "scheduled message blast has several recipients");
-  if (!scheduled.note) return skip(reference, "scheduled message names no sent message");
+  if ((scheduled.invitees_count ?? 0) > 1) return ignore(reference, "no-patient");
+  if (!scheduled.note) return ignore(reference, "empty");
   return mapNote(scheduled.note, dedupeKey);
 }
 
@@ -236,9 +236,10 @@ function mapAppointment(envelope: Envelope, resource: unknown, dedupeKey: string
   const appointment = parsed.data;
   if (appointment.id !== envelope.resource_id)
     return skip(factId, "fetched appointment is not the one the event names");
-  if (!appointment.user) return skip(factId, "appointment has no single client (group appointment or block)");
+  // A group appointment or a block has no single client.
+  if (!appointment.user) return ignore(factId, "no-patient");
   const status = visitStatusByPmStatus.get(appointment.pm_status ?? "");
-  if (status === undefined) return skip(factId, "pm_status is not a known Healthie appointment status");
+  if (status === undefined) return ignore(factId, "unknown-status");
   return mapped(factId, {
     kind: "visit",
     id: factId,
@@ -312,11 +313,6 @@ function mapped(reference: string, fact: FactInput): MappedDelivery {
   if (!result.success) return skip(reference, `mapped fact is invalid at ${pathOf(result.error)}`);
   return { facts: [result.data], skipped: [] };
 }
-
-const skip = (reference: string, reason: string): MappedDelivery => ({
-  facts: [],
-  skipped: [{ reference, reason }],
-});
 
 /** The dotted path of the first failing field, for skip reasons (never a value). */
 const pathOf = (error: z.ZodError): string => error.issues[0]?.path.join(".") || "(root)";

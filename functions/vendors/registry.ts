@@ -1,6 +1,6 @@
 import { bridge } from "./bridge.js";
 import { elation } from "./elation.js";
-import { fhir } from "./fhir.js";
+import { createFhirFormat, type FhirFormatOptions, fhir } from "./fhir.js";
 import type { FormatName, VendorFormat } from "./format.js";
 import { healthie } from "./healthie.js";
 import { medplum } from "./medplum.js";
@@ -14,6 +14,19 @@ export const allFormats: Readonly<Record<FormatName, VendorFormat>> = {
   bridge,
 };
 
-/** The formats a deployment enabled, by the name in `/webhooks/{format}`. */
-export const enabledFormats = (names: readonly FormatName[]): ReadonlyMap<string, VendorFormat> =>
-  new Map(names.map((name) => [name, allFormats[name]]));
+/** What a deployment sets for the formats that take settings. */
+export interface FormatOptions {
+  fhir?: FhirFormatOptions;
+}
+
+/** The formats a deployment enabled, by the name in `/webhooks/{format}`, with the deployment's settings. */
+export const enabledFormats = (
+  names: readonly FormatName[],
+  options: FormatOptions = {},
+): ReadonlyMap<string, VendorFormat> =>
+  new Map(
+    names.map((name) => [
+      name,
+      name === "fhir" && options.fhir !== undefined ? createFhirFormat(options.fhir) : allFormats[name],
+    ]),
+  );

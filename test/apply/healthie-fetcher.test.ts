@@ -392,7 +392,7 @@ describe("Healthie fetcher: appointments", () => {
 
     // Assess
     expect(mapped.facts).toEqual([]);
-    expect(mapped.skipped[0]?.reason).toBe("appointment has no single client (group appointment or block)");
+    expect(mapped.ignored?.map((part) => part.reason)).toEqual(["no-patient"]);
   });
 });
 

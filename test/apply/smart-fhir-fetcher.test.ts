@@ -677,4 +677,127 @@ describe("SMART FHIR fetcher", () => {
     expect(ehr.tokenRequests).toHaveLength(0);
     expect(ehr.fhirRequests).toHaveLength(0);
   });
+
+  describe("a focus named only by an identifier (athenahealth)", () => {
+    const system = "urn:athenahealth:athenanet:appointment:195900";
+    const reference = `Appointment?identifier=${system}|2`;
+    const appointment = (id: string, value = "2") => ({
+      resourceType: "Appointment",
+      id,
+      identifier: [{ system, value }],
+      description: phi,
+    });
+    const searchset = (...resources: unknown[]) =>
+      JSON.stringify({
+        resourceType: "Bundle",
+        type: "searchset",
+        entry: resources.map((resource) => ({ resource, search: { mode: "match" } })),
+      });
+
+    it("searches the identifier on the tenant's server and returns the one match", async () => {
+      // Prepare
+      ehr.fhirReplies = [{ status: 200, body: searchset(appointment("a-195900.1")) }];
+      const { fetchResource } = client();
+
+      // Act
+      const resource = await fetchResource(reference);
+
+      // Assess
+      expect(resource).toEqual(appointment("a-195900.1"));
+      const [request] = ehr.fhirRequests;
+      const url = new URL(request?.path ?? "", origin);
+      expect(url.pathname).toBe("/fhir/R4/Appointment");
+      expect(url.searchParams.get("identifier")).toBe(`${system}|2`);
+      expect(request?.authorization).toMatch(/^Bearer /);
+    });
+
+    it("counts only resources of that type carrying that identifier (a server that ignored the parameter)", async () => {
+      // Prepare
+      const other = { resourceType: "Patient", id: "p1", identifier: [{ system, value: "2" }] };
+      ehr.fhirReplies = [
+        { status: 200, body: searchset(appointment("a-9", "3"), other, appointment("a-195900.1")) },
+      ];
+      const { fetchResource } = client();
+
+      // Act
+      const resource = await fetchResource(reference);
+
+      // Assess
+      expect(resource).toEqual(appointment("a-195900.1"));
+    });
+
+    it("finding nothing (yet) is a retryable ResourceFetchError", async () => {
+      // Prepare
+      ehr.fhirReplies = [{ status: 200, body: searchset() }];
+      const { fetchResource } = client();
+
+      // Act
+      const error = await rejectionOf(fetchResource(reference));
+
+      // Assess
+      expect(error).toBeInstanceOf(ResourceFetchError);
+      expect(error).toMatchObject({ retryable: true });
+      expect(ehr.fhirRequests).toHaveLength(1);
+    });
+
+    it("finding several is unmappable: someone must look at it", async () => {
+      // Prepare
+      ehr.fhirReplies = [{ status: 200, body: searchset(appointment("a-1"), appointment("a-2")) }];
+      const { fetchResource } = client();
+
+      // Act
+      const error = await rejectionOf(fetchResource(reference));
+
+      // Assess
+      expect(error).toBeInstanceOf(UnmappableDeliveryError);
+      expect(error.message).not.toContain(system);
+    });
+
+    it.each([404, 410])(
+      "a %i of the search is unmappable (no search offered), not a deletion",
+      async (status) => {
+        // Prepare
+        ehr.fhirReplies = [{ status }];
+        const { fetchResource } = client();
+
+        // Act
+        const error = await rejectionOf(fetchResource(reference));
+
+        // Assess
+        expect(error).toBeInstanceOf(UnmappableDeliveryError);
+        expect(error).not.toBeInstanceOf(ResourceGoneError);
+        expect(ehr.fhirRequests).toHaveLength(1);
+      },
+    );
+
+    it.each([
+      ["not JSON", `<html>${phi}</html>`],
+      ["not a Bundle", JSON.stringify(appointment("a-1"))],
+    ])("refuses a search answer that is %s as unmappable", async (_, body) => {
+      // Prepare
+      ehr.fhirReplies = [{ status: 200, body }];
+      const { fetchResource } = client();
+
+      // Act
+      const error = await rejectionOf(fetchResource(reference));
+
+      // Assess
+      expect(error).toBeInstanceOf(UnmappableDeliveryError);
+    });
+
+    it("keeps the search on the tenant's server and path whatever the identifier holds", async () => {
+      // Prepare
+      ehr.fhirReplies = [{ status: 200, body: searchset() }];
+      const { fetchResource } = client();
+
+      // Act
+      await rejectionOf(fetchResource("Appointment?identifier=https://evil.example/x|../../admin?&a=#b"));
+
+      // Assess
+      const url = new URL(ehr.fhirRequests[0]?.path ?? "", origin);
+      expect(url.pathname).toBe("/fhir/R4/Appointment");
+      expect([...url.searchParams.keys()]).toEqual(["identifier"]);
+      expect(url.searchParams.get("identifier")).toBe("https://evil.example/x|../../admin?&a=#b");
+    });
+  });
 });

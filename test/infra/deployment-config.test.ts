@@ -40,6 +40,13 @@ describe("deployment configuration", () => {
     expect(config.tenant?.placeOfService).toBe("11");
   });
 
+  it("reads the FHIR subscriptions' secret headers lower-cased, Authorization unless set", () => {
+    const input = { ...demoConfig(), fhirSecretHeaders: ["Authorization", "X-API-Key"] };
+
+    expect(parseDeploymentConfig(demoConfig(), "demo").fhirSecretHeaders).toEqual(["authorization"]);
+    expect(parseDeploymentConfig(input, "demo").fhirSecretHeaders).toEqual(["authorization", "x-api-key"]);
+  });
+
   it("accepts a configuration without a tenant: the tenant configuration is then pushed after the deploy", () => {
     const { tenant: _initialVersion, ...withoutTenant } = demoConfig();
 
@@ -145,6 +152,22 @@ describe("deployment configuration", () => {
       (input) => Object.assign(input, { edge: { vendorIpAllowList: { fhir: ["203.0.113.7"] } } }),
       "edge.vendorIpAllowList.fhir.0: expected an IPv4 or IPv6 CIDR block",
     ],
+    [
+      "fhirSecretHeaders.0",
+      (input) => Object.assign(input, { fhirSecretHeaders: ["Content-Type"] }),
+      "fhirSecretHeaders.0: this header carries something else",
+    ],
+    [
+      "fhirSecretHeaders.1",
+      (input) => Object.assign(input, { fhirSecretHeaders: ["authorization", "X-Hub-Signature"] }),
+      "fhirSecretHeaders.1: this header carries something else",
+    ],
+    [
+      "fhirSecretHeaders.0",
+      (input) => Object.assign(input, { fhirSecretHeaders: ["x api key"] }),
+      "fhirSecretHeaders.0: expected a lower-case HTTP header name",
+    ],
+    ["fhirSecretHeaders", (input) => Object.assign(input, { fhirSecretHeaders: [] }), "fhirSecretHeaders:"],
     [
       "a misspelt key",
       (input) => Object.assign(input, { alarmEmial: "x@example.com" }),

@@ -411,6 +411,7 @@ it("keeps the dashboard's breakdowns and the business line", () => {
     String.raw`{portaltime,format,kind,service} MetricName=\\\"DeliveriesAccepted\\\"`,
     String.raw`{portaltime,format,reason,service} MetricName=\\\"DeliveriesRejected\\\"`,
     String.raw`{portaltime,format,service} MetricName=\\\"DeliveriesDeadLettered\\\"`,
+    String.raw`{portaltime,format,reason,service} MetricName=\\\"DeliveriesIgnored\\\"`,
     String.raw`{portaltime,outcome,service} MetricName=\\\"EpisodesFinalized\\\"`,
     String.raw`{portaltime,action,service} MetricName=\\\"ClaimLinesSent\\\"`,
   ]) {

@@ -270,6 +270,7 @@ describe("functions", () => {
       "INBOX_QUEUE_URL",
       "ENABLED_FORMATS",
       "SECRET_PREFIX",
+      "FHIR_SECRET_HEADERS",
       "MAX_BODY_BYTES",
     ]);
     expect(present("apply")).toEqual([
@@ -300,6 +301,7 @@ describe("functions", () => {
       ENABLED_FORMATS: "fhir,medplum,elation,healthie,bridge",
       SECRET_PREFIX: "portaltime/webhooks",
       MAX_BODY_BYTES: String(240 * 1024),
+      FHIR_SECRET_HEADERS: "authorization",
     });
   });
 

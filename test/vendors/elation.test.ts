@@ -237,16 +237,12 @@ describe("elation: appointments to visits", () => {
     expect(facts[0]).toMatchObject({ status: "scheduled" });
   });
 
-  it("R10: skips an unknown status with a reason instead of guessing", async () => {
-    const { facts, skipped } = await elation.toFacts(appointmentWith("Teleported"), noFetch);
+  it("R10: ignores an unknown status with its reason instead of guessing", async () => {
+    const { facts, ignored, skipped } = await elation.toFacts(appointmentWith("Teleported"), noFetch);
 
     expect(facts).toEqual([]);
-    expect(skipped).toEqual([
-      {
-        reference: "elation:appointments/67176890458",
-        reason: "status.status is not a known Elation appointment status",
-      },
-    ]);
+    expect(ignored).toEqual([{ reference: "elation:appointments/67176890458", reason: "unknown-status" }]);
+    expect(skipped).toEqual([]);
   });
 
   it("retracts a deleted appointment, with a later version than its saves", async () => {
@@ -401,23 +397,25 @@ describe("elation: messages to inquiries and clinician activity", () => {
     ]);
   });
 
-  it("skips an unsigned letter", async () => {
+  it("ignores an unsigned letter: no author or time to credit yet", async () => {
     const body = fixtureJson("letter-signed.json");
     body.data.signed_by = null;
 
-    const { facts, skipped } = await elation.toFacts(deliveryOf(body), noFetch);
+    const { facts, ignored, skipped } = await elation.toFacts(deliveryOf(body), noFetch);
 
     expect(facts).toEqual([]);
-    expect(skipped[0]?.reason).toBe("unsigned letter: no author or time to credit");
-    expect(JSON.stringify(skipped)).not.toContain(PATIENT_NAME);
+    expect(skipped).toEqual([]);
+    expect(ignored?.map((part) => part.reason)).toEqual(["no-time"]);
+    expect(JSON.stringify(ignored)).not.toContain(PATIENT_NAME);
   });
 
-  it("skips a resource it does not map", async () => {
+  it("ignores a resource it does not map", async () => {
     const body = { ...fixtureJson("letter-signed.json"), resource: "patients" };
 
-    const { facts, skipped } = await elation.toFacts(deliveryOf(body), noFetch);
+    const { facts, ignored, skipped } = await elation.toFacts(deliveryOf(body), noFetch);
 
     expect(facts).toEqual([]);
-    expect(skipped).toEqual([{ reference: "elation:patients", reason: "resource is not mapped to facts" }]);
+    expect(ignored).toEqual([{ reference: "elation:patients", reason: "unmapped-type" }]);
+    expect(skipped).toEqual([]);
   });
 });

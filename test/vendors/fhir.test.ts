@@ -21,7 +21,7 @@ import {
   UnauthorizedDeliveryError,
   UnmappableDeliveryError,
 } from "../../functions/vendors/errors.js";
-import { fhir } from "../../functions/vendors/fhir.js";
+import { createFhirFormat, fhir } from "../../functions/vendors/fhir.js";
 import type { InboundRequest, ResourceFetcher } from "../../functions/vendors/format.js";
 import { scenarioFacts } from "../fixtures/scenarios/facts.js";
 
@@ -177,6 +177,50 @@ describe("fhir: authenticate", () => {
       fhir.authenticate(request(body, { "x-hub-signature": signature }), SECRETS, now),
     );
     expect(error).toMatchObject({ reason: "bad-signature" });
+  });
+});
+
+describe("fhir: authenticate with the secret header the subscriptions name (channel.header)", () => {
+  const body = fixture("r4-inquiry");
+  const now = new Date("2026-03-02T14:00:01Z");
+  const withApiKey = createFhirFormat({ secretHeaders: ["authorization", "x-api-key"] });
+
+  it("accepts `x-api-key: <secret>` when the deployment names that header", () => {
+    expect(() =>
+      withApiKey.authenticate(request(body, { "x-api-key": SECRETS[1] }), SECRETS, now),
+    ).not.toThrow();
+  });
+
+  it("still accepts the bearer secret beside it", () => {
+    expect(() => withApiKey.authenticate(request(body, bearer(SECRETS[0])), SECRETS, now)).not.toThrow();
+  });
+
+  it("rejects a wrong x-api-key, naming the header and never the value", () => {
+    // Act
+    const error = errorOf(() =>
+      withApiKey.authenticate(request(body, { "x-api-key": "guessed" }), SECRETS, now),
+    );
+
+    // Assess
+    expect(error).toMatchObject({ reason: "bad-signature", header: "x-api-key", status: 401 });
+    expect(String(error)).not.toContain("guessed");
+  });
+
+  it("rejects a good bearer secret when the x-api-key beside it fails", () => {
+    const headers = { ...bearer(SECRETS[0]), "x-api-key": "guessed" };
+    const error = errorOf(() => withApiKey.authenticate(request(body, headers), SECRETS, now));
+    expect(error).toMatchObject({ reason: "bad-signature", header: "x-api-key" });
+  });
+
+  it("ignores x-api-key when the deployment does not name it: the delivery carries no credential", () => {
+    const error = errorOf(() => fhir.authenticate(request(body, { "x-api-key": SECRETS[0] }), SECRETS, now));
+    expect(error).toMatchObject({ reason: "missing-signature" });
+  });
+
+  it("an x-api-key deployment no longer reads Authorization when it is not named", () => {
+    const apiKeyOnly = createFhirFormat({ secretHeaders: ["x-api-key"] });
+    const error = errorOf(() => apiKeyOnly.authenticate(request(body, bearer(SECRETS[0])), SECRETS, now));
+    expect(error).toMatchObject({ reason: "missing-signature" });
   });
 });
 
@@ -401,9 +445,8 @@ describe("fhir: toFacts", () => {
         diagnosisCodes: ["E11.9"],
       },
     ]);
-    expect(mapped.skipped).toEqual([
-      { reference: "Patient/pub-1", reason: "context only: informs the facts of other resources" },
-    ]);
+    expect(mapped.ignored).toEqual([{ reference: "Patient/pub-1", reason: "context-only" }]);
+    expect(mapped.skipped).toEqual([]);
   });
 
   it("a practitioner's reply is clinician activity with time spent, credential and NPI from the bundle", async () => {
@@ -474,6 +517,7 @@ describe("fhir: toFacts", () => {
       expect(mapped).toEqual({
         facts: [],
         retractions: [],
+        ignored: [],
         skipped: [
           {
             reference: "Communication/r9",
@@ -540,22 +584,22 @@ describe("fhir: toFacts", () => {
     });
 
     it.each([
-      [
-        "an Organization sender",
-        { sender: { reference: "Organization/clinic" } },
-        "Communication sender is not",
-      ],
-      ["no sent instant", { sender: { reference: "Patient/pub-1" }, sent: undefined }, "no sent instant"],
+      ["an Organization sender", { sender: { reference: "Organization/clinic" } }, "unmapped-sender"],
+      ["no sent instant", { sender: { reference: "Patient/pub-1" }, sent: undefined }, "no-time"],
       [
         "a Group subject",
         { sender: { reference: "Practitioner/dr-adams" }, subject: { reference: "Group/g1" } },
-        "no Patient",
+        "no-patient",
       ],
-    ])("skips a message with %s", async (_case, fields, reason) => {
-      const mapped = await factsOf(notificationOf(message(fields)));
-      expect(mapped.facts).toEqual([]);
-      expect(mapped.skipped[0]?.reason).toContain(reason);
-    });
+    ])(
+      "ignores a message with %s: nothing billable, nothing to dead-letter",
+      async (_case, fields, reason) => {
+        const mapped = await factsOf(notificationOf(message(fields)));
+        expect(mapped.facts).toEqual([]);
+        expect(mapped.ignored).toEqual([{ reference: "Communication/m7", reason }]);
+        expect(mapped.skipped).toEqual([]);
+      },
+    );
   });
 
   describe("practitioner credentials from the bundle (used when the roster does not know them, R4)", () => {
@@ -619,9 +663,7 @@ describe("fhir: toFacts", () => {
         diagnosisCodes: ["I10", "E11.9"],
       },
     ]);
-    expect(mapped.skipped).toEqual([
-      { reference: "Condition/c1", reason: "context only: informs the facts of other resources" },
-    ]);
+    expect(mapped.ignored).toEqual([{ reference: "Condition/c1", reason: "context-only" }]);
   });
 
   describe("R10: Encounter and Appointment statuses", () => {
@@ -655,16 +697,24 @@ describe("fhir: toFacts", () => {
       expect(mapped.facts).toMatchObject([{ kind: "visit", status: expected, modality: "in-person" }]);
     });
 
-    it("Encounter unknown: skipped, it says nothing about the visit", async () => {
+    it("Encounter unknown: ignored, it says nothing about the visit", async () => {
       const mapped = await factsOf(notificationOf(encounter("unknown")));
-      expect(mapped.skipped).toEqual([
-        { reference: "Encounter/e2", reason: "Encounter status has no visit status" },
-      ]);
+      expect(mapped.ignored).toEqual([{ reference: "Encounter/e2", reason: "unknown-status" }]);
+      expect(mapped.skipped).toEqual([]);
     });
 
-    it("Encounter of a class that is no visit (pre-admission): skipped", async () => {
+    it("Encounter of a class that is no visit (pre-admission): ignored", async () => {
       const mapped = await factsOf(notificationOf(encounter("finished", "PRENC")));
-      expect(mapped.skipped[0]?.reason).toBe("Encounter class is neither ambulatory-like nor virtual");
+      expect(mapped.ignored).toEqual([{ reference: "Encounter/e2", reason: "not-a-visit" }]);
+    });
+
+    it("Encounter without a period (the HL7 Backport IG's example): ignored, no time to place it", async () => {
+      const mapped = await factsOf(notificationOf({ ...encounter("in-progress"), period: undefined }));
+      expect(mapped).toMatchObject({
+        facts: [],
+        ignored: [{ reference: "Encounter/e2", reason: "no-time" }],
+      });
+      expect(mapped.skipped).toEqual([]);
     });
 
     it.each([
@@ -741,14 +791,15 @@ describe("fhir: toFacts", () => {
     expect(mapped.facts).toMatchObject([{ kind: "consent", ...expected }]);
   });
 
-  it("a resource type the domain does not use is skipped with the reason, not an error", async () => {
+  it("a resource type the domain does not use is ignored with the reason, not an error", async () => {
     const mapped = await factsOf(
       notificationOf({ resourceType: "Observation", id: "o1", status: "final", code: { text: "glucose" } }),
     );
     expect(mapped).toEqual({
       facts: [],
       retractions: [],
-      skipped: [{ reference: "Observation/o1", reason: "resource type is not mapped to a fact" }],
+      ignored: [{ reference: "Observation/o1", reason: "unmapped-type" }],
+      skipped: [],
     });
   });
 
@@ -807,6 +858,71 @@ describe("fhir: toFacts", () => {
     expect(mapped.facts).toMatchObject([{ kind: "visit", patientId: "a-432.E-5285", status: "arrived" }]);
   });
 
+  describe("a focus named only by an identifier", () => {
+    /** The athenahealth fixture with its event's focus replaced by `focus`. */
+    const withFocus = (focus: object): Buffer => {
+      const bundle = fixtureJson("r4b-athena-id-only");
+      const status = bundle.entry?.[0]?.resource as SubscriptionStatus;
+      const [event] = status.notificationEvent ?? [];
+      if (event) event.focus = focus;
+      return bytes(bundle);
+    };
+
+    it("athenahealth's appointment system: searched as an Appointment by its identifier", async () => {
+      // Prepare
+      const system = "urn:athenahealth:athenanet:appointment:432";
+      const fetchResource = vi.fn<ResourceFetcher>().mockResolvedValue({
+        resourceType: "Appointment",
+        id: "a-432.appointment-7",
+        status: "fulfilled",
+        start: "2026-03-05T15:00:00Z",
+        participant: [{ actor: { reference: "Patient/a-432.E-5285" }, status: "accepted" }],
+      } satisfies Appointment);
+
+      // Act
+      const mapped = await factsOf(withFocus({ identifier: { system, value: "7" } }), fetchResource);
+
+      // Assess
+      expect(fetchResource).toHaveBeenCalledExactlyOnceWith(`Appointment?identifier=${system}|7`);
+      expect(mapped.facts).toMatchObject([{ kind: "visit", id: "Appointment/a-432.appointment-7" }]);
+    });
+
+    it("a declared type (or its StructureDefinition URL) names the resource to search", async () => {
+      const fetchResource = vi.fn<ResourceFetcher>().mockRejectedValue(new ResourceFetchError("x", 503));
+      const focus = {
+        type: "http://hl7.org/fhir/StructureDefinition/Encounter",
+        identifier: { system: "https://ehr.example.org/visits", value: "v-9" },
+      };
+      await expect(factsOf(withFocus(focus), fetchResource)).rejects.toBeInstanceOf(ResourceFetchError);
+      expect(fetchResource).toHaveBeenCalledExactlyOnceWith(
+        "Encounter?identifier=https://ehr.example.org/visits|v-9",
+      );
+    });
+
+    it("an athenaOne entity no fact comes from (an order): ignored, not fetched", async () => {
+      const fetchResource = vi.fn<ResourceFetcher>();
+      const focus = { identifier: { system: "urn:athenahealth:athenanet:order:432", value: "157479" } };
+      const mapped = await factsOf(withFocus(focus), fetchResource);
+      expect(fetchResource).not.toHaveBeenCalled();
+      expect(mapped.ignored).toEqual([
+        {
+          reference: "ServiceRequest?identifier=urn:athenahealth:athenanet:order:432|157479",
+          reason: "unmapped-type",
+        },
+      ]);
+    });
+
+    it("an identifier of no known system and no type: skipped with the reason (someone must look)", async () => {
+      const fetchResource = vi.fn<ResourceFetcher>();
+      const focus = { identifier: { system: "https://ehr.example.org/ids", value: "1" } };
+      const mapped = await factsOf(withFocus(focus), fetchResource);
+      expect(fetchResource).not.toHaveBeenCalled();
+      expect(mapped.skipped).toEqual([
+        { reference: "focus", reason: "focus identifier names no resource type" },
+      ]);
+    });
+  });
+
   it("id-only: a failed fetch propagates so SQS retries the message", async () => {
     const failure = new ResourceFetchError("Communication/r2", 503);
     await expect(factsOf(fixture("r4-id-only"), () => Promise.reject(failure))).rejects.toBe(failure);
@@ -818,6 +934,7 @@ describe("fhir: toFacts", () => {
     expect(mapped).toEqual({
       facts: [],
       retractions: [],
+      ignored: [],
       skipped: [
         {
           reference: "Communication/r2",
@@ -833,7 +950,12 @@ describe("fhir: toFacts", () => {
       const mapped = await factsOf(fixture("r4-id-only"), () =>
         Promise.reject(new ResourceGoneError("Communication/r2", status)),
       );
-      expect(mapped).toEqual({ facts: [], retractions: [{ factId: "Communication/r2" }], skipped: [] });
+      expect(mapped).toEqual({
+        facts: [],
+        retractions: [{ factId: "Communication/r2" }],
+        ignored: [],
+        skipped: [],
+      });
     },
   );
 
@@ -853,7 +975,12 @@ describe("fhir: toFacts", () => {
 
     // Assess
     expect(fetchResource).not.toHaveBeenCalled();
-    expect(mapped).toEqual({ facts: [], retractions: [{ factId: "Communication/r2" }], skipped: [] });
+    expect(mapped).toEqual({
+      facts: [],
+      retractions: [{ factId: "Communication/r2" }],
+      ignored: [],
+      skipped: [],
+    });
     expect(versioned.retractions).toEqual([{ factId: "Communication/r2", version: 4 }]);
   });
 

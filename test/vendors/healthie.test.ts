@@ -389,21 +389,17 @@ describe("healthie: fetched resources to facts", () => {
     expect(visitTookPlace(status)).toBe(tookPlace);
   });
 
-  it("R10: skips an unknown pm_status with a reason instead of guessing", async () => {
+  it("R10: ignores an unknown pm_status with its reason instead of guessing", async () => {
     const appointment = { ...fixtureJson("appointment-occurred.json"), pm_status: "Teleported" };
 
-    const { facts, skipped } = await healthie.toFacts(
+    const { facts, ignored, skipped } = await healthie.toFacts(
       deliveryOf("appointment-updated.json"),
       vi.fn(async () => appointment),
     );
 
     expect(facts).toEqual([]);
-    expect(skipped).toEqual([
-      {
-        reference: "healthie:appointment/597220",
-        reason: "pm_status is not a known Healthie appointment status",
-      },
-    ]);
+    expect(skipped).toEqual([]);
+    expect(ignored).toEqual([{ reference: "healthie:appointment/597220", reason: "unknown-status" }]);
   });
 
   it("R16: a sent scheduled message is the message it sent, under that message's id", async () => {
@@ -428,27 +424,36 @@ describe("healthie: fetched resources to facts", () => {
   });
 
   it.each([
-    ["a blast to several clients", { invitees_count: 3 }, "scheduled message blast has several recipients"],
-    ["no message", { note: null }, "scheduled message names no sent message"],
-    ["another scheduler", { id: "46001" }, "fetched scheduled message is not the one the event names"],
-  ])("skips a scheduled message with %s", async (_, change, reason) => {
-    const scheduled = {
-      id: "46000",
-      invitees_count: 1,
-      note: fixtureJson("note-from-provider.json"),
-      ...change,
-    };
+    ["a blast to several clients", { invitees_count: 3 }, { ignored: "no-patient" }],
+    ["no message", { note: null }, { ignored: "empty" }],
+    [
+      "another scheduler",
+      { id: "46001" },
+      { skipped: "fetched scheduled message is not the one the event names" },
+    ],
+  ])(
+    "a scheduled message with %s is ignored, or skipped when it cannot be read",
+    async (_, change, outcome) => {
+      const scheduled = {
+        id: "46000",
+        invitees_count: 1,
+        note: fixtureJson("note-from-provider.json"),
+        ...change,
+      };
 
-    const mapped = await healthie.toFacts(
-      deliveryOf("scheduled-message-sent.json"),
-      vi.fn(async () => scheduled),
-    );
+      const mapped = await healthie.toFacts(
+        deliveryOf("scheduled-message-sent.json"),
+        vi.fn(async () => scheduled),
+      );
 
-    expect(mapped).toEqual({
-      facts: [],
-      skipped: [{ reference: "healthie:scheduled_message/46000", reason }],
-    });
-  });
+      const reference = "healthie:scheduled_message/46000";
+      expect(mapped).toEqual(
+        "ignored" in outcome
+          ? { facts: [], ignored: [{ reference, reason: outcome.ignored }], skipped: [] }
+          : { facts: [], skipped: [{ reference, reason: outcome.skipped }] },
+      );
+    },
+  );
 
   it("skips a scheduled message whose note fails its schema, naming the path but not the value", async () => {
     const note = { ...fixtureJson("note-from-provider.json"), created_at: PATIENT_NAME };
@@ -521,17 +526,19 @@ describe("healthie: fetched resources to facts", () => {
     expect(skipped[0]?.reason).toBe("fetched message is not the one the event names");
   });
 
-  it("skips an event type it does not map, without fetching", async () => {
+  it("ignores an event type it does not map, without fetching", async () => {
     const body = Buffer.from(
       JSON.stringify({ ...fixtureJson("message-created.json"), event_type: "goal.created" }),
     );
     const fetchResource = vi.fn();
 
-    const { skipped } = await healthie.toFacts(healthie.accept(unsignedRequest(body)), fetchResource);
+    const { ignored, skipped } = await healthie.toFacts(
+      healthie.accept(unsignedRequest(body)),
+      fetchResource,
+    );
 
     expect(fetchResource).not.toHaveBeenCalled();
-    expect(skipped).toEqual([
-      { reference: "healthie:goal/88120456", reason: "event type is not mapped to facts" },
-    ]);
+    expect(ignored).toEqual([{ reference: "healthie:goal/88120456", reason: "unmapped-type" }]);
+    expect(skipped).toEqual([]);
   });
 });

@@ -211,6 +211,7 @@ describe("medplum: toFacts", () => {
           diagnosisCodes: ["E11.9"],
         },
       ],
+      ignored: [],
       skipped: [],
     });
   });
