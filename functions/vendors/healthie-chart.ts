@@ -32,7 +32,10 @@ export const healthieInstant = z
   )
   .pipe(instant);
 
-const healthieId = z.union([z.string().min(1).max(64), z.number().int().nonnegative()]).transform(String);
+/** Healthie's `ID`, read as a string. */
+export const healthieId = z
+  .union([z.string().min(1).max(64), z.number().int().nonnegative()])
+  .transform(String);
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}/);
 

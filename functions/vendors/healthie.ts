@@ -11,7 +11,7 @@ import { attestedSeconds } from "./attested-time.js";
 import { groupKeyOf, parseEnvelope, readJsonBody, sha256Hex } from "./envelope.js";
 import { UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
 import type { InboundRequest, MappedDelivery, VendorFormat } from "./format.js";
-import { healthieInstant, withClientChart } from "./healthie-chart.js";
+import { healthieId, healthieInstant, withClientChart } from "./healthie-chart.js";
 
 /**
  * Healthie webhooks: a thin body naming a resource, fetched in the apply Lambda through `fetchResource`.
@@ -52,8 +52,6 @@ import { healthieInstant, withClientChart } from "./healthie-chart.js";
  *   virtual. An appointment without a `pm_status` is scheduled; an unknown one is skipped, never guessed
  *   (R10).
  */
-
-const healthieId = z.union([z.string().min(1).max(64), z.number().int().nonnegative()]).transform(String);
 
 const envelopeSchema = z.object({
   resource_id: healthieId,
