@@ -19,7 +19,7 @@ import type { MappedDelivery, ResourceFetcher } from "./format.js";
  *   https://docs.gethealthie.com/reference/2026-01-01/objects/formanswergroup) of the form templates the deployment names as its consent forms (`consentFormIds`). Healthie has no consent
  *   record of its own: practices collect consent with a form template they build, so which template is a consent
  *   is the practice's to say. Each finished form is a consent fact dated by its `created_at` ("the date on which
- *   the filled form was saved"); a deleted one is retracted.
+ *   the filled form was saved"); a deleted one is retracted, as Healthie's `form_answer_group.deleted` retracts it.
  *
  * Diagnosis dates are compared as calendar dates with the message's date as Healthie wrote it (its offset).
  */

@@ -171,6 +171,8 @@ export const healthie: VendorFormat = {
         return mapAppointment(envelope, await fetchResource(reference), delivery.dedupeKey);
       case "message.deleted":
       case "appointment.deleted":
+      // A deleted consent form retracts its consent (healthie-chart.ts); any other form is no fact of ours.
+      case "form_answer_group.deleted":
         // Healthie's delete names only the resource: the fact held under its id is retracted (R16).
         return { facts: [], retractions: [{ factId }], skipped: [] };
       default:

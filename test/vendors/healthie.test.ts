@@ -637,6 +637,31 @@ describe("healthie: diagnoses and consent from the client's chart (issue 13)", (
     }
   });
 
+  it("R16: a deleted form retracts the consent held under its id, without fetching", async () => {
+    // Prepare: Healthie's form_answer_group.deleted (webhook event reference).
+    const fetchResource = vi.fn();
+    const body = {
+      resource_id: "30551",
+      resource_id_type: "FormAnswerGroup",
+      event_type: "form_answer_group.deleted",
+      changed_fields: [],
+    };
+
+    // Act
+    const mapped = await healthie.toFacts(
+      healthie.accept(unsignedRequest(Buffer.from(JSON.stringify(body)))),
+      fetchResource,
+    );
+
+    // Assess
+    expect(fetchResource).not.toHaveBeenCalled();
+    expect(mapped).toEqual({
+      facts: [],
+      retractions: [{ factId: "healthie:form_answer_group/30551" }],
+      skipped: [],
+    });
+  });
+
   it("does not read the chart for an appointment", async () => {
     const fetchResource = fetcherOf(fixtureJson("appointment-occurred.json"));
 
