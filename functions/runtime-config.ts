@@ -52,6 +52,8 @@ const hydrationSchema = z
         /** Secret holding the API key as its plain string value. */
         apiKeySecretName: z.string().min(1),
         authorizationShard: z.string().min(1).optional(),
+        /** The form templates whose filled-out forms are the practice's consent forms (R11). */
+        consentFormIds: z.array(z.string().min(1)).default([]),
       })
       .optional(),
     elation: z

@@ -212,6 +212,15 @@ export const deploymentConfigSchema = z
         apiUrl: httpsUrl,
         /** Healthie's `AuthorizationShard` header, for sharded accounts. */
         authorizationShard: z.string().min(1).optional(),
+        /**
+         * The form templates (Healthie `CustomModuleForm` ids) the practice collects consent to
+         * communication-technology services with (R11): Healthie has no consent record of its own. None: a
+         * Healthie episode's consent comes from a biller (R19).
+         */
+        consentFormIds: z
+          .array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/))
+          .max(20)
+          .optional(),
       })
       .optional(),
     /** Elation's API (OAuth2 client credentials), from which the apply function fetches message threads. */

@@ -6,11 +6,20 @@ import { parseJson, type RetryOptions, send } from "./http-retry.js";
 import { CachedAccessToken, readTokenResponse } from "./oauth-token-cache.js";
 
 /**
- * Fetches what elation.ts asks for (`message_threads/<id>`) from Elation's REST API, `GET
- * <base>/message_threads/<id>/`, with a bearer token from Elation's OAuth2 client-credentials grant
- * (`POST <base>/oauth2/token/`, form `grant_type=client_credentials&client_id=…&client_secret=…`). The
- * resource is returned as Elation sends it (a thread with its `messages` embedded), checked only to be the
- * thread asked for; elation.ts checks the rest.
+ * Fetches what elation.ts asks for from Elation's REST API, with a bearer token from Elation's OAuth2
+ * client-credentials grant (`POST <base>/oauth2/token/`, form `grant_type=client_credentials&client_id=…&
+ * client_secret=…`):
+ * - `message_threads/<id>`, `thread_messages/<id>`: `GET <base>/<resource>/<id>/`, returned as Elation sends it,
+ *   checked only to be the resource asked for (docs.elationhealth.com/reference/the-message-thread-object: a
+ *   thread's `messages` may be the messages or only their ids).
+ * - `problems?patient=<id>`, `reports?patient=<id>`, `thread_messages?thread=<id>`: the patient's problem list
+ *   and chart documents, a thread's messages, `GET <base>/<list>/?<filter>=<id>&limit=100`, every page (Elation's paginated answer `{ count, next, previous,
+ *   results }`, following `next`), returned as `{ results: [...] }` (Elation's published Patient Profile API,
+ *   operation `problems_list`, Patient Document API, `reports_list`, Messaging API, `thread_messages_list`:
+ *   https://docs.elationhealth.com/reference/problems_list, https://docs.elationhealth.com/reference/reports_list).
+ * - an absolute URL: a webhook's `resource_url`, "an optional URL to retrieve the full resource payload"
+ *   (https://help.elationhealth.com/articles/rest/event-subscription-api/event-subscriptions/the-published-event-object),
+ *   fetched only when it lies under the configured API base URL: the bearer token never leaves Elation's API.
  *
  * Tokens are cached until shortly before `expires_in` runs out, shared by concurrent fetches, and replaced
  * once when the API answers 401. Failures: `ResourceGoneError` for 404 and 410; transient failures (network,
@@ -50,15 +59,33 @@ export class ElationTokenError extends Error {
   }
 }
 
-/** The resources this fetcher serves, by the reference's first segment. */
-const servedResources = new Set(["message_threads"]);
+/** The resources this fetcher serves one by one, by the reference's first segment. */
+const servedResources = new Set(["message_threads", "thread_messages"]);
+/** The lists it serves, every page, each with the one filter elation.ts gives it. */
+const servedLists = new Map([
+  ["problems", "patient"],
+  ["reports", "patient"],
+  ["thread_messages", "thread"],
+]);
 
 /** `<resource>/<numeric id>`, as elation.ts names them. */
 const referencePattern = /^([a-z_]{1,64})\/(\d{1,20})$/;
+/** `<list>?<filter>=<numeric id>`, as elation.ts names them. */
+const listPattern = /^([a-z_]{1,64})\?([a-z_]{1,64})=(\d{1,20})$/;
+
+/** Elation's largest page; a patient's list longer than `maxPages` of them is refused, never cut short. */
+const PAGE_SIZE = 100;
+const MAX_PAGES = 50;
+
+const elationId = z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,20}$/)]).transform(String);
 
 /** Checks only that a body is the resource asked for. */
-const resourceSchema = z.looseObject({
-  id: z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,20}$/)]).transform(String),
+const resourceSchema = z.looseObject({ id: elationId });
+
+/** One page of an Elation list: its items as Elation sends them, and the URL of the next page. */
+const pageSchema = z.looseObject({
+  next: z.string().nullish(),
+  results: z.array(z.unknown()),
 });
 
 /** Creates the fetcher elation.ts's `toFacts` is given. */
@@ -99,7 +126,51 @@ export function createElationFetcher(options: ElationFetcherOptions): ResourceFe
     timeoutMs,
   });
 
+  /** A URL under the API base (`resource_url`, a page's `next`); undefined when it points anywhere else. */
+  const underBase = (value: string): URL | undefined => {
+    const url = URL.canParse(value) ? new URL(value) : undefined;
+    const inside =
+      url !== undefined &&
+      url.origin === base.origin &&
+      url.pathname.startsWith(base.pathname) &&
+      url.username === "" &&
+      url.password === "" &&
+      url.hash === "";
+    return inside ? url : undefined;
+  };
+
+  async function fetchList(reference: string, list: string, filter: string, id: string): Promise<unknown> {
+    const results: unknown[] = [];
+    let url: URL | undefined = new URL(`${list}/`, base);
+    url.search = new URLSearchParams({ [filter]: id, limit: String(PAGE_SIZE) }).toString();
+    for (let pages = 0; url !== undefined; pages += 1) {
+      if (pages === MAX_PAGES)
+        throw new UnmappableDeliveryError(`Elation ${list} list is longer than ${MAX_PAGES} pages`);
+      const page = await get(url, reference, parsePage);
+      results.push(...page.results);
+      if (!page.next) break;
+      url = underBase(page.next);
+      if (url === undefined)
+        throw new UnmappableDeliveryError(`Elation ${list} list pages to a URL outside the API`);
+    }
+    return { results };
+  }
+
   return async (reference) => {
+    if (/^https?:/i.test(reference)) {
+      const url = underBase(reference);
+      if (url === undefined)
+        throw new UnmappableDeliveryError("resource_url is not under the configured Elation API base URL");
+      return get(url, "elation:resource_url", (body) => parseResource(body, undefined));
+    }
+    const [, list, filter, listed] = listPattern.exec(reference) ?? [];
+    if (
+      list !== undefined &&
+      filter !== undefined &&
+      listed !== undefined &&
+      servedLists.get(list) === filter
+    )
+      return fetchList(reference, list, filter, listed);
     const [, resource, id] = referencePattern.exec(reference) ?? [];
     if (resource === undefined || id === undefined || !servedResources.has(resource))
       throw new UnmappableDeliveryError("reference is not an Elation resource this fetcher serves");
@@ -107,12 +178,22 @@ export function createElationFetcher(options: ElationFetcherOptions): ResourceFe
   };
 }
 
-/** The body as the resource asked for. Throws `UnmappableDeliveryError`, never quoting the body. */
-function parseResource(body: string, id: string): unknown {
+/** A page of a list. Throws `UnmappableDeliveryError`, never quoting the body. */
+function parsePage(body: string): z.infer<typeof pageSchema> {
+  const page = pageSchema.safeParse(parseJson(body));
+  if (!page.success) throw new UnmappableDeliveryError("fetched Elation body is not a page of a list");
+  return page.data;
+}
+
+/**
+ * The body as the resource asked for (any resource for a `resource_url`, whose id the event does not say).
+ * Throws `UnmappableDeliveryError`, never quoting the body.
+ */
+function parseResource(body: string, id: string | undefined): unknown {
   const json = parseJson(body);
   const resource = resourceSchema.safeParse(json);
   if (!resource.success) throw new UnmappableDeliveryError("fetched Elation body is not a resource");
-  if (resource.data.id !== id)
+  if (id !== undefined && resource.data.id !== id)
     throw new UnmappableDeliveryError("fetched Elation resource is not the referenced one");
   // As Elation sent it: elation.ts reads its own types.
   return json;

@@ -13,7 +13,8 @@ import {
 } from "./http-retry.js";
 
 /**
- * Fetches what healthie.ts asks for (`message/<id>`, `appointment/<id>`, `scheduled_message/<id>`) from
+ * Fetches what healthie.ts asks for (`message/<id>`, `appointment/<id>`, `scheduled_message/<id>`,
+ * `client_chart/<user id>`) from
  * Healthie's GraphQL API
  * (`POST https://api.gethealthie.com/graphql`, staging `https://staging-api.gethealthie.com/graphql`), with the
  * headers `Authorization: Basic <api key>` and `AuthorizationSource: API` (and `AuthorizationShard` for
@@ -42,6 +43,15 @@ import {
  * - `note`: the message it sent, fetched as `message/<id>` above (two more requests); null when it names none,
  *   and for a blast to several clients (`invitees_count` over 1), which credits no single patient.
  *
+ * `client_chart/<user id>` (healthie-chart.ts): one request for the client, then one per consent form template.
+ * - `id`, `diagnoses`: the User's (`user(id:)`), each Diagnosis with `id active primary first_symptom_date
+ *   end_date icd_code { code }`, as Healthie gives them.
+ * - `consent_forms`: for each of `consentFormIds`, the client's filled-out forms of that template,
+ *   `formAnswerGroups(user_id:, custom_module_form_id:)`, every page (cursor pagination: `first`, `after`,
+ *   `page_info { has_next_page end_cursor }`), each FormAnswerGroup with `id user_id created_at updated_at finished
+ *   deleted_at`, as Healthie gives them. A list longer than 50 pages is refused, never cut short. None configured:
+ *   an empty list (the episodes show `consent-missing`).
+ *
  * Failures: `ResourceGoneError` (404) when Healthie answers 404 or 410, answers a null resource, or reports
  * an error coded or worded "not found"; transient failures (network, timeout, 408, 429, 5xx, and Healthie's
  * `TOO_MANY_REQUESTS` error) are retried with backoff, then thrown as `ResourceFetchError`; any other GraphQL
@@ -57,6 +67,8 @@ export interface HealthieFetcherOptions extends RetryOptions {
   authorizationShard?: string;
   /** Per request. Default 5 s. */
   timeoutMs?: number;
+  /** The form templates (`CustomModuleForm` ids) whose filled-out forms are the practice's consent forms. */
+  consentFormIds?: readonly string[];
 }
 
 const noteQuery = `query portaltimeNote($id: ID) {
@@ -101,6 +113,20 @@ const noteSchedulerQuery = `query portaltimeNoteScheduler($id: ID) {
     id
     invitees_count
     note { id }
+  }
+}`;
+
+const clientChartQuery = `query portaltimeClientChart($id: ID) {
+  user(id: $id) {
+    id
+    diagnoses { id active primary first_symptom_date end_date icd_code { code } }
+  }
+}`;
+
+const consentFormsQuery = `query portaltimeConsentForms($user_id: ID, $custom_module_form_id: ID, $after: String) {
+  formAnswerGroups(user_id: $user_id, custom_module_form_id: $custom_module_form_id, first: 100, after: $after) {
+    nodes { id user_id created_at updated_at finished deleted_at }
+    page_info { has_next_page end_cursor }
   }
 }`;
 
@@ -156,6 +182,18 @@ const appointmentSchema = z.object({
     .nullish(),
 });
 
+/** The client with their diagnoses, each as Healthie gives it (healthie-chart.ts reads them). */
+const clientSchema = z.object({ id: healthieId, diagnoses: z.array(z.unknown()).nullish() });
+
+/** One page of a `FormAnswerGroupPaginationConnection`: its nodes as Healthie gives them. */
+const formPageSchema = z.object({
+  nodes: z.array(z.unknown()).nullish(),
+  page_info: z.object({ has_next_page: z.boolean(), end_cursor: z.string().nullish() }),
+});
+
+/** A client's consent forms longer than this many pages are refused, never cut short. */
+const MAX_FORM_PAGES = 50;
+
 /** A GraphQL response (spec §7.1): only `extensions.code` of an error is read, never its message. */
 const graphqlResponseSchema = z.object({
   data: z.record(z.string(), z.unknown()).nullish(),
@@ -171,7 +209,7 @@ const graphqlResponseSchema = z.object({
 type GraphqlError = NonNullable<z.infer<typeof graphqlResponseSchema>["errors"]>[number];
 
 /** `message/<id>`, `appointment/<id>` or `scheduled_message/<id>`, as healthie.ts names them. */
-const referencePattern = /^(message|appointment|scheduled_message)\/([A-Za-z0-9_-]{1,64})$/;
+const referencePattern = /^(message|appointment|scheduled_message|client_chart)\/([A-Za-z0-9_-]{1,64})$/;
 
 const notFoundCodes = new Set(["NOT_FOUND", "RECORD_NOT_FOUND", "RESOURCE_NOT_FOUND"]);
 
@@ -218,6 +256,8 @@ export function createHealthieFetcher(options: HealthieFetcherOptions): Resource
     if (!data) throw new ResourceFetchError(reference, status);
     return { kind: "done", value: data };
   }
+
+  const consentFormIds = [...new Set(options.consentFormIds ?? [])];
 
   const query = (reference: string, document: string, variables: Record<string, string>) => {
     const body = JSON.stringify({ query: document, variables });
@@ -270,14 +310,44 @@ export function createHealthieFetcher(options: HealthieFetcherOptions): Resource
     };
   }
 
+  async function fetchClientChart(reference: string, id: string): Promise<unknown> {
+    const data = await query(reference, clientChartQuery, { id });
+    const client = parseField(clientSchema, data.user, reference, "user");
+    const consentForms: unknown[] = [];
+    for (const formId of consentFormIds) {
+      let after: string | undefined;
+      for (let pages = 0; ; pages += 1) {
+        if (pages === MAX_FORM_PAGES)
+          throw new UnmappableDeliveryError(
+            `Healthie formAnswerGroups is longer than ${MAX_FORM_PAGES} pages`,
+          );
+        const variables = { user_id: id, custom_module_form_id: formId, ...(after ? { after } : {}) };
+        const page = (await query(reference, consentFormsQuery, variables)).formAnswerGroups;
+        const parsed = formPageSchema.safeParse(page);
+        if (!parsed.success)
+          throw new UnmappableDeliveryError(
+            `Healthie formAnswerGroups fails its schema at ${pathOf(parsed.error)}`,
+          );
+        consentForms.push(...(parsed.data.nodes ?? []));
+        const { has_next_page, end_cursor } = parsed.data.page_info;
+        if (!has_next_page) break;
+        if (!end_cursor)
+          throw new UnmappableDeliveryError("Healthie formAnswerGroups has a next page but no cursor");
+        after = end_cursor;
+      }
+    }
+    return { id: client.id, diagnoses: client.diagnoses ?? [], consent_forms: consentForms };
+  }
+
   return async (reference) => {
     const [, kind, id] = referencePattern.exec(reference) ?? [];
     if (kind === undefined || id === undefined)
       throw new UnmappableDeliveryError(
-        "reference is not a Healthie message, appointment or scheduled message",
+        "reference is not a Healthie message, appointment, scheduled message or client chart",
       );
     if (kind === "message") return fetchNote(reference, id);
     if (kind === "scheduled_message") return fetchScheduledMessage(reference, id);
+    if (kind === "client_chart") return fetchClientChart(reference, id);
     return fetchAppointment(reference, id);
   };
 }

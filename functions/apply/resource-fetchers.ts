@@ -39,6 +39,7 @@ export function resourceFetchers(
         apiUrl: healthie.apiUrl,
         apiKey: await readSecret(healthie.apiKeySecretName),
         authorizationShard: healthie.authorizationShard,
+        consentFormIds: healthie.consentFormIds,
       });
   }
   if (elation !== undefined) {

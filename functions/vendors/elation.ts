@@ -1,10 +1,11 @@
 import { createPublicKey, verify } from "node:crypto";
 import * as z from "zod";
 import { ConfigurationError } from "../domain/errors.js";
-import { type FactInput, factSchema, instant, type VisitStatus } from "../domain/facts.js";
+import { type FactInput, factSchema, type VisitStatus } from "../domain/facts.js";
 import { attestedSeconds } from "./attested-time.js";
+import { consentOfReport, elationInstant, readPatientChart } from "./elation-chart.js";
 import { groupKeyOf, parseEnvelope, readJsonBody } from "./envelope.js";
-import { UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
+import { ResourceGoneError, UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
 import type { MappedDelivery, ResourceFetcher, VendorFormat } from "./format.js";
 import { ignore, skip } from "./mapped.js";
 
@@ -24,27 +25,39 @@ import { ignore, skip } from "./mapped.js";
  * - Order: a fact's version is its event's time, the millisecond timestamp of the UUIDv7 `event_uuid` (else
  *   `event_id`), so the latest event about a resource wins (R10: the latest status).
  * - Datetimes without an offset (`send_date`) are UTC. An appointment without a status is Scheduled.
+ *
+ * Thin events: a large resource comes as `resource_url` with `data` null or empty, fetched in the apply function
+ * (https://help.elationhealth.com/articles/rest/event-subscription-api/event-subscriptions/the-published-event-object),
+ * and a thread may list its `messages` by id only (https://docs.elationhealth.com/reference/the-message-thread-object):
+ * they are fetched as the thread's messages, `GET /thread_messages/?thread=<id>`.
+ *
+ * Diagnoses and consent: Elation's messages carry neither, so every message is mapped with what the patient's chart
+ * says on its date (elation-chart.ts): the problem list's ICD-10-CM codes, and consent documents as consent facts.
+ * A `reports` event for a consent document is a consent fact too (its deletion retracts it).
  */
 
 const elationId = z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,20}$/)]).transform(String);
 
-const elationInstant = z
-  .string()
-  .transform((value) => (/(Z|[+-]\d{2}:?\d{2})$/.test(value) ? value : `${value}Z`))
-  .pipe(instant);
-
 const envelopeSchema = z
   .object({
-    data: z.record(z.string(), z.unknown()),
+    data: z.record(z.string(), z.unknown()).nullable(),
     action: z.enum(["saved", "deleted"]),
     event_id: z.number().int().nonnegative().optional(),
     event_uuid: z.uuid().optional(),
     resource: z.string().min(1).max(64),
+    resource_url: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .nullish(),
     application_id: z.union([z.number().int(), z.string()]).optional(),
   })
   .refine((envelope) => envelope.event_uuid !== undefined || envelope.event_id !== undefined, {
     path: ["event_uuid"],
     message: "event_uuid or event_id is required",
+  })
+  .refine((envelope) => !isThin(envelope) || Boolean(envelope.resource_url), {
+    path: ["data"],
+    message: "data or resource_url is required",
   });
 type Envelope = z.infer<typeof envelopeSchema>;
 
@@ -64,6 +77,10 @@ const appointmentSchema = z.object({
   deleted_date: z.string().nullish(),
 });
 
+/** An event whose resource is not in `data`: it is fetched from `resource_url`. */
+const isThin = (envelope: { data: Record<string, unknown> | null }): boolean =>
+  envelope.data === null || Object.keys(envelope.data).length === 0;
+
 const threadMessageSchema = z.object({
   id: elationId,
   thread: elationId.optional(),
@@ -74,13 +91,18 @@ const threadMessageSchema = z.object({
 });
 type ThreadMessage = z.infer<typeof threadMessageSchema>;
 
+/** A thread as Elation sends it: its messages, or only their ids. */
 const messageThreadSchema = z.object({
   id: elationId,
   patient: elationId,
-  messages: z.array(threadMessageSchema),
+  messages: z.array(z.union([threadMessageSchema, elationId])),
   deleted_date: z.string().nullish(),
 });
-type MessageThread = z.infer<typeof messageThreadSchema>;
+type ListedThread = z.infer<typeof messageThreadSchema>;
+type MessageThread = Omit<ListedThread, "messages"> & { messages: ThreadMessage[] };
+
+/** `GET /thread_messages/?thread=<id>`, as the fetcher returns it. */
+const threadMessagesSchema = z.object({ results: z.array(threadMessageSchema) });
 
 const letterSchema = z.object({
   id: elationId,
@@ -128,12 +150,14 @@ export const elation: VendorFormat = {
 
   accept(request) {
     const envelope = parseEnvelope(envelopeSchema, readJsonBody(request.body));
-    const { id, patient } = groupingFields.parse(envelope.data);
+    const { id, patient } = groupingFields.parse(envelope.data ?? {});
+    // A thin event names its resource only by URL: its deliveries are grouped by it.
+    const resource = id === undefined && envelope.resource_url ? envelope.resource_url : id;
     return {
       format: "elation",
       kind: "event",
       dedupeKey: envelope.event_uuid ?? String(envelope.event_id),
-      groupKey: groupKeyOf(patient ?? `elation:${envelope.resource}/${id ?? ""}`),
+      groupKey: groupKeyOf(patient ?? `elation:${envelope.resource}/${resource ?? ""}`),
       payload: envelope,
     };
   },
@@ -148,20 +172,81 @@ export const elation: VendorFormat = {
       version: eventVersion(envelope),
       deleted: envelope.action === "deleted",
     };
+    const data = await resourceOf(envelope, fetchResource);
+    if (data === undefined)
+      return skip(`elation:${envelope.resource}`, "resource_url names a resource that is gone");
     switch (envelope.resource) {
       case "appointments":
-        return mapAppointment(envelope.data, event);
+        return mapAppointment(data, event);
       case "thread_messages":
-        return mapThreadMessage(envelope.data, event, fetchResource);
+        return withChart(await mapThreadMessage(data, event, fetchResource), event, fetchResource);
       case "message_threads":
-        return mapMessageThread(envelope.data, event);
+        return withChart(await mapMessageThread(data, event, fetchResource), event, fetchResource);
       case "letters":
-        return mapLetter(envelope.data, event);
+        return withChart(mapLetter(data, event), event, fetchResource);
+      case "reports":
+        return mapReport(data, event);
       default:
         return ignore(`elation:${envelope.resource}`, "unmapped-type");
     }
   },
 };
+
+/** The event's resource: `data`, or for a thin event what its `resource_url` answers (undefined: gone). */
+async function resourceOf(envelope: Envelope, fetchResource: ResourceFetcher): Promise<unknown> {
+  if (!isThin(envelope)) return envelope.data;
+  try {
+    return await fetchResource(envelope.resource_url as string);
+  } catch (error) {
+    if (error instanceof ResourceGoneError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * R8, R11: each message (not a deletion) carries its patient's problem-list diagnoses on its date, and the
+ * patient's consent documents come with it. A list Elation answers with the wrong shape is reported in `skipped`;
+ * the messages still apply, and their episodes show what is missing (`diagnosis-missing`, `consent-missing`).
+ */
+async function withChart(
+  messages: MappedDelivery,
+  event: EventContext,
+  fetchResource: ResourceFetcher,
+): Promise<MappedDelivery> {
+  const live = messages.facts.filter((fact) => !fact.retracted);
+  const patients = [...new Set(live.map((fact) => fact.patientId))];
+  if (patients.length === 0) return messages;
+  const charts = new Map(
+    await Promise.all(
+      patients.map(
+        async (patient) => [patient, await readPatientChart(patient, event, fetchResource)] as const,
+      ),
+    ),
+  );
+  const facts = messages.facts.map((fact) => {
+    const chart = charts.get(fact.patientId);
+    if (chart === undefined || fact.retracted) return fact;
+    if (fact.kind !== "inquiry" && fact.kind !== "clinician-activity") return fact;
+    return { ...fact, diagnosisCodes: chart.diagnosesAt(fact.at) };
+  });
+  const result: MappedDelivery = { ...messages, facts, skipped: [...messages.skipped] };
+  for (const chart of charts.values()) {
+    result.skipped.push(...chart.skipped);
+    for (const consent of chart.consents) {
+      const one = mapped(String(consent.id), consent);
+      result.facts.push(...one.facts);
+      result.skipped.push(...one.skipped);
+    }
+  }
+  return result;
+}
+
+function mapReport(data: unknown, event: EventContext): MappedDelivery {
+  const reference = referenceOf("reports", data);
+  const consent = consentOfReport(data, event);
+  if (consent === undefined) return skip(reference, "report is not a consent document");
+  return mapped(reference, consent);
+}
 
 function mapAppointment(data: unknown, event: EventContext): MappedDelivery {
   const reference = referenceOf("appointments", data);
@@ -204,16 +289,23 @@ async function mapThreadMessage(
       return { facts: [], retractions: [{ factId: reference, version: event.version }], skipped: [] };
     return mapped(reference, messageFact(message, { patient: message.patient, opener: undefined }, event));
   }
-  const thread = messageThreadSchema.safeParse(await fetchResource(`message_threads/${message.thread}`));
-  if (!thread.success) return skip(reference, `its thread fails its schema at ${pathOf(thread.error)}`);
-  return mapped(reference, messageFact(message, threadContext(thread.data), event));
+  const listed = messageThreadSchema.safeParse(await fetchResource(`message_threads/${message.thread}`));
+  if (!listed.success) return skip(reference, `its thread fails its schema at ${pathOf(listed.error)}`);
+  const thread = await withMessages(listed.data, fetchResource);
+  if (typeof thread === "string") return skip(reference, thread);
+  return mapped(reference, messageFact(message, threadContext(thread), event));
 }
 
-function mapMessageThread(data: unknown, event: EventContext): MappedDelivery {
+async function mapMessageThread(
+  data: unknown,
+  event: EventContext,
+  fetchResource: ResourceFetcher,
+): Promise<MappedDelivery> {
   const reference = referenceOf("message_threads", data);
   const parsed = messageThreadSchema.safeParse(data);
   if (!parsed.success) return skip(reference, `message thread fails its schema at ${pathOf(parsed.error)}`);
-  const thread = parsed.data;
+  const thread = await withMessages(parsed.data, fetchResource);
+  if (typeof thread === "string") return skip(reference, thread);
   if (thread.messages.length === 0) return ignore(reference, "empty");
   const context = threadContext(thread);
   const threadEvent = { ...event, deleted: event.deleted || Boolean(thread.deleted_date) };
@@ -245,6 +337,21 @@ function mapLetter(data: unknown, event: EventContext): MappedDelivery {
     practitionerId: letter.signed_by,
     seconds: attestedSeconds(letter.body),
   });
+}
+
+/**
+ * The thread with its messages: as listed when Elation embedded them, else its messages fetched as
+ * `GET /thread_messages/?thread=<id>` (one request, not one per id). A string says why they cannot be had.
+ */
+async function withMessages(
+  thread: ListedThread,
+  fetchResource: ResourceFetcher,
+): Promise<MessageThread | string> {
+  const embedded = thread.messages.filter((message) => typeof message !== "string");
+  if (embedded.length === thread.messages.length) return { ...thread, messages: embedded };
+  const fetched = threadMessagesSchema.safeParse(await fetchResource(`thread_messages?thread=${thread.id}`));
+  if (!fetched.success) return `its thread's messages fail their schema at ${pathOf(fetched.error)}`;
+  return { ...thread, messages: fetched.data.results };
 }
 
 /** The thread's patient and first message (R1: every later message replies to it). */

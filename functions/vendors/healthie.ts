@@ -5,13 +5,13 @@ import {
   credential,
   type FactInput,
   factSchema,
-  instant,
   type VisitStatus,
 } from "../domain/facts.js";
 import { attestedSeconds } from "./attested-time.js";
 import { groupKeyOf, parseEnvelope, readJsonBody, sha256Hex } from "./envelope.js";
 import { UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
 import type { InboundRequest, MappedDelivery, VendorFormat } from "./format.js";
+import { healthieId, healthieInstant, withClientChart } from "./healthie-chart.js";
 import { ignore, skip } from "./mapped.js";
 
 /**
@@ -38,6 +38,10 @@ import { ignore, skip } from "./mapped.js";
  *   `note`, the message it sent, in the projection of `message/<id>`. The fact is that message's, under the
  *   message's id, so a later `message.deleted` retracts it.
  *
+ * Diagnoses and consent: Healthie's messages carry neither, so every message is mapped with what the client's
+ * chart says on its date (healthie-chart.ts, fetched as `client_chart/<user id>`): the client's diagnoses'
+ * ICD-10-CM codes, and the consent forms the deployment names as consent facts.
+ *
  * Conventions portaltime chose where Healthie documents nothing:
  * - Time spent: Elation's convention, a line of its own in the note, `Time spent: <n> min`. Without one: zero
  *   minutes, kept for audit.
@@ -49,16 +53,6 @@ import { ignore, skip } from "./mapped.js";
  *   virtual. An appointment without a `pm_status` is scheduled; an unknown one is skipped, never guessed
  *   (R10).
  */
-
-const healthieId = z.union([z.string().min(1).max(64), z.number().int().nonnegative()]).transform(String);
-
-/** Healthie's ISO 8601, or its older `2024-07-12 10:00:00 -0400`. */
-const healthieInstant = z
-  .string()
-  .transform((value) =>
-    value.replace(/^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) ([+-]\d{2})(\d{2})$/, "$1T$2$3:$4"),
-  )
-  .pipe(instant);
 
 const envelopeSchema = z.object({
   resource_id: healthieId,
@@ -162,14 +156,24 @@ export const healthie: VendorFormat = {
     const factId = factIdOf(envelope);
     switch (envelope.event_type) {
       case "message.created":
-        return mapMessage(envelope, await fetchResource(reference), delivery.dedupeKey);
+        return withClientChart(
+          mapMessage(envelope, await fetchResource(reference), delivery.dedupeKey),
+          delivery.dedupeKey,
+          fetchResource,
+        );
       case "scheduled_message.sent":
-        return mapScheduledMessage(envelope, await fetchResource(reference), delivery.dedupeKey);
+        return withClientChart(
+          mapScheduledMessage(envelope, await fetchResource(reference), delivery.dedupeKey),
+          delivery.dedupeKey,
+          fetchResource,
+        );
       case "appointment.created":
       case "appointment.updated":
         return mapAppointment(envelope, await fetchResource(reference), delivery.dedupeKey);
       case "message.deleted":
       case "appointment.deleted":
+      // A deleted consent form retracts its consent (healthie-chart.ts); any other form is no fact of ours.
+      case "form_answer_group.deleted":
         // Healthie's delete names only the resource: the fact held under its id is retracted (R16).
         return { facts: [], retractions: [{ factId }], skipped: [] };
       default:

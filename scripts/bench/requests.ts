@@ -27,8 +27,12 @@ const samples: ReadonlyArray<{ format: FormatName; fixture: string; headers?: Re
   { format: "healthie", fixture: "healthie/message-created.json" },
   { format: "bridge", fixture: "bridge/event-episode.json" },
 ];
-/** What the vendor API answers for thin payloads (Healthie sends only an id). */
-const vendorApi: Readonly<Record<string, string>> = { "message/88120456": "healthie/note-from-patient.json" };
+/** What the vendor APIs answer: thin payloads (Healthie sends only an id), and Elation's chart lists. */
+const vendorApi: Readonly<Record<string, string>> = {
+  "message/88120456": "healthie/note-from-patient.json",
+  "problems?patient=64058687489": "elation/problems.json",
+  "reports?patient=64058687489": "elation/reports.json",
+};
 
 const fixture = (path: string): unknown =>
   JSON.parse(readFileSync(join(PROJECT_ROOT, "test/fixtures/vendors", path), "utf8"));

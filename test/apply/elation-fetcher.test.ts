@@ -14,7 +14,8 @@ import type { AcceptedDelivery } from "../../functions/vendors/format.js";
 
 /**
  * The Elation fetcher against a real local HTTP server playing Elation's OAuth2 token endpoint and REST API,
- * serving the message thread of the vendor fixtures.
+ * serving the message thread of the vendor fixtures, the thread's messages, and the patient's problem list and
+ * chart documents as Elation's paginated lists (`{ count, next, previous, results }`, `limit` and `offset`).
  */
 
 const clientId = "elation-synthetic-client";
@@ -58,6 +59,9 @@ const ehr = {
   tokenReplies: [] as Reply[],
   /** Answers the API gives, in order; once used up, the thread for a valid token, else 401. */
   apiReplies: [] as Reply[],
+  /** The largest page the stand-in gives, and the origin of its `next` links. */
+  pageSize: 100,
+  nextOrigin: undefined as string | undefined,
 };
 
 beforeAll(async () => {
@@ -88,6 +92,8 @@ beforeEach(() => {
   ehr.tokenDelayMs = 0;
   ehr.tokenReplies = [];
   ehr.apiReplies = [];
+  ehr.pageSize = 100;
+  ehr.nextOrigin = undefined;
 });
 
 async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -107,11 +113,44 @@ async function handle(request: IncomingMessage, response: ServerResponse): Promi
     return;
   }
   const data = thread();
-  if (request.method !== "GET" || request.url !== `/api/2.0/message_threads/${data.id}/`) {
+  const url = new URL(request.url ?? "/", origin);
+  const list = lists[url.pathname];
+  const message = data.messages.find(
+    (one: { id: number }) => url.pathname === `/api/2.0/thread_messages/${one.id}/`,
+  );
+  const found =
+    request.method !== "GET"
+      ? undefined
+      : url.pathname === `/api/2.0/message_threads/${data.id}/`
+        ? data
+        : (message ?? (list === undefined ? undefined : page(url, list())));
+  if (found === undefined) {
     response.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ detail: phi }));
     return;
   }
-  response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(data));
+  response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(found));
+}
+
+/** The lists this stand-in serves, by path, each with the one filter Elation's API takes for it. */
+const lists: Record<string, () => unknown[]> = {
+  "/api/2.0/problems/": () => fixtureJson("problems.json").results,
+  "/api/2.0/reports/": () => fixtureJson("reports.json").results,
+  "/api/2.0/thread_messages/": () => thread().messages,
+};
+
+/** One page of `items` as Elation answers a list: `limit` (here at most `ehr.pageSize`) from `offset`. */
+function page(url: URL, items: unknown[]): unknown {
+  const limit = Math.min(Number(url.searchParams.get("limit") ?? 20), ehr.pageSize);
+  const offset = Number(url.searchParams.get("offset") ?? 0);
+  const nextUrl = new URL(url);
+  nextUrl.searchParams.set("offset", String(offset + limit));
+  return {
+    count: items.length,
+    next:
+      offset + limit < items.length ? (ehr.nextOrigin ?? origin) + nextUrl.pathname + nextUrl.search : null,
+    previous: null,
+    results: items.slice(offset, offset + limit),
+  };
 }
 
 /** Elation's token endpoint: client credentials in the form body. */
@@ -247,9 +286,13 @@ describe("Elation fetcher", () => {
 
     // Assess
     expect(mapped.skipped).toEqual([]);
-    expect(mapped.facts).toHaveLength(1);
-    expect(mapped).toEqual(await elation.toFacts(delivery, async () => thread()));
-    expect(ehr.apiRequests).toHaveLength(1);
+    expect(mapped.facts.map((fact) => fact.kind)).toEqual([expect.any(String), "consent"]);
+    expect(mapped.facts[0]).toMatchObject({ diagnosisCodes: ["L23.9", "E11.9"] });
+    expect(ehr.apiRequests.map((request) => request.path).sort()).toEqual([
+      "/api/2.0/message_threads/346226779/",
+      "/api/2.0/problems/?patient=64058687489&limit=100",
+      "/api/2.0/reports/?patient=64058687489&limit=100",
+    ]);
   });
 
   it("links a reply to the thread's first message", async () => {
@@ -262,7 +305,7 @@ describe("Elation fetcher", () => {
     const { facts } = await elation.toFacts(delivery, fetchResource);
 
     // Assess
-    expect(facts).toEqual([
+    expect(facts.filter((fact) => fact.kind !== "consent")).toEqual([
       expect.objectContaining({
         kind: "inquiry",
         patientId: "64058687489",
@@ -524,7 +567,13 @@ describe("Elation fetcher", () => {
       "message_threads/346226779/",
       "message_threads/../oauth2/token",
       "message_threads/%33",
-      `${apiBaseUrl}message_threads/346226779`,
+      "problems?patient=abc",
+      "problems?practice=65540",
+      "letters?patient=64058687489",
+      "thread_messages?patient=64058687489",
+      "https://elation.example/api/2.0/message_threads/346226779/",
+      `${origin}/api/2.1/message_threads/346226779/`,
+      `${origin.replace("http://", "http://user:pass@")}/api/2.0/message_threads/346226779/`,
       "Communication/m1",
       "",
     ];
@@ -538,5 +587,90 @@ describe("Elation fetcher", () => {
     }
     expect(ehr.tokenRequests).toHaveLength(0);
     expect(ehr.apiRequests).toHaveLength(0);
+  });
+});
+
+describe("Elation fetcher: lists, thread messages and resource_url", () => {
+  it("returns every page of a patient's problem list, following Elation's next links", async () => {
+    // Prepare
+    ehr.pageSize = 2;
+    const { fetchResource } = client();
+
+    // Act
+    const list = await fetchResource("problems?patient=64058687489");
+
+    // Assess
+    expect(list).toEqual({ results: fixtureJson("problems.json").results });
+    expect(ehr.apiRequests.map((request) => request.path)).toEqual([
+      "/api/2.0/problems/?patient=64058687489&limit=100",
+      "/api/2.0/problems/?patient=64058687489&limit=100&offset=2",
+      "/api/2.0/problems/?patient=64058687489&limit=100&offset=4",
+    ]);
+    expect(authorizations().every((authorization) => authorization === "Bearer token-1")).toBe(true);
+  });
+
+  it("refuses a next link outside the API base URL, never sending the token there", async () => {
+    ehr.pageSize = 1;
+    ehr.nextOrigin = "https://elation.example";
+    const { fetchResource } = client();
+
+    const error = await rejectionOf(fetchResource("reports?patient=64058687489"));
+
+    expect(error).toBeInstanceOf(UnmappableDeliveryError);
+    expect(ehr.apiRequests).toHaveLength(1);
+  });
+
+  it("refuses a list longer than 50 pages instead of cutting it short", async () => {
+    ehr.pageSize = 1;
+    const many = Array.from({ length: 60 }, (_, index) => ({ id: index }));
+    const problems = lists["/api/2.0/problems/"];
+    lists["/api/2.0/problems/"] = () => many;
+    try {
+      const error = await rejectionOf(client().fetchResource("problems?patient=64058687489"));
+
+      expect(error).toBeInstanceOf(UnmappableDeliveryError);
+      expect(ehr.apiRequests).toHaveLength(50);
+    } finally {
+      lists["/api/2.0/problems/"] = problems as () => unknown[];
+    }
+  });
+
+  it("fetches a thread's messages by the thread (one list, not one request per id)", async () => {
+    const list = await client().fetchResource("thread_messages?thread=346226779");
+
+    expect(list).toEqual({ results: thread().messages });
+    expect(ehr.apiRequests.map((request) => request.path)).toEqual([
+      "/api/2.0/thread_messages/?thread=346226779&limit=100",
+    ]);
+  });
+
+  it("fetches one thread message by id", async () => {
+    const message = await client().fetchResource("thread_messages/346488926");
+
+    expect(message).toMatchObject({ id: 346488926, thread: 346226779 });
+  });
+
+  it("fetches a resource_url under the API base URL with the bearer token", async () => {
+    const resource = await client().fetchResource(`${apiBaseUrl}message_threads/346226779/`);
+
+    expect(resource).toEqual(thread());
+    expect(authorizations()).toEqual(["Bearer token-1"]);
+  });
+
+  it("maps a thin message_threads event end to end, from its resource_url", async () => {
+    // Prepare
+    const event = fixtureJson("message-thread.json");
+    const delivery = deliveryOf({
+      ...event,
+      data: null,
+      resource_url: `${apiBaseUrl}message_threads/346226779/`,
+    });
+
+    // Act
+    const mapped = await elation.toFacts(delivery, client().fetchResource);
+
+    // Assess
+    expect(mapped.skipped).toEqual([]);
+    expect(mapped).toEqual(await elation.toFacts(deliveryOf(event), client().fetchResource));
   });
 });

@@ -51,6 +51,11 @@ const api = {
   firstNotes: new Map<string, string>(),
   appointments: new Map<string, Record<string, unknown>>(),
   noteSchedulers: new Map<string, Record<string, unknown>>(),
+  /** Users (clients) with their diagnoses, as `user(id:)` answers them. */
+  users: new Map<string, Record<string, unknown>>(),
+  /** Filled-out forms, answered by `formAnswerGroups(user_id:, custom_module_form_id:)`, `pageSize` a page. */
+  formAnswerGroups: [] as Array<Record<string, unknown>>,
+  pageSize: 100,
 };
 
 /** A fixture projection (healthie.ts's shape) back as Healthie's Note, in conversation `conversationId`. */
@@ -97,6 +102,20 @@ beforeEach(() => {
   const { user, ...appointment } = fixtureJson("appointment-occurred.json");
   api.appointments = new Map([["597220", { ...appointment, user, is_group: false, is_blocker: false }]]);
   api.noteSchedulers = new Map([["46000", { id: "46000", invitees_count: 1, note: { id: "88120777" } }]]);
+  const client = fixtureJson("user-diagnoses.json").data.user;
+  api.users = new Map([[client.id, client]]);
+  // The fixture's forms are of consent template 811; one more of another template (an intake form).
+  api.formAnswerGroups = [
+    ...fixtureJson("form-answer-groups.json").data.formAnswerGroups.nodes.map(
+      (form: Record<string, unknown>) => ({ ...form, custom_module_form_id: "811" }),
+    ),
+    {
+      ...fixtureJson("form-answer-groups.json").data.formAnswerGroups.nodes[0],
+      id: "30560",
+      custom_module_form_id: "900",
+    },
+  ];
+  api.pageSize = 100;
 });
 
 async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -132,6 +151,28 @@ function answer(query: string, variables: Record<string, string>): Record<string
   if (/\bnote\(id: \$id\)/.test(query)) return { note: api.notes.get(variables.id ?? "") ?? null };
   if (/\bappointment\(id: \$id\)/.test(query))
     return { appointment: api.appointments.get(variables.id ?? "") ?? null };
+  if (/\buser\(id: \$id\)/.test(query)) return { user: api.users.get(variables.id ?? "") ?? null };
+  if (/\bformAnswerGroups\(/.test(query)) {
+    // Cursor pagination as Healthie's connections page: the cursor is the last node's position.
+    const matching = api.formAnswerGroups.filter(
+      (form) =>
+        form.user_id === variables.user_id && form.custom_module_form_id === variables.custom_module_form_id,
+    );
+    const start = variables.after === undefined ? 0 : Number(variables.after);
+    const nodes = matching
+      .slice(start, start + api.pageSize)
+      .map(({ custom_module_form_id, ...form }) => form);
+    const end = start + nodes.length;
+    return {
+      formAnswerGroups: {
+        nodes,
+        page_info: {
+          has_next_page: end < matching.length,
+          end_cursor: nodes.length > 0 ? String(end) : null,
+        },
+      },
+    };
+  }
   if (/\bconversation\(id: \$conversation_id\)/.test(query)) {
     const id = variables.conversation_id ?? "";
     const first = api.firstNotes.get(id);
@@ -185,6 +226,13 @@ const deliveryOf = (envelope: unknown): AcceptedDelivery =>
     headers: {},
     body: Buffer.from(JSON.stringify(envelope)),
   });
+
+/** healthie-chart.ts's projection of the fixtures' client, with these consent forms. */
+const chartProjection = (consentForms: unknown[]) => ({
+  id: "131391",
+  diagnoses: fixtureJson("user-diagnoses.json").data.user.diagnoses,
+  consent_forms: consentForms,
+});
 
 const messageCreated = (noteId: string) => ({ ...fixtureJson("message-created.json"), resource_id: noteId });
 
@@ -255,7 +303,11 @@ describe("Healthie fetcher: messages", () => {
     // Assess
     expect(mapped.skipped).toEqual([]);
     expect(mapped.facts).toHaveLength(1);
-    expect(mapped).toEqual(await healthie.toFacts(delivery, async () => fixtureJson(projection)));
+    expect(mapped).toEqual(
+      await healthie.toFacts(delivery, async (reference) =>
+        reference === "client_chart/131391" ? chartProjection([]) : fixtureJson(projection),
+      ),
+    );
   });
 
   it("credits a provider's reply to the conversation's client, whoever owns the conversation", async () => {
@@ -346,6 +398,108 @@ describe("Healthie fetcher: messages", () => {
     // Assess
     expect(error).toBeInstanceOf(UnmappableDeliveryError);
     expect(error.message).toContain("created_at");
+  });
+});
+
+describe("Healthie fetcher: the client's chart (diagnoses and consent forms)", () => {
+  it("queries the client's diagnoses, then each consent template's filled-out forms, every page", async () => {
+    // Prepare: pages of one form, so the three forms of template 811 take three pages.
+    api.pageSize = 1;
+    const { fetchResource } = client({ consentFormIds: ["811"] });
+
+    // Act
+    const chart = await fetchResource("client_chart/131391");
+
+    // Assess: Healthie's objects as it gives them; template 900's form is not asked for.
+    const nodes = fixtureJson("form-answer-groups.json").data.formAnswerGroups.nodes;
+    expect(chart).toEqual(chartProjection(nodes));
+    expect(api.requests.map((request) => request.variables)).toEqual([
+      { id: "131391" },
+      { user_id: "131391", custom_module_form_id: "811" },
+      { user_id: "131391", custom_module_form_id: "811", after: "1" },
+      { user_id: "131391", custom_module_form_id: "811", after: "2" },
+    ]);
+    const [userRequest, formsRequest] = api.requests.map((request) => request.query.replace(/\s+/g, " "));
+    expect(userRequest).toContain(
+      "user(id: $id) { id diagnoses { id active primary first_symptom_date end_date icd_code { code } } }",
+    );
+    expect(formsRequest).toContain(
+      "formAnswerGroups(user_id: $user_id, custom_module_form_id: $custom_module_form_id, first: 100, after: $after)",
+    );
+    expect(formsRequest).toContain(
+      "nodes { id user_id created_at updated_at finished deleted_at } page_info { has_next_page end_cursor }",
+    );
+  });
+
+  it("with no consent template configured, reads only the diagnoses", async () => {
+    const { fetchResource } = client();
+
+    const chart = await fetchResource("client_chart/131391");
+
+    expect(chart).toEqual(chartProjection([]));
+    expect(api.requests).toHaveLength(1);
+  });
+
+  it("R8, R11: maps a patient's note end to end with the chart's diagnoses and consent", async () => {
+    // Prepare
+    const { fetchResource } = client({ consentFormIds: ["811"] });
+
+    // Act
+    const mapped = await healthie.toFacts(deliveryOf(messageCreated("88120456")), fetchResource);
+
+    // Assess
+    expect(mapped.skipped).toEqual([]);
+    expect(mapped.facts).toEqual([
+      expect.objectContaining({ kind: "inquiry", diagnosisCodes: ["E11.65", "I10", "F41.1"] }),
+      expect.objectContaining({ kind: "consent", id: "healthie:form_answer_group/30551", retracted: false }),
+      expect.objectContaining({ kind: "consent", id: "healthie:form_answer_group/30552", retracted: true }),
+    ]);
+  });
+
+  it("reports a client Healthie does not have as gone", async () => {
+    const { fetchResource } = client();
+
+    const error = await rejectionOf(fetchResource("client_chart/131392"));
+
+    expect(error).toBeInstanceOf(ResourceGoneError);
+  });
+
+  it("refuses a forms page without Healthie's connection shape, naming the field only", async () => {
+    // Prepare
+    const { fetchResource } = client({ consentFormIds: ["811"] });
+    api.replies = [
+      { status: 200, body: JSON.stringify({ data: { user: api.users.get("131391") } }) },
+      {
+        status: 200,
+        body: JSON.stringify({
+          data: { formAnswerGroups: { nodes: [], page_info: { has_next_page: phi } } },
+        }),
+      },
+    ];
+
+    // Act
+    const error = await rejectionOf(fetchResource("client_chart/131391"));
+
+    // Assess
+    expect(error).toBeInstanceOf(UnmappableDeliveryError);
+    expect(error.message).toContain("Healthie formAnswerGroups fails its schema at page_info.has_next_page");
+  });
+
+  it("refuses a forms page that says there is more but gives no cursor", async () => {
+    const { fetchResource } = client({ consentFormIds: ["811"] });
+    api.replies = [
+      { status: 200, body: JSON.stringify({ data: { user: api.users.get("131391") } }) },
+      {
+        status: 200,
+        body: JSON.stringify({
+          data: { formAnswerGroups: { nodes: [], page_info: { has_next_page: true, end_cursor: null } } },
+        }),
+      },
+    ];
+
+    const error = await rejectionOf(fetchResource("client_chart/131391"));
+
+    expect(error).toBeInstanceOf(UnmappableDeliveryError);
   });
 });
 

@@ -681,6 +681,24 @@ describe("configuration", () => {
     });
   });
 
+  it("R11: gives the apply function the Healthie form templates that are the practice's consent forms", () => {
+    // Prepare
+    const config = demoConfig();
+    if (config.healthie === undefined) throw new Error("the demo configuration hydrates Healthie");
+
+    // Act
+    const variant = synthTemplate({ ...config, healthie: { ...config.healthie, consentFormIds: ["811"] } });
+
+    // Assess: as the apply function reads its settings at cold start.
+    const [apply] = Object.values(
+      variant.findResources("AWS::Lambda::Function", { Properties: { FunctionName: "portaltime-apply" } }),
+    );
+    const env = apply?.Properties.Environment.Variables as Record<string, string>;
+    expect(configFromEnv(applyConfigSchema.pick({ hydration: true }), env).hydration.healthie).toMatchObject({
+      consentFormIds: ["811"],
+    });
+  }, 60_000);
+
   it("deploys a 2,000-clinician roster: small environments, a small custom resource, a template within limits", () => {
     const config = demoConfig();
     const roster = syntheticRoster(2000);

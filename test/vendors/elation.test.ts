@@ -3,7 +3,11 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it, vi } from "vitest";
 import { factSchema } from "../../functions/domain/facts.js";
 import { elation } from "../../functions/vendors/elation.js";
-import { InvalidEnvelopeError, UnauthorizedDeliveryError } from "../../functions/vendors/errors.js";
+import {
+  InvalidEnvelopeError,
+  ResourceGoneError,
+  UnauthorizedDeliveryError,
+} from "../../functions/vendors/errors.js";
 import type { AcceptedDelivery, InboundRequest } from "../../functions/vendors/format.js";
 
 const fixture = (name: string): Buffer =>
@@ -66,6 +70,35 @@ const deliveryOf = (body: unknown): AcceptedDelivery =>
 const noFetch = vi.fn(async () => {
   throw new Error("no fetch expected");
 });
+
+/**
+ * Elation's API as elation.ts asks it: the thread, the patient's problem list and chart documents, a thread's
+ * messages (the fixtures are pages as Elation's Patient Profile and Patient Document APIs answer them).
+ */
+const elationApi = (
+  thread: unknown,
+  lists: { problems?: unknown; reports?: unknown; threadMessages?: unknown } = {},
+) =>
+  vi.fn(async (reference: string): Promise<unknown> => {
+    if (reference.startsWith("message_threads/")) return thread;
+    if (reference.startsWith("problems?patient=")) return lists.problems ?? fixtureJson("problems.json");
+    if (reference.startsWith("reports?patient=")) return lists.reports ?? fixtureJson("reports.json");
+    if (reference.startsWith("thread_messages?thread=") && lists.threadMessages !== undefined)
+      return lists.threadMessages;
+    throw new Error(`no fetch of ${reference} expected`);
+  });
+
+/** The consent document of reports.json, as the consent fact an event of `version` carries. */
+const consentFact = (version: number, dedupeKey: string) =>
+  factSchema.parse({
+    kind: "consent",
+    id: "elation:reports/140756000001",
+    version,
+    dedupeKey,
+    patientId: "64058687489",
+    at: "2025-01-15T10:00:00Z",
+    status: "active",
+  });
 
 describe("elation: authenticate (Ed25519 over the raw body)", () => {
   const body = fixture("appointment-checked-in.json");
@@ -277,7 +310,7 @@ describe("elation: messages to inquiries and clinician activity", () => {
 
   it("R1: a patient's thread message is an inquiry; its thread is fetched for its first message", async () => {
     // Prepare
-    const fetchResource = vi.fn(async () => thread);
+    const fetchResource = elationApi(thread);
     const delivery = elation.accept(unsigned(fixture("thread-message-patient.json")));
 
     // Act
@@ -296,14 +329,16 @@ describe("elation: messages to inquiries and clinician activity", () => {
         messageId: "elation:thread_messages/346488926",
         at: "2025-03-03T14:05:00Z",
         author: "patient",
+        diagnosisCodes: ["L23.9", "E11.9"],
       }),
+      consentFact(0x01955a000000, "01955a00-0000-7abc-9def-0123456789ab"),
     ]);
   });
 
   it("R1: a thread delivery makes every later message reply to the thread's first message", async () => {
     const { facts } = await elation.toFacts(
       elation.accept(unsigned(fixture("message-thread.json"))),
-      noFetch,
+      elationApi(undefined),
     );
 
     const byId = new Map(facts.map((fact) => [fact.id, fact]));
@@ -325,7 +360,7 @@ describe("elation: messages to inquiries and clinician activity", () => {
   it("reads a clinician's time from the body's `Time spent` line, in whole seconds", async () => {
     const { facts } = await elation.toFacts(
       elation.accept(unsigned(fixture("message-thread.json"))),
-      noFetch,
+      elationApi(undefined),
     );
 
     expect(facts.find((fact) => fact.kind === "clinician-activity")).toMatchObject({ seconds: 450 });
@@ -335,7 +370,7 @@ describe("elation: messages to inquiries and clinician activity", () => {
     const body = fixtureJson("message-thread.json");
     body.data.messages[0].body = "Start the cream twice daily.";
 
-    const { facts } = await elation.toFacts(deliveryOf(body), noFetch);
+    const { facts } = await elation.toFacts(deliveryOf(body), elationApi(undefined));
 
     expect(facts.find((fact) => fact.kind === "clinician-activity")).toMatchObject({ seconds: 0 });
   });
@@ -380,7 +415,10 @@ describe("elation: messages to inquiries and clinician activity", () => {
   });
 
   it("maps a signed letter to the signer's clinician activity with the attested time", async () => {
-    const { facts } = await elation.toFacts(elation.accept(unsigned(fixture("letter-signed.json"))), noFetch);
+    const { facts } = await elation.toFacts(
+      elation.accept(unsigned(fixture("letter-signed.json"))),
+      elationApi(undefined),
+    );
 
     expect(facts).toEqual([
       factSchema.parse({
@@ -393,7 +431,9 @@ describe("elation: messages to inquiries and clinician activity", () => {
         at: "2025-03-05T18:20:00Z",
         practitionerId: "131074",
         seconds: 720,
+        diagnosisCodes: ["L23.9", "E11.9"],
       }),
+      consentFact(0x01955b200000, "01955b20-0000-7abc-9def-0123456789ab"),
     ]);
   });
 
@@ -417,5 +457,211 @@ describe("elation: messages to inquiries and clinician activity", () => {
     expect(facts).toEqual([]);
     expect(ignored).toEqual([{ reference: "elation:patients", reason: "unmapped-type" }]);
     expect(skipped).toEqual([]);
+  });
+});
+
+describe("elation: diagnoses and consent from the patient's chart (R8, R11)", () => {
+  const thread = fixtureJson("message-thread.json").data;
+  const threadEvent = () => fixtureJson("message-thread.json");
+
+  it("R8: a message carries the ICD-10-CM codes of the problems on the list on its date, in rank order", async () => {
+    // Prepare: problems.json holds a resolved, a later, and an entered-in-error problem besides the two in force.
+    const fetchResource = elationApi(thread);
+
+    // Act
+    const { facts, skipped } = await elation.toFacts(deliveryOf(threadEvent()), fetchResource);
+
+    // Assess
+    expect(skipped).toEqual([]);
+    expect(fetchResource).toHaveBeenCalledWith("problems?patient=64058687489");
+    for (const fact of facts.filter((one) => one.kind !== "consent"))
+      expect(fact, fact.id).toMatchObject({ diagnosisCodes: ["L23.9", "E11.9"] });
+  });
+
+  it("R8: a problem resolved after the message still held on its date; one resolved before did not", async () => {
+    // Prepare
+    const problems = fixtureJson("problems.json");
+    problems.results[0].resolved_date = "2025-03-10";
+    const fetchResource = elationApi(thread, { problems });
+
+    // Act
+    const { facts } = await elation.toFacts(deliveryOf(threadEvent()), fetchResource);
+
+    // Assess
+    expect(facts[0]).toMatchObject({ diagnosisCodes: ["L23.9", "E11.9", "J20.9"] });
+  });
+
+  it("R8: a patient without problems on the list gives messages no codes (the episode shows diagnosis-missing)", async () => {
+    const fetchResource = elationApi(thread, { problems: { count: 0, next: null, results: [] } });
+
+    const { facts, skipped } = await elation.toFacts(deliveryOf(threadEvent()), fetchResource);
+
+    expect(skipped).toEqual([]);
+    expect(facts.filter((fact) => fact.kind === "inquiry")).toMatchObject([
+      { diagnosisCodes: [] },
+      { diagnosisCodes: [] },
+    ]);
+  });
+
+  it("R11: a Consent document becomes a consent fact dated by its document date; other documents do not", async () => {
+    const { facts } = await elation.toFacts(deliveryOf(threadEvent()), elationApi(thread));
+
+    expect(facts.filter((fact) => fact.kind === "consent")).toEqual([
+      consentFact(0x01955a100000, "01955a10-0000-7abc-9def-0123456789ab"),
+    ]);
+  });
+
+  it("R11: a deleted Consent document is a retracted consent fact", async () => {
+    const reports = fixtureJson("reports.json");
+    reports.results[0].deleted_date = "2025-02-01T12:00:00Z";
+
+    const { facts } = await elation.toFacts(deliveryOf(threadEvent()), elationApi(thread, { reports }));
+
+    expect(facts.find((fact) => fact.kind === "consent")).toMatchObject({ retracted: true });
+  });
+
+  it("a list item that fails its schema is reported by path; the messages still apply", async () => {
+    const problems = fixtureJson("problems.json");
+    problems.results[1].status = PATIENT_NAME;
+
+    const { facts, skipped } = await elation.toFacts(
+      deliveryOf(threadEvent()),
+      elationApi(thread, { problems }),
+    );
+
+    expect(facts.filter((fact) => fact.kind !== "consent")).toHaveLength(3);
+    expect(facts[0]).toMatchObject({ diagnosisCodes: ["L23.9"] });
+    expect(skipped).toEqual([
+      { reference: "elation:problems?patient=64058687489", reason: "item 1 fails its schema at status" },
+    ]);
+    expect(JSON.stringify(skipped)).not.toContain(PATIENT_NAME);
+  });
+
+  it("a deleted message reads no chart", async () => {
+    const body = { ...fixtureJson("thread-message-patient.json"), action: "deleted" };
+    const fetchResource = vi.fn();
+
+    await elation.toFacts(deliveryOf(body), fetchResource);
+
+    expect(fetchResource).not.toHaveBeenCalled();
+  });
+
+  it("R11: a reports event for a Consent document is a consent fact; its deletion retracts it", async () => {
+    // Prepare
+    const report = fixtureJson("reports.json").results[0];
+    const event = {
+      data: report,
+      action: "saved",
+      event_id: 918300,
+      event_uuid: "01955a20-0000-7abc-9def-0123456789ab",
+      resource: "reports",
+      application_id: 12345,
+    };
+
+    // Act
+    const saved = await elation.toFacts(deliveryOf(event), noFetch);
+    const deleted = await elation.toFacts(
+      deliveryOf({ ...event, action: "deleted", event_uuid: "01955a21-0000-7abc-9def-0123456789ab" }),
+      noFetch,
+    );
+
+    // Assess
+    expect(saved.facts).toEqual([consentFact(0x01955a200000, "01955a20-0000-7abc-9def-0123456789ab")]);
+    expect(deleted.facts).toMatchObject([{ id: "elation:reports/140756000001", retracted: true }]);
+  });
+
+  it("skips a reports event for a document that is not a consent", async () => {
+    const report = fixtureJson("reports.json").results[1];
+    const event = { data: report, action: "saved", event_id: 918301, resource: "reports" };
+
+    const { facts, skipped } = await elation.toFacts(deliveryOf(event), noFetch);
+
+    expect(facts).toEqual([]);
+    expect(skipped).toEqual([
+      { reference: "elation:reports/140756000002", reason: "report is not a consent document" },
+    ]);
+  });
+});
+
+describe("elation: thin events (resource_url) and threads listing message ids", () => {
+  const thread = fixtureJson("message-thread.json").data;
+  const resourceUrl = "https://sandbox.elationemr.com/api/2.0/message_threads/346226779/";
+  const thinEvent = { ...fixtureJson("message-thread.json"), data: null, resource_url: resourceUrl };
+
+  it("accepts an event whose data is null or empty when it names a resource_url, grouped by that URL", () => {
+    const delivery = deliveryOf(thinEvent);
+    const empty = deliveryOf({ ...thinEvent, data: {} });
+
+    expect(delivery.groupKey).toBe(empty.groupKey);
+    expect(delivery.groupKey).not.toBe(deliveryOf(fixtureJson("message-thread.json")).groupKey);
+  });
+
+  it("refuses an event with neither data nor resource_url (400, naming data)", () => {
+    const error = envelopeError(() => deliveryOf({ ...thinEvent, resource_url: null }));
+
+    expect(error.path).toBe("data");
+  });
+
+  it("maps a thin event from what its resource_url answers, as if it had come in data", async () => {
+    // Prepare
+    const fetchResource = vi.fn(async (reference: string) =>
+      reference === resourceUrl ? thread : elationApi(thread)(reference),
+    );
+
+    // Act
+    const thin = await elation.toFacts(deliveryOf(thinEvent), fetchResource);
+    const full = await elation.toFacts(deliveryOf(fixtureJson("message-thread.json")), elationApi(thread));
+
+    // Assess
+    expect(fetchResource).toHaveBeenCalledWith(resourceUrl);
+    expect(thin).toEqual(full);
+  });
+
+  it("skips a thin event whose resource_url answers that the resource is gone", async () => {
+    const fetchResource = vi.fn(async () => {
+      throw new ResourceGoneError("elation:resource_url", 404);
+    });
+
+    const { facts, skipped } = await elation.toFacts(deliveryOf(thinEvent), fetchResource);
+
+    expect(facts).toEqual([]);
+    expect(skipped).toEqual([
+      { reference: "elation:message_threads", reason: "resource_url names a resource that is gone" },
+    ]);
+  });
+
+  it("R1: a thread listing its messages by id fetches them in one request and maps them as if embedded", async () => {
+    // Prepare
+    const listed = { ...thread, messages: thread.messages.map((message: { id: number }) => message.id) };
+    const fetchResource = elationApi(undefined, {
+      threadMessages: { count: 3, next: null, previous: null, results: thread.messages },
+    });
+
+    // Act
+    const byIds = await elation.toFacts(
+      deliveryOf({ ...fixtureJson("message-thread.json"), data: listed }),
+      fetchResource,
+    );
+    const embedded = await elation.toFacts(
+      deliveryOf(fixtureJson("message-thread.json")),
+      elationApi(undefined),
+    );
+
+    // Assess
+    expect(fetchResource).toHaveBeenCalledWith("thread_messages?thread=346226779");
+    expect(byIds).toEqual(embedded);
+  });
+
+  it("R1: a lone message whose fetched thread lists ids learns the opener from the thread's messages", async () => {
+    const listed = { ...thread, messages: thread.messages.map((message: { id: number }) => message.id) };
+    const fetchResource = elationApi(listed, { threadMessages: { results: thread.messages } });
+    const event = fixtureJson("thread-message-patient.json");
+
+    const { facts } = await elation.toFacts(
+      deliveryOf({ ...event, data: { ...event.data, id: 346489011 } }),
+      fetchResource,
+    );
+
+    expect(facts[0]).toMatchObject({ kind: "inquiry", inResponseTo: "elation:thread_messages/346488926" });
   });
 });

@@ -93,6 +93,17 @@ const authError = (act: () => void): UnauthorizedDeliveryError => {
 
 const deliveryOf = (name: string) => healthie.accept(unsignedRequest(fixture(name)));
 
+/** The client's chart as healthie-fetcher.ts projects it from Healthie's answers (the fixtures); empty by default. */
+const clientChart = (filled = false) => ({
+  id: "131391",
+  diagnoses: filled ? fixtureJson("user-diagnoses.json").data.user.diagnoses : [],
+  consent_forms: filled ? fixtureJson("form-answer-groups.json").data.formAnswerGroups.nodes : [],
+});
+
+/** A fetcher answering `resource` for the delivery's resource and `chart` for the client's chart. */
+const fetcherOf = (resource: unknown, chart: unknown = clientChart()) =>
+  vi.fn(async (reference: string) => (reference.startsWith("client_chart/") ? chart : resource));
+
 describe("healthie: authenticate, as Healthie's published verifier computes the signature", () => {
   // Compact JSON, as Healthie sends it: the sample's length is that of the re-serialized body.
   const body = Buffer.from(JSON.stringify(fixtureJson("appointment-updated.json")));
@@ -293,13 +304,14 @@ describe("healthie: accept", () => {
 describe("healthie: fetched resources to facts", () => {
   it("R1: fetches a new message; a patient's first note in a conversation is an inquiry", async () => {
     // Prepare
-    const fetchResource = vi.fn(async () => fixtureJson("note-from-patient.json"));
+    const fetchResource = fetcherOf(fixtureJson("note-from-patient.json"));
 
     // Act
     const { facts, skipped } = await healthie.toFacts(deliveryOf("message-created.json"), fetchResource);
 
     // Assess
     expect(fetchResource).toHaveBeenCalledWith("message/88120456");
+    expect(fetchResource).toHaveBeenCalledWith("client_chart/131391");
     expect(skipped).toEqual([]);
     expect(facts).toEqual([
       factSchema.parse({
@@ -320,7 +332,7 @@ describe("healthie: fetched resources to facts", () => {
       JSON.stringify({ ...fixtureJson("message-created.json"), resource_id: "88120777" }),
     );
     const delivery = healthie.accept(unsignedRequest(body));
-    const fetchResource = vi.fn(async () => fixtureJson("note-from-provider.json"));
+    const fetchResource = fetcherOf(fixtureJson("note-from-provider.json"));
 
     const { facts } = await healthie.toFacts(delivery, fetchResource);
 
@@ -405,7 +417,7 @@ describe("healthie: fetched resources to facts", () => {
   it("R16: a sent scheduled message is the message it sent, under that message's id", async () => {
     // Prepare: Healthie's scheduled_message.sent names a NoteScheduler (webhook event reference).
     const scheduled = { id: "46000", invitees_count: 1, note: fixtureJson("note-from-provider.json") };
-    const fetchResource = vi.fn(async () => scheduled);
+    const fetchResource = fetcherOf(scheduled);
     const delivery = deliveryOf("scheduled-message-sent.json");
 
     // Act
@@ -415,7 +427,7 @@ describe("healthie: fetched resources to facts", () => {
     expect(fetchResource).toHaveBeenCalledWith("scheduled_message/46000");
     const asMessage = await healthie.toFacts(
       { ...delivery, payload: { ...fixtureJson("message-created.json"), resource_id: "88120777" } },
-      async () => fixtureJson("note-from-provider.json"),
+      fetcherOf(fixtureJson("note-from-provider.json")),
     );
     expect(mapped).toEqual(asMessage);
     expect(mapped.facts).toEqual([
@@ -540,5 +552,129 @@ describe("healthie: fetched resources to facts", () => {
     expect(fetchResource).not.toHaveBeenCalled();
     expect(ignored).toEqual([{ reference: "healthie:goal/88120456", reason: "unmapped-type" }]);
     expect(skipped).toEqual([]);
+  });
+});
+
+describe("healthie: diagnoses and consent from the client's chart (issue 13)", () => {
+  it("R8: a message carries the diagnoses the client had on its date, the primary one first", async () => {
+    // Prepare: Healthie lists I10, then the primary E11.65; J06.9 ended in February; F41.1 is inactive but
+    // ends on 10 March; M54.50's first symptom is in April; one diagnosis has no ICD code.
+    const fetchResource = fetcherOf(fixtureJson("note-from-patient.json"), clientChart(true));
+
+    // Act
+    const { facts, skipped } = await healthie.toFacts(deliveryOf("message-created.json"), fetchResource);
+
+    // Assess: the message of 3 March 2025.
+    expect(skipped).toEqual([]);
+    expect(facts.find((fact) => fact.kind === "inquiry")).toMatchObject({
+      diagnosisCodes: ["E11.65", "I10", "F41.1"],
+    });
+  });
+
+  it("R11: the client's finished consent forms are consent facts dated by created_at; a deleted one is retracted", async () => {
+    // Prepare
+    const fetchResource = fetcherOf(fixtureJson("note-from-provider.json"), clientChart(true));
+    const body = Buffer.from(
+      JSON.stringify({ ...fixtureJson("message-created.json"), resource_id: "88120777" }),
+    );
+    const delivery = healthie.accept(unsignedRequest(body));
+
+    // Act
+    const { facts } = await healthie.toFacts(delivery, fetchResource);
+
+    // Assess: 30553 is a draft (not finished), so not a consent.
+    expect(facts.filter((fact) => fact.kind === "consent")).toEqual([
+      factSchema.parse({
+        kind: "consent",
+        id: "healthie:form_answer_group/30551",
+        version: Date.parse("2025-01-10T15:02:00Z"),
+        dedupeKey: delivery.dedupeKey,
+        patientId: "131391",
+        at: "2025-01-10T15:00:00Z",
+        status: "active",
+      }),
+      factSchema.parse({
+        kind: "consent",
+        id: "healthie:form_answer_group/30552",
+        version: Date.parse("2025-01-09T12:00:00-05:00"),
+        dedupeKey: delivery.dedupeKey,
+        patientId: "131391",
+        retracted: true,
+        at: "2024-12-02T09:30:00-05:00",
+        status: "active",
+      }),
+    ]);
+    expect(facts.find((fact) => fact.kind === "clinician-activity")).toMatchObject({
+      diagnosisCodes: ["E11.65", "I10", "F41.1"],
+    });
+  });
+
+  it("R19: a chart that fails its schema is reported by path, and the message still applies without diagnoses", async () => {
+    // Prepare: one diagnosis with a name where its flag should be, one form of another client.
+    const chart = clientChart(true);
+    chart.diagnoses = [{ ...chart.diagnoses[1], active: PATIENT_NAME }];
+    chart.consent_forms = [{ ...chart.consent_forms[0], user_id: "999" }];
+    const fetchResource = fetcherOf(fixtureJson("note-from-patient.json"), chart);
+
+    // Act
+    const { facts, skipped } = await healthie.toFacts(deliveryOf("message-created.json"), fetchResource);
+
+    // Assess: the episode will show diagnosis-missing and consent-missing; nothing is dropped silently.
+    expect(facts).toEqual([expect.objectContaining({ kind: "inquiry", diagnosisCodes: [] })]);
+    expect(skipped).toEqual([
+      { reference: "healthie:client_chart/131391", reason: "diagnoses.0 fails its schema at active" },
+    ]);
+    expect(JSON.stringify(skipped)).not.toContain(PATIENT_NAME);
+  });
+
+  it("reports a chart that is not the client's, and one that is not a chart", async () => {
+    for (const [chart, reason] of [
+      [{ ...clientChart(), id: "131392" }, "fetched chart is not the client's"],
+      [{ id: "131391" }, "fetched chart fails its schema at diagnoses"],
+    ] as const) {
+      // Act
+      const { facts, skipped } = await healthie.toFacts(
+        deliveryOf("message-created.json"),
+        fetcherOf(fixtureJson("note-from-patient.json"), chart),
+      );
+
+      // Assess
+      expect(facts).toHaveLength(1);
+      expect(skipped).toEqual([{ reference: "healthie:client_chart/131391", reason }]);
+    }
+  });
+
+  it("R16: a deleted form retracts the consent held under its id, without fetching", async () => {
+    // Prepare: Healthie's form_answer_group.deleted (webhook event reference).
+    const fetchResource = vi.fn();
+    const body = {
+      resource_id: "30551",
+      resource_id_type: "FormAnswerGroup",
+      event_type: "form_answer_group.deleted",
+      changed_fields: [],
+    };
+
+    // Act
+    const mapped = await healthie.toFacts(
+      healthie.accept(unsignedRequest(Buffer.from(JSON.stringify(body)))),
+      fetchResource,
+    );
+
+    // Assess
+    expect(fetchResource).not.toHaveBeenCalled();
+    expect(mapped).toEqual({
+      facts: [],
+      retractions: [{ factId: "healthie:form_answer_group/30551" }],
+      skipped: [],
+    });
+  });
+
+  it("does not read the chart for an appointment", async () => {
+    const fetchResource = fetcherOf(fixtureJson("appointment-occurred.json"));
+
+    await healthie.toFacts(deliveryOf("appointment-updated.json"), fetchResource);
+
+    expect(fetchResource).toHaveBeenCalledTimes(1);
+    expect(fetchResource).toHaveBeenCalledWith("appointment/597220");
   });
 });
