@@ -339,7 +339,7 @@ export class Monitoring extends Construct {
       );
       custom(
         `${title}SignatureFailures`,
-        `More than ${thresholds.signatureFailurePercent}% of ${format} deliveries were refused for their signature in two of three five-minute periods (at least ${MIN_SIGNATURE_FAILURES} each). The vendor's secret and portaltime's differ: compare the vendor's current secret with \`<prefix>/webhooks/${format}\` (README "Rotating a webhook secret"). The vendor retries for a while, then stops.`,
+        `More than ${thresholds.signatureFailurePercent}% of ${format} deliveries were refused for their signature in two of three five-minute periods (at least ${MIN_SIGNATURE_FAILURES} each). The vendor's secret and portaltime's differ: compare the vendor's current secret with \`<prefix>/webhooks/${format}\` (README "Deploying into your AWS account", step 1: rotation). The vendor retries for a while, then stops.`,
         new cloudwatch.MathExpression({
           expression: `IF((${sumOf(failures)}) >= ${MIN_SIGNATURE_FAILURES}, 100 * (${sumOf(failures)}) / ((${sumOf(failures)}) + ${sumOf(accepted)}), 0)`,
           usingMetrics: { ...failures, ...accepted },
