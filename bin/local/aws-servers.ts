@@ -219,9 +219,12 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 function killGroupWhenProcessEnds(child: ChildProcess): { dispose(): void } {
   const killNow = () => signalGroup(child, "SIGKILL");
   const onSignal = (signal: NodeJS.Signals) => {
+    // Another handler (bin/start.ts) stops the servers gracefully, so DynamoDB Local closes its database file;
+    // if that handler ends the process without stopping them, 'exit' below still kills the group.
+    if (process.listenerCount(signal) > 0) return;
     killNow();
-    // Listening for a signal replaces Node's default of dying from it: restore that unless others handle it.
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    // Listening for a signal replaces Node's default of dying from it: restore it.
+    process.kill(process.pid, signal);
   };
   const onUncaught = () => {
     // An uncaught error ends the process without 'exit', unless someone handles it and carries on.

@@ -1,14 +1,16 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { devSecrets } from "../../bin/local/dev-secrets.js";
+import { localStackFile, readLocalStackFile } from "../../bin/local/local-stack-file.js";
 import { signWithDevSecret } from "../../bin/local/sign-delivery.js";
 import { healthieSignature } from "../fixtures/vendors/healthie/published-verifier.js";
 
@@ -278,3 +280,124 @@ describe("npm start, Healthie", () => {
     expect(await exited).toBe(0);
   }, 150_000);
 });
+
+/** Every process below `pid`, from /proc (Linux): pid, parent and command line. */
+function descendants(pid: number): { pid: number; command: string }[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The command name is in parentheses and may hold spaces: the parent pid is the 2nd field after it.
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parents.set(parent, [...(parents.get(parent) ?? []), Number(entry)]);
+    } catch {
+      // Gone between listing and reading.
+    }
+  }
+  const found: { pid: number; command: string }[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const child of parents.get(queue.shift() as number) ?? []) {
+      found.push({ pid: child, command: commandLine(child) });
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+const commandLine = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+  } catch {
+    return "";
+  }
+};
+
+/** Alive and not a zombie (a zombie has exited; only its exit status waits for its parent). */
+const running = (pid: number) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+};
+
+const accepts = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+
+describe.runIf(process.platform === "linux")(
+  "npm start, stopped by a signal to the npm process alone",
+  () => {
+    it.each([
+      ["SIGTERM", "npm"],
+      ["SIGINT", "npm"],
+      ["SIGKILL", "node"],
+    ] as const)(
+      "%s to the %s process leaves no process and no open port behind",
+      async (signal, target) => {
+        // Prepare: `npm start` exactly as a user runs it, in a process group of its own so that, whatever happens,
+        // the finally below can clean up everything it started.
+        const port = await freePort();
+        const npm = spawn("npm", ["start", "--", "--no-demo"], {
+          cwd: root,
+          env: { ...process.env, PORT: String(port) },
+          stdio: ["ignore", "pipe", "pipe"],
+          detached: true,
+        });
+        npm.stderr?.resume();
+        const output = watch(npm);
+        const npmExited = new Promise<void>((resolve) => npm.once("exit", () => resolve()));
+        const npmPid = npm.pid as number;
+        let started: { pid: number; command: string }[] = [];
+        try {
+          await output.until("portaltime: ready", 90_000);
+          started = descendants(npmPid);
+          const dynamodbPort = Number(
+            new URL(readLocalStackFile(localStackFile(port))?.dynamodbEndpoint ?? "").port,
+          );
+          const node = started.find((child) => child.command.includes("bin/start.ts"));
+          expect(started.map((child) => child.command)).toEqual(
+            expect.arrayContaining([
+              expect.stringContaining("bin/start.ts"),
+              expect.stringMatching(/^java /),
+            ]),
+          );
+          expect(await accepts(port)).toBe(true);
+          expect(await accepts(dynamodbPort)).toBe(true);
+
+          // Act: the signal to one process, not to its group (a terminal's Ctrl-C signals the whole group).
+          process.kill(target === "npm" ? npmPid : (node?.pid as number), signal);
+
+          // Assess: npm ends, and within a few seconds so has every process it started, and every port is closed.
+          await npmExited;
+          const deadline = Date.now() + 15_000;
+          while (started.some((child) => running(child.pid)) && Date.now() < deadline) await sleep(100);
+          expect(started.filter((child) => running(child.pid))).toEqual([]);
+          expect(await accepts(port)).toBe(false);
+          expect(await accepts(dynamodbPort)).toBe(false);
+          if (signal !== "SIGKILL") {
+            expect(output.text()).toContain("portaltime: stopped");
+            expect(existsSync(localStackFile(port))).toBe(false);
+          }
+        } finally {
+          try {
+            process.kill(-npmPid, "SIGKILL");
+          } catch {
+            // The group is gone.
+          }
+          for (const child of started) if (running(child.pid)) process.kill(child.pid, "SIGKILL");
+        }
+      },
+      150_000,
+    );
+  },
+);
