@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { connect, createServer } from "node:net";
@@ -324,6 +324,51 @@ const running = (pid: number) => {
   }
 };
 
+/** The addresses the given processes listen on over TCP, as "ip:port", from /proc/net/tcp{,6} (Linux). */
+function listeningAddresses(pids: number[]): string[] {
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    try {
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        const target = readlinkOrEmpty(`/proc/${pid}/fd/${fd}`);
+        const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+        if (inode !== undefined) inodes.add(inode);
+      }
+    } catch {
+      // Gone.
+    }
+  }
+  const addresses: string[] = [];
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const row of readFileSync(table, "utf8").trim().split("\n").slice(1)) {
+      const [, local, , state, , , , , , inode] = row.trim().split(/\s+/);
+      // 0A: LISTEN.
+      if (state !== "0A" || inode === undefined || !inodes.has(inode) || local === undefined) continue;
+      const [hex, portHex] = local.split(":") as [string, string];
+      // IPv4 as little-endian hex; IPv6 as four little-endian words, of which an IPv4-mapped address's last.
+      const ipv4 =
+        hex.length === 8 ? hex : hex.startsWith("0000000000000000FFFF0000") ? hex.slice(24) : undefined;
+      const ip =
+        ipv4 === undefined
+          ? `[${hex}]`
+          : (ipv4.match(/../g) ?? [])
+              .reverse()
+              .map((byte) => Number.parseInt(byte, 16))
+              .join(".");
+      addresses.push(`${ip}:${Number.parseInt(portHex, 16)}`);
+    }
+  }
+  return addresses;
+}
+
+const readlinkOrEmpty = (path: string) => {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return "";
+  }
+};
+
 const accepts = (port: number) =>
   new Promise<boolean>((resolve) => {
     const socket = connect(port, "127.0.0.1");
@@ -373,6 +418,13 @@ describe.runIf(process.platform === "linux")(
           );
           expect(await accepts(port)).toBe(true);
           expect(await accepts(dynamodbPort)).toBe(true);
+          // Loopback only: the webhook server, fauxqs and DynamoDB Local, and nothing else listening.
+          const listening = listeningAddresses(started.map((child) => child.pid));
+          expect(listening).toEqual(
+            expect.arrayContaining([`127.0.0.1:${port}`, `127.0.0.1:${dynamodbPort}`]),
+          );
+          expect(listening).toHaveLength(3);
+          expect(listening.filter((address) => !address.startsWith("127.0.0.1:"))).toEqual([]);
 
           // Act: the signal to one process, not to its group (a terminal's Ctrl-C signals the whole group).
           process.kill(target === "npm" ? npmPid : (node?.pid as number), signal);
