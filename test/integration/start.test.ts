@@ -453,3 +453,165 @@ describe.runIf(process.platform === "linux")(
     );
   },
 );
+
+/** A command run to its end: exit code and both outputs. */
+async function runToEnd(command: string, args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(command, args, {
+      cwd: root,
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe("npm start, as a new user tries it", () => {
+  it.each([
+    ["--data-dir without a value, without --", ["start", "--data-dir"], "--data-dir needs a value"],
+    ["an unknown option after --", ["start", "--", "--bogus"], "unknown option '--bogus'"],
+    ["a stray argument after --", ["start", "--", "demo"], "unexpected argument 'demo'"],
+  ])("%s: one line saying why, the usage line, exit 2", async (_, args, reason) => {
+    const { code, stderr } = await runToEnd("npm", args, { PORT: String(await freePort()) });
+
+    expect(code).toBe(2);
+    const lines = stderr
+      .split("\n")
+      .filter((line) => line.startsWith("portaltime:") || line.startsWith("usage:"));
+    expect(lines).toEqual([
+      `portaltime: ${reason}`,
+      expect.stringMatching(/^usage: npm start -- \[--no-demo\]/),
+    ]);
+    expect(stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it("a webhook port in use: one line saying so, exit 1, nothing else started", async () => {
+    // Prepare: the port held by another server.
+    const holder = createServer().listen(0, "127.0.0.1");
+    await new Promise((resolve) => holder.once("listening", resolve));
+    const port = (holder.address() as { port: number }).port;
+
+    try {
+      // Act
+      const { code, stdout, stderr } = await runToEnd(
+        process.execPath,
+        ["--import", "tsx", "bin/start.ts", "--no-demo"],
+        { PORT: String(port) },
+      );
+
+      // Assess
+      expect(code).toBe(1);
+      expect(stderr.trim().split("\n")).toEqual([
+        `portaltime: port ${port} on 127.0.0.1 is in use by another process (set PORT to use another)`,
+      ]);
+      expect(stdout).not.toContain("starting DynamoDB Local");
+    } finally {
+      holder.close();
+    }
+  });
+
+  it("--data-dir: a restart reuses the table, does not replay the demo again and prints only new decisions; a refused delivery is one line", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "start-data-"));
+    const startWith = async (...args: string[]) => {
+      const port = await freePort();
+      const child = spawn(
+        process.execPath,
+        ["--import", "tsx", "bin/start.ts", "--data-dir", dataDir, "--finalize-every", "1", ...args],
+        { cwd: root, env: { ...process.env, PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let errors = "";
+      child.stderr?.on("data", (chunk: Buffer) => {
+        errors += chunk.toString();
+      });
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      return { port, child, output: watch(child), errors: () => errors, exited };
+    };
+
+    // Prepare: a first run replays the demo into the directory, and is refused one unsigned delivery.
+    const first = await startWith();
+    try {
+      await first.output.until("portaltime: ready", 90_000);
+      const refused = await fetch(`http://127.0.0.1:${first.port}/webhooks/bridge`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      expect(refused.status).toBe(401);
+      await sleep(500);
+      expect(first.errors().trim().split("\n")).toEqual([
+        "[WARN] delivery rejected format=bridge reason=missing-signature",
+      ]);
+    } finally {
+      first.child.kill("SIGTERM");
+    }
+    expect(await first.exited).toBe(0);
+    const firstEpisodes = first.output.text().match(/-> episode:/g)?.length ?? 0;
+    expect(firstEpisodes).toBe(8);
+
+    // Act: the same directory again.
+    const second = await startWith();
+    try {
+      await second.output.until("portaltime: ready", 90_000);
+      // One new patient's time, billable at the next finalizer run.
+      const body = Buffer.from(
+        JSON.stringify({
+          schemaVersion: "1.0",
+          patientId: "restart-1",
+          facts: [
+            {
+              kind: "inquiry",
+              id: "q1",
+              at: "2026-11-02T14:00:00Z",
+              author: "patient",
+              diagnosisCodes: ["E11.9"],
+            },
+            {
+              kind: "clinician-activity",
+              id: "a1",
+              inResponseTo: "q1",
+              at: "2026-11-02T15:00:00Z",
+              practitionerId: "dr-adams",
+              minutes: 12,
+              diagnosisCodes: ["E11.9"],
+            },
+            { kind: "consent", id: "c1", at: "2026-01-05T09:00:00Z", status: "active" },
+          ],
+        }),
+      );
+      const headers = signWithDevSecret(
+        "bridge",
+        {
+          method: "POST",
+          path: "/webhooks/bridge",
+          rawQuery: "",
+          body,
+          headers: { "content-type": "application/json" },
+        },
+        new Date(),
+      );
+      const answer = await fetch(`http://127.0.0.1:${second.port}/webhooks/bridge`, {
+        method: "POST",
+        headers,
+        body,
+      });
+      expect(answer.status).toBe(202);
+      await second.output.until("-> episode: patient restart-1", 30_000);
+    } finally {
+      second.child.kill("SIGTERM");
+    }
+    expect(await second.exited).toBe(0);
+
+    // Assess
+    const text = second.output.text();
+    expect(text).toContain(`table portaltime-local-episodes reused from ${dataDir}`);
+    expect(text).toContain(`${firstEpisodes} decided episode(s) already in the table (not printed again)`);
+    expect(text).toContain(`the demo week is already in ${dataDir} (not replayed again`);
+    expect(text).not.toContain("replaying a synthetic week");
+    // Only the new decision, not the stored ones again.
+    expect(text.match(/-> episode: patient \S+/g)).toEqual(["-> episode: patient restart-1,"]);
+    expect(text.match(/-> claim .*/g)).toEqual([expect.stringContaining("patient restart-1, 99422, 12 min")]);
+  }, 200_000);
+});
