@@ -460,7 +460,8 @@ async function runToEnd(command: string, args: string[], env: Record<string, str
     const { stdout, stderr } = await promisify(execFile)(command, args, {
       cwd: root,
       env: { ...process.env, ...env },
-      timeout: 60_000,
+      // Within the test's own timeout, so a stack that starts instead of refusing is stopped (npm forwards SIGTERM).
+      timeout: 30_000,
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -486,7 +487,7 @@ describe("npm start, as a new user tries it", () => {
       expect.stringMatching(/^usage: npm start -- \[--no-demo\]/),
     ]);
     expect(stderr).not.toMatch(/^\s+at /m);
-  });
+  }, 60_000);
 
   it("a webhook port in use: one line saying so, exit 1, nothing else started", async () => {
     // Prepare: the port held by another server.
@@ -511,7 +512,7 @@ describe("npm start, as a new user tries it", () => {
     } finally {
       holder.close();
     }
-  });
+  }, 60_000);
 
   it("--data-dir: a restart reuses the table, does not replay the demo again and prints only new decisions; a refused delivery is one line", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "start-data-"));
