@@ -49,14 +49,10 @@ describe.concurrent("npm run replay", { timeout: 90_000 }, () => {
   it("run through npm exactly as the README says, prints only JSON claim lines on stdout (no npm banner)", async () => {
     const expected = jsonLines(readFileSync(fixture("two-clinicians-pooled.expected.jsonl"), "utf8"));
 
-    const { stdout } = await run(
-      "npm",
-      ["run", "replay", "--", fixture("two-clinicians-pooled.json")],
-      {
-        cwd: root,
-        timeout: 60_000,
-      },
-    );
+    const { stdout } = await run("npm", ["run", "replay", "--", fixture("two-clinicians-pooled.json")], {
+      cwd: root,
+      timeout: 60_000,
+    });
 
     const lines = stdout.split("\n").filter((line) => line !== "");
     expect(lines).toHaveLength(expected.length);

@@ -475,19 +475,23 @@ describe("npm start, as a new user tries it", () => {
     ["--data-dir without a value, without --", ["start", "--data-dir"], "--data-dir needs a value"],
     ["an unknown option after --", ["start", "--", "--bogus"], "unknown option '--bogus'"],
     ["a stray argument after --", ["start", "--", "demo"], "unexpected argument 'demo'"],
-  ])("%s: one line saying why, the usage line, exit 2", async (_, args, reason) => {
-    const { code, stderr } = await runToEnd("npm", args, { PORT: String(await freePort()) });
+  ])(
+    "%s: one line saying why, the usage line, exit 2",
+    async (_, args, reason) => {
+      const { code, stderr } = await runToEnd("npm", args, { PORT: String(await freePort()) });
 
-    expect(code).toBe(2);
-    const lines = stderr
-      .split("\n")
-      .filter((line) => line.startsWith("portaltime:") || line.startsWith("usage:"));
-    expect(lines).toEqual([
-      `portaltime: ${reason}`,
-      expect.stringMatching(/^usage: npm start -- \[--no-demo\]/),
-    ]);
-    expect(stderr).not.toMatch(/^\s+at /m);
-  }, 60_000);
+      expect(code).toBe(2);
+      const lines = stderr
+        .split("\n")
+        .filter((line) => line.startsWith("portaltime:") || line.startsWith("usage:"));
+      expect(lines).toEqual([
+        `portaltime: ${reason}`,
+        expect.stringMatching(/^usage: npm start -- \[--no-demo\]/),
+      ]);
+      expect(stderr).not.toMatch(/^\s+at /m);
+    },
+    60_000,
+  );
 
   it("a webhook port in use: one line saying so, exit 1, nothing else started", async () => {
     // Prepare: the port held by another server.
