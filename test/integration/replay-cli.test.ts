@@ -89,3 +89,19 @@ describe.concurrent("npm run replay", { timeout: 90_000 }, () => {
     expect(stderr).toContain("invalid at config.placeOfService");
   });
 });
+
+// Apart from the concurrent cases above: one more JVM beside them would only make all of them slower.
+describe("npm run replay, through npm", { timeout: 90_000 }, () => {
+  it("run through npm exactly as the README says, prints only JSON claim lines on stdout (no npm banner)", async () => {
+    const expected = jsonLines(readFileSync(fixture("two-clinicians-pooled.expected.jsonl"), "utf8"));
+
+    const { stdout } = await run("npm", ["run", "replay", "--", fixture("two-clinicians-pooled.json")], {
+      cwd: root,
+      timeout: 60_000,
+    });
+
+    const lines = stdout.split("\n").filter((line) => line !== "");
+    expect(lines).toHaveLength(expected.length);
+    for (const line of lines) expect(JSON.parse(line)).toHaveProperty("claimLineId");
+  });
+});
