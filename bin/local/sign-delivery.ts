@@ -20,6 +20,10 @@ const signatureHeaders: Record<FormatName, readonly string[]> = {
   bridge: ["webhook-signature"],
 };
 
+/** The content type a format's vendor posts with, for a delivery whose headers do not say. */
+export const defaultContentType = (format: string): string =>
+  format === "fhir" ? "application/fhir+json" : "application/json";
+
 export const isSigned = (format: FormatName, headers: Record<string, string>): boolean =>
   signatureHeaders[format].some((name) => headers[name] !== undefined);
 
