@@ -69,6 +69,8 @@ export async function redrive(
  * deduplication id is the DLQ message's own id, which stays the same however often it is received: a rerun after
  * a failure between send and delete sends the same id again, which SQS drops within its 5-minute window (after
  * that, the apply function's idempotence and the connector's claimLineId + revision dedup absorb the copy).
+ * Only messages that were in the DLQ when the run started move: one that fails again at once comes back to the DLQ
+ * as a new message, and moving it again would go round for as long as it keeps failing.
  */
 async function copyThenDelete(
   sqs: SQSClient,
@@ -76,7 +78,11 @@ async function copyThenDelete(
   output: OpsOutput,
   hiddenSeconds: number,
 ): Promise<number> {
+  // SQS's timestamps are its own clock: a second of slack toward moving, so skew never leaves a dead letter behind
+  // (a message that fails again within that second goes round once more, then stays).
+  const startedAt = Date.now() + 1_000;
   let moved = 0;
+  let back = 0;
   for (;;) {
     const { Messages: messages = [] } = await sqs.send(
       new ReceiveMessageCommand({
@@ -84,15 +90,24 @@ async function copyThenDelete(
         MaxNumberOfMessages: 10,
         VisibilityTimeout: hiddenSeconds,
         WaitTimeSeconds: 1,
-        MessageSystemAttributeNames: ["MessageGroupId"],
+        MessageSystemAttributeNames: ["MessageGroupId", "SentTimestamp"],
         MessageAttributeNames: ["All"],
       }),
     );
-    if (messages.length === 0) return moved;
+    const before = messages.filter((message) => Number(message.Attributes?.SentTimestamp ?? 0) < startedAt);
+    back += messages.length - before.length;
+    if (before.length === 0) {
+      // What came back stays hidden until its visibility timeout ends, then waits in the DLQ for a person.
+      if (back > 0)
+        output.err(
+          `redrive: ${plural(back, "message")} failed again and came back to ${nameOf(queues.dlqUrl)}`,
+        );
+      return moved;
+    }
     const sent = await sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: queues.url,
-        Entries: messages.map((message, index) => ({
+        Entries: before.map((message, index) => ({
           Id: String(index),
           MessageBody: message.Body ?? "",
           MessageGroupId: message.Attributes?.MessageGroupId ?? "redrive",
@@ -104,7 +119,7 @@ async function copyThenDelete(
       }),
     );
     const accepted = new Set((sent.Successful ?? []).map((entry) => entry.Id));
-    const toDelete = messages
+    const toDelete = before
       .map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle ?? "" }))
       .filter((entry) => accepted.has(entry.Id));
     if (toDelete.length > 0) {
@@ -119,7 +134,8 @@ async function copyThenDelete(
         `${nameOf(queues.url)} refused ${plural(refused.length, "message")} (${[...new Set(refused.map((f) => f.Code))].join(", ")}): ` +
           `they stay in ${nameOf(queues.dlqUrl)}; ${moved} moved so far, run the command again`,
       );
-    if (moved % 100 < messages.length) output.err(`redrive: ${moved} moved`);
+    if (Math.floor(moved / 100) > Math.floor((moved - toDelete.length) / 100))
+      output.err(`redrive: ${moved} moved`);
   }
 }
 

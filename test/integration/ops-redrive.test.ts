@@ -176,6 +176,60 @@ describe("npm run ops -- redrive", () => {
     expect((await received(url)).map((m) => m.body).sort()).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
   });
 
+  it("messages that fail again at once come back to the DLQ and stay there: the run ends, exit 1", async () => {
+    // Prepare: a consumer that dead-letters everything it reads, as the apply function does with what it cannot read.
+    const { prefix, url, dlqUrl } = await deadLetters("inbox");
+    let consuming = true;
+    const consumer = (async () => {
+      while (consuming) {
+        const { Messages: page = [] } = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: url,
+            MaxNumberOfMessages: 10,
+            MessageSystemAttributeNames: ["MessageGroupId"],
+          }),
+        );
+        for (const message of page) {
+          await sqs.send(
+            new SendMessageCommand({
+              QueueUrl: dlqUrl,
+              MessageBody: message.Body,
+              MessageGroupId: message.Attributes?.MessageGroupId,
+              MessageDeduplicationId: `again-${message.MessageId}`,
+            }),
+          );
+          await sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: url,
+              Entries: [{ Id: "0", ReceiptHandle: message.ReceiptHandle }],
+            }),
+          );
+        }
+        if (page.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+
+    // Act
+    const { code, out, err } = await ops(
+      "redrive",
+      "inbox",
+      "--sqs-endpoint",
+      sqsEndpoint,
+      "--prefix",
+      prefix,
+    );
+    consuming = false;
+    await consumer;
+
+    // Assess: the run ended; every message is in the DLQ or, caught mid-failure, in the queue: none lost.
+    expect(code).toBe(1);
+    expect(out[0]).toMatch(/^moved \d+ messages from .*-inbox-dlq\.fifo to .*-inbox\.fifo; [1-3] left in /);
+    expect(err).toContainEqual(
+      expect.stringMatching(/^redrive: [1-3] messages? failed again and came back to /),
+    );
+    expect((await depth(dlqUrl)) + (await depth(url))).toBe(3);
+  });
+
   it.each([
     [
       ["redrive", "inbox"],
