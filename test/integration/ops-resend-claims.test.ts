@@ -22,6 +22,8 @@ async function recordedWorld() {
     ...episode("late-visit", [{ practitionerId: "dr-adams", minutes: 6 }]),
     ...episode("late-time", [{ practitionerId: "dr-adams", minutes: 6 }]),
     ...episode("steady", [{ practitionerId: "dr-adams", minutes: 12 }]),
+    // Below the threshold: decided and recorded, no line sent.
+    ...episode("quiet", [{ practitionerId: "dr-adams", minutes: 3 }]),
   ]);
   await world.run(AS_OF);
   const originals = await world.takeClaims();
