@@ -2,7 +2,7 @@ import { Console } from "node:console";
 import { parseArgs } from "node:util";
 import { parseTenantConfig } from "../functions/domain/config.js";
 import { ConfigurationError } from "../functions/domain/errors.js";
-import { backfillCommand, backfillUsage } from "./backfill/backfill-command.js";
+import { backfillUsage } from "./backfill/backfill-usage.js";
 import { startLocalAws } from "./local/aws-servers.js";
 import { demoPractice } from "./local/demo-practice.js";
 import { LocalPipeline } from "./local/pipeline.js";
@@ -48,7 +48,9 @@ async function main(): Promise<number> {
     console.error(`--url, --region, --rate and --progress go with --target\n${usage}`);
     return 2;
   }
-  if (target !== undefined)
+  if (target !== undefined) {
+    // Loaded only for a backfill: a local replay does not pay for the AWS clients it needs.
+    const { backfillCommand } = await import("./backfill/backfill-command.js");
     return backfillCommand(
       file,
       { target, url, region, rate, progress },
@@ -57,6 +59,7 @@ async function main(): Promise<number> {
         err: (line) => console.error(line),
       },
     );
+  }
 
   let scenario: Awaited<ReturnType<typeof openScenarioFile>>;
   let tenant: ReturnType<typeof parseTenantConfig>;

@@ -4,11 +4,8 @@ import { webhookSecretPrefix } from "../../functions/vendors/secret-names.js";
 import { openScenarioFile, ScenarioFileError } from "../local/scenario-file.js";
 import type { SigningSecrets } from "../local/sign-delivery.js";
 import { BackfillStoppedError, runBackfill } from "./backfill-run.js";
+import { backfillUsage } from "./backfill-usage.js";
 import { deployedSigningSecrets } from "./deployed-secrets.js";
-
-export const backfillUsage =
-  "usage: npm run replay -- <scenario.json> --target <stack> --url <WebhookBaseUrl> [--region <region>] " +
-  "[--rate <n>/s] [--progress <file>]";
 
 export interface BackfillCommandOptions {
   target: string;
