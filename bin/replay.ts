@@ -2,6 +2,7 @@ import { Console } from "node:console";
 import { parseArgs } from "node:util";
 import { parseTenantConfig } from "../functions/domain/config.js";
 import { ConfigurationError } from "../functions/domain/errors.js";
+import { backfillUsage } from "./backfill/backfill-usage.js";
 import { startLocalAws } from "./local/aws-servers.js";
 import { demoPractice } from "./local/demo-practice.js";
 import { LocalPipeline } from "./local/pipeline.js";
@@ -9,7 +10,7 @@ import { runReplay } from "./local/replay-run.js";
 import { createResources } from "./local/resources.js";
 import { openScenarioFile, ScenarioFileError } from "./local/scenario-file.js";
 
-const usage = "usage: npm run replay -- <scenario.json> [--episodes] [--data-dir <dir>] [--verbose]";
+const usage = `usage: npm run replay -- <scenario.json> [--episodes] [--data-dir <dir>] [--verbose]\n${backfillUsage.replace("usage:", "      ")}`;
 
 /**
  * `npm run replay`: backfill and acceptance. Replays a scenario file through the real handlers on DynamoDB Local
@@ -23,6 +24,12 @@ async function main(): Promise<number> {
       episodes: { type: "boolean", default: false },
       "data-dir": { type: "string" },
       verbose: { type: "boolean", default: false },
+      // --target: a backfill to a deployed stack (bin/backfill/backfill-command.ts), not a local replay.
+      target: { type: "string" },
+      url: { type: "string" },
+      region: { type: "string" },
+      rate: { type: "string" },
+      progress: { type: "string" },
     },
   });
   const out = process.stdout;
@@ -35,6 +42,23 @@ async function main(): Promise<number> {
   if (file === undefined || positionals.length > 1) {
     console.error(usage);
     return 2;
+  }
+  const { target, url, region, rate, progress } = values;
+  if (target === undefined && [url, region, rate, progress].some((value) => value !== undefined)) {
+    console.error(`--url, --region, --rate and --progress go with --target\n${usage}`);
+    return 2;
+  }
+  if (target !== undefined) {
+    // Loaded only for a backfill: a local replay does not pay for the AWS clients it needs.
+    const { backfillCommand } = await import("./backfill/backfill-command.js");
+    return backfillCommand(
+      file,
+      { target, url, region, rate, progress },
+      {
+        out: (line) => out.write(`${line}\n`),
+        err: (line) => console.error(line),
+      },
+    );
   }
 
   let scenario: Awaited<ReturnType<typeof openScenarioFile>>;

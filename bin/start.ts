@@ -241,7 +241,12 @@ every(finalizeEverySeconds * 1000, () => finalizeAndPrint(live));
 // Discoverable before /health says ready, so whoever waits for "ready" finds the file.
 try {
   const file = localStackFile(listening);
-  writeLocalStackFile(file, { dynamodbEndpoint: aws.dynamodbEndpoint, tableName: resources.tableName });
+  writeLocalStackFile(file, {
+    dynamodbEndpoint: aws.dynamodbEndpoint,
+    tableName: resources.tableName,
+    sqsEndpoint: aws.sqsEndpoint,
+    prefix: "portaltime-local",
+  });
   stackFile = file;
   // Any other way out (an uncaught error, process.exit) takes the file with it; a kill -9 leaves it, and ops
   // then finds its endpoint not answering.

@@ -5,13 +5,16 @@ import * as z from "zod";
 
 /**
  * How other commands find a running `npm start` (e.g. `npm run ops -- ... --local`): once the stack is ready it
- * writes `<os.tmpdir()>/portaltime-local-<port>.json` with its DynamoDB endpoint and table name, and removes it
+ * writes `<os.tmpdir()>/portaltime-local-<port>.json` with its DynamoDB endpoint and table name, its SQS endpoint and queue prefix, and removes it
  * when it stops. The file is keyed by the webhook port, which only one stack can hold at a time, so a second
  * stack (the integration test of `npm start`, say) never overwrites or removes the file of the first.
  */
 export const localStackSchema = z.object({
   dynamodbEndpoint: z.url(),
   tableName: z.string().min(1),
+  /** Where its queues are (`npm run ops -- redrive`, `resend-claims`): the SQS server and the queues' prefix. */
+  sqsEndpoint: z.url().optional(),
+  prefix: z.string().min(1).optional(),
 });
 export type LocalStack = z.infer<typeof localStackSchema>;
 

@@ -38,7 +38,7 @@ import {
   localDynamodbClient,
   localSqsClient,
 } from "./resources.js";
-import { isSigned, signWithDevSecret } from "./sign-delivery.js";
+import { defaultContentType, isSigned, signWithDevSecret } from "./sign-delivery.js";
 
 export interface PipelineOptions {
   endpoints: LocalEndpoints;
@@ -77,9 +77,6 @@ export interface Delivery {
   /** A string is sent as its bytes; anything else as its JSON. */
   body: unknown;
 }
-
-const defaultContentType = (format: string): string =>
-  format === "fhir" ? "application/fhir+json" : "application/json";
 
 /**
  * The whole of portaltime on one machine: the real ingest, apply and finalize handlers against DynamoDB Local
