@@ -231,7 +231,7 @@ export class Monitoring extends Construct {
             treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING,
             ...named(
               `${id}DlqNotEmpty`,
-              `A message is in ${queues.deadLetterQueue.queueName}: someone must act on it (README "Runbooks"). Inspect it, fix the cause, then \`npm run ops -- redrive ${id.toLowerCase()}\`.`,
+              `A message is in ${queues.deadLetterQueue.queueName}: someone must act on it (README "Day-2 runbooks"). Inspect it, fix the cause, then \`npm run ops -- redrive ${id.toLowerCase()}\`.`,
             ),
           },
         },
@@ -242,7 +242,7 @@ export class Monitoring extends Construct {
             treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING,
             ...named(
               `${id}DlqOldestMessage`,
-              `A message has waited ${days(dlqMaxAge)} days in ${queues.deadLetterQueue.queueName}; SQS deletes it at 14 days. Act on it now (README "Runbooks").`,
+              `A message has waited ${days(dlqMaxAge)} days in ${queues.deadLetterQueue.queueName}; SQS deletes it at 14 days. Act on it now (README "Day-2 runbooks").`,
             ),
           },
         },
@@ -416,7 +416,7 @@ export class Monitoring extends Construct {
     // One gap is already events the FHIR server never delivered: no second datapoint is needed to be sure.
     custom(
       "FhirEventGaps",
-      "A FHIR subscription's event numbers skipped: the server sent events portaltime never received. Ask the server for the missing events ($events or the subscription's status) and replay them (README \"Runbooks\").",
+      "A FHIR subscription's event numbers skipped: the server sent events portaltime never received. Ask the server for the missing events ($events or the subscription's status) and replay them (README \"Day-2 runbooks\").",
       appMetric("apply", "SubscriptionEventGaps"),
       {
         threshold: 1,

@@ -1,3 +1,4 @@
+import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { FormatName } from "../../functions/vendors/format.js";
 import { webhookSecretPrefix } from "../../functions/vendors/secret-names.js";
@@ -6,6 +7,7 @@ import type { SigningSecrets } from "../local/sign-delivery.js";
 import { BackfillStoppedError, runBackfill } from "./backfill-run.js";
 import { backfillUsage } from "./backfill-usage.js";
 import { deployedSigningSecrets } from "./deployed-secrets.js";
+import { cloudFormationClient, deployedWebhookBaseUrl } from "./deployed-url.js";
 
 export interface BackfillCommandOptions {
   target: string;
@@ -22,6 +24,8 @@ export interface BackfillEnvironment {
   signingSecrets?: (format: FormatName) => Promise<Partial<SigningSecrets>>;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
+  /** The stack's webhook URL when --url does not give it; by default its CloudFormation output. */
+  webhookBaseUrl?: (stackName: string) => Promise<string>;
 }
 
 /** Deliveries per second unless --rate says: well under the stage throttle, so live vendors are not crowded out. */
@@ -40,14 +44,26 @@ export async function backfillCommand(
   const rate = /^(\d+(?:\.\d+)?)(?:\/s)?$/.exec(options.rate ?? String(DEFAULT_RATE));
   const ratePerSecond = Number(rate?.[1] ?? Number.NaN);
   if (!(ratePerSecond > 0)) return usage(env, `--rate is not a rate: ${options.rate} (say 5/s)`);
-  if (options.url === undefined)
-    return usage(
-      env,
-      `--url <WebhookBaseUrl> is needed: aws cloudformation describe-stacks --stack-name ${options.target} ` +
-        `--query "Stacks[0].Outputs[?OutputKey=='WebhookBaseUrl'].OutputValue" --output text`,
-    );
-  if (!URL.canParse(options.url) || !/^https?:$/.test(new URL(options.url).protocol))
-    return usage(env, `--url is not an http(s) URL: ${options.url}`);
+  let url = options.url;
+  if (url === undefined) {
+    // The stack is named after the deployment's prefix; its WebhookBaseUrl output is what vendors were given.
+    const client = env.webhookBaseUrl === undefined ? cloudFormationClient(options.region) : undefined;
+    try {
+      url = await (
+        env.webhookBaseUrl ?? ((name) => deployedWebhookBaseUrl(client as CloudFormationClient, name))
+      )(options.target);
+    } catch (error) {
+      env.err(
+        `replay: cannot read the webhook URL of stack ${options.target} (${(error as Error).message}); ` +
+          "pass --url <WebhookBaseUrl>",
+      );
+      return 2;
+    } finally {
+      client?.destroy();
+    }
+  }
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
+    return usage(env, `--url is not an http(s) URL: ${url}`);
 
   let scenario: Awaited<ReturnType<typeof openScenarioFile>>;
   try {
@@ -65,13 +81,11 @@ export async function backfillCommand(
       ? new SecretsManagerClient(options.region === undefined ? {} : { region: options.region })
       : undefined;
   const progressFile = options.progress ?? `${file}.${options.target}.progress.json`;
-  env.err(
-    `replay: backfill of ${options.target} at ${options.url}, ${ratePerSecond}/s, progress in ${progressFile}`,
-  );
+  env.err(`replay: backfill of ${options.target} at ${url}, ${ratePerSecond}/s, progress in ${progressFile}`);
   try {
     const summary = await runBackfill({
       scenario,
-      webhookBaseUrl: options.url,
+      webhookBaseUrl: url,
       target: options.target,
       progressFile,
       signingSecrets:
