@@ -2,7 +2,7 @@ import { DateTime } from "luxon";
 import type { EpisodeAttestations } from "./attestations.js";
 import { familyHasTimedCodes, timedCodeFor } from "./code-table.js";
 import { feesOn, type TenantConfig } from "./config.js";
-import type { EpisodeDraft } from "./episodes.js";
+import { compareStrings, type EpisodeDraft } from "./episodes.js";
 import type { Consent, Visit } from "./facts.js";
 import { HOUR, localDate, localMidnight, minusYears, toMillis } from "./time.js";
 
@@ -231,7 +231,7 @@ export function decideEpisode(
     evidence: {
       visits: [...new Set(evidenceVisits)],
       consents: evidenceConsents,
-      attestations: [...used].sort(compareIds),
+      attestations: [...used].sort(compareStrings),
     },
   };
 }
@@ -284,8 +284,6 @@ function serviceDateOf(draft: EpisodeDraft, config: TenantConfig): string {
     }
   }
 }
-
-const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Diagnosis codes of the inquiries and counted activity, in order of first appearance, then `supplied`. */
 function diagnosesOf(draft: EpisodeDraft, supplied: readonly string[]): string[] {

@@ -1,7 +1,8 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { TenantConfig } from "../../functions/domain/config.js";
 import { decideEpisodes, type Episode } from "../../functions/domain/engine.js";
-import { type Fact, factSchema } from "../../functions/domain/facts.js";
+import { type AttestedAction, type Fact, factSchema } from "../../functions/domain/facts.js";
 import { activity, attestation, consent, inquiry, tenant, visit } from "../support/domain-builders.js";
 
 /**
@@ -663,5 +664,120 @@ describe("R19 do-not-bill and R16 lines", () => {
 
     // Assess
     expect(owed.map((line) => [line.action, line.revision])).toEqual([["original", 2]]);
+  });
+});
+
+describe("R19 attestations over random sets (R17)", () => {
+  /**
+   * Two episodes of one patient that each need review: the first (week of 2026-03-16) has no diagnosis codes, a
+   * prior visit without codes and an unknown clinician's time; the second (week of 2026-03-30) is 6 minutes of
+   * Dr Adams's. Random attestations of every action, about either episode or none, at few instants (so ties
+   * occur), with ids and versions that may collide.
+   */
+  const base: Fact[] = [
+    inquiry({ id: "q1", at: "2026-03-16T09:00:00-04:00", diagnosisCodes: [] }),
+    activity({
+      id: "a1",
+      at: "2026-03-16T10:00:00-04:00",
+      practitionerId: "dr-adams",
+      minutes: 12,
+      diagnosisCodes: [],
+    }),
+    activity({ id: "a2", at: "2026-03-17T11:00:00-04:00", practitionerId: "dr-unknown", minutes: 10 }),
+    visit({ id: "v1", at: "2026-03-12T14:00:00-04:00", diagnosisCodes: [] }),
+    visit({ id: "v2", at: "2026-03-18T14:00:00-04:00", diagnosisCodes: ["J06.9"] }),
+    inquiry({ id: "q2", at: "2026-03-30T09:00:00-04:00" }),
+    activity({ id: "a3", at: "2026-03-30T10:00:00-04:00", practitionerId: "dr-adams", minutes: 6 }),
+    activity({ id: "a4", at: "2026-04-10T10:00:00-04:00", practitionerId: "dr-stranger", minutes: 7 }),
+  ];
+  const asOf = "2026-05-01T00:00:00-04:00";
+  const config = fc
+    .record({
+      consent: fc.constantFrom("required", "not-tracked"),
+      laterVisit: fc.constantFrom("any-visit", "same-problem"),
+    } as const)
+    .map((policies) => tenant(policies));
+  const episodeIds = decideEpisodes(base, tenant(), asOf).episodes.map((episode) => episode.episodeId);
+
+  const action: fc.Arbitrary<AttestedAction> = fc.oneof(
+    fc.record({
+      action: fc.constant("record-consent" as const),
+      consentDate: fc.constantFrom("2024-01-01", "2025-06-01", "2026-03-16", "2026-03-31"),
+    }),
+    fc.record({
+      action: fc.constant("supply-diagnoses" as const),
+      diagnosisCodes: fc.subarray(["J06.9", "E11.9", "I10"], { minLength: 1 }),
+    }),
+    fc.record({
+      action: fc.constant("decide-relatedness" as const),
+      priorVisitId: fc.constantFrom("v1", "v2"),
+      related: fc.boolean(),
+    }),
+    fc.record({
+      action: fc.constant("map-clinician" as const),
+      practitionerId: fc.constantFrom("dr-evans", "rn-diaz", "pt-chen", "dr-nobody"),
+      activityIds: fc.subarray(["a1", "a2", "a3", "a4"], { minLength: 1 }),
+    }),
+    fc.record({ action: fc.constant("do-not-bill" as const), reason: fc.constant("told free") }),
+  );
+  const attestations = fc.array(
+    fc.record({
+      id: fc.nat({ max: 6 }),
+      version: fc.nat({ max: 1 }),
+      retracted: fc.nat({ max: 9 }).map((n) => n === 0),
+      at: fc.constantFrom(ATTESTED, LATER, "2026-04-20T10:00:00-04:00"),
+      episodeId: fc.constantFrom(...episodeIds, "ep_elsewhere"),
+      resolution: action,
+    }),
+    { maxLength: 8 },
+  );
+  const world = attestations.map((specs) => [
+    ...base,
+    ...specs.map(({ id, ...spec }) => attestation({ id: `att-${id}`, ...spec })),
+  ]);
+
+  it("R17, R19: any permutation of facts and attestations gives an identical result", () => {
+    fc.assert(
+      fc.property(
+        world.chain((facts) =>
+          fc.tuple(fc.constant(facts), fc.shuffledSubarray(facts, { minLength: facts.length })),
+        ),
+        config,
+        ([facts, permuted], tenantConfig) => {
+          // Act
+          const original = decideEpisodes(facts, tenantConfig, asOf);
+          const shuffled = decideEpisodes(permuted, tenantConfig, asOf);
+          // Assess
+          expect(shuffled).toEqual(original);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("R17, R19: attestations delivered again change nothing, and what was owed is owed once", () => {
+    fc.assert(
+      fc.property(
+        world.chain((facts) =>
+          fc.tuple(
+            fc.constant(facts),
+            fc.array(fc.nat({ max: facts.length - 1 }), { minLength: 1, maxLength: 6 }),
+          ),
+        ),
+        config,
+        ([facts, picks], tenantConfig) => {
+          // Prepare
+          const duplicated = [...facts, ...picks.map((pick) => facts[pick] as Fact)].reverse();
+          // Act
+          const once = decideEpisodes(facts, tenantConfig, asOf);
+          const again = decideEpisodes(duplicated, tenantConfig, asOf);
+          const resent = decideEpisodes(duplicated, tenantConfig, asOf, once.owed);
+          // Assess
+          expect(again).toEqual(once);
+          expect(resent.owed).toEqual([]);
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });
