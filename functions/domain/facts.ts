@@ -152,25 +152,40 @@ export const consentSchema = z.object({
  * clinician's activity is named by its fact id (the `id` of the clinician activity or time entry: the id the
  * episode's evidence and the unattributed-time records list).
  */
+/** R11: the patient's consent, dated on a practice-local date. */
+export const recordConsentSchema = z.object({
+  action: z.literal("record-consent"),
+  consentDate: z.iso.date(),
+});
+/** The episode's problem codes when the messages carry none (diagnosis-missing, R8's relatedness). */
+export const supplyDiagnosesSchema = z.object({
+  action: z.literal("supply-diagnoses"),
+  diagnosisCodes: z.array(icd10Code).min(1).max(50),
+});
+/** R8: whether the named visit addressed the same or a related problem. */
+export const decideRelatednessSchema = z.object({
+  action: z.literal("decide-relatedness"),
+  priorVisitId: z.string().min(1).max(256),
+  related: z.boolean(),
+});
+/** R4, R18: the roster entry that authored the named activities, honoured on the dates it is in force. */
+export const mapClinicianSchema = z.object({
+  action: z.literal("map-clinician"),
+  practitionerId: z.string().min(1).max(256),
+  activityIds: z.array(z.string().min(1).max(256)).min(1).max(100),
+});
+/** R19: never bill the episode (e.g. the patient was told the message would be free). */
+export const doNotBillSchema = z.object({
+  action: z.literal("do-not-bill"),
+  reason: z.string().min(1).max(1000),
+});
+
 export const attestedActionSchema = z.discriminatedUnion("action", [
-  /** R11: the patient's consent, dated on a practice-local date. */
-  z.object({ action: z.literal("record-consent"), consentDate: z.iso.date() }),
-  /** The episode's problem codes when the messages carry none (diagnosis-missing, R8's relatedness). */
-  z.object({ action: z.literal("supply-diagnoses"), diagnosisCodes: z.array(icd10Code).min(1).max(50) }),
-  /** R8: whether the named visit addressed the same or a related problem. */
-  z.object({
-    action: z.literal("decide-relatedness"),
-    priorVisitId: z.string().min(1).max(256),
-    related: z.boolean(),
-  }),
-  /** R4, R18: the roster entry that authored the named activities, honoured on the dates it is in force. */
-  z.object({
-    action: z.literal("map-clinician"),
-    practitionerId: z.string().min(1).max(256),
-    activityIds: z.array(z.string().min(1).max(256)).min(1).max(100),
-  }),
-  /** R19: never bill the episode (e.g. the patient was told the message would be free). */
-  z.object({ action: z.literal("do-not-bill"), reason: z.string().min(1).max(1000) }),
+  recordConsentSchema,
+  supplyDiagnosesSchema,
+  decideRelatednessSchema,
+  mapClinicianSchema,
+  doNotBillSchema,
 ]);
 export type AttestedAction = z.infer<typeof attestedActionSchema>;
 
