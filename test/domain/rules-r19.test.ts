@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { TenantConfig } from "../../functions/domain/config.js";
+import { decisionStart, inScope } from "../../functions/domain/decision-scope.js";
 import { decideEpisodes, type Episode } from "../../functions/domain/engine.js";
 import { type AttestedAction, type Fact, factSchema } from "../../functions/domain/facts.js";
 import { activity, attestation, consent, inquiry, tenant, visit } from "../support/domain-builders.js";
@@ -779,5 +780,46 @@ describe("R19 attestations over random sets (R17)", () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+describe("R19 attestations in bounded decisions (decision-scope.ts)", () => {
+  it("R19: decided from the resolved episode's window start, an attestation is in scope and decides as the whole history", () => {
+    // Prepare: an earlier episode (week of 2026-03-02) and the consent-missing one of 2026-03-16, resolved on 03-26.
+    const config = consentRequired();
+    const earlier = [
+      inquiry({ id: "q0", at: "2026-03-02T09:00:00-05:00" }),
+      activity({ id: "a0", at: "2026-03-02T10:00:00-05:00", practitionerId: "dr-adams", minutes: 8 }),
+    ];
+    const episodeId = decideEpisodes([...earlier, ...opening()], config, AS_OF).episodes[1]?.episodeId;
+    const all = [
+      ...earlier,
+      ...opening(),
+      attestation({
+        id: "att-1",
+        at: ATTESTED,
+        episodeId,
+        resolution: { action: "record-consent", consentDate: "2025-06-01" },
+      }),
+    ];
+    const from = decisionStart(Date.parse("2026-03-16T00:00:00-04:00"), [], config);
+
+    // Act
+    const whole = decideEpisodes(all, config, AS_OF);
+    const bounded = decideEpisodes(
+      all.filter((fact) => inScope(fact, from, config)),
+      config,
+      AS_OF,
+      [],
+      { from, earlier: [] },
+    );
+
+    // Assess
+    expect(all.filter((fact) => !inScope(fact, from, config)).map((fact) => fact.id)).toEqual(["q0", "a0"]);
+    expect(bounded.episodes).toEqual(whole.episodes.slice(1));
+    expect(bounded.episodes[0]?.outcome).toBe("billable");
+    expect(whole.episodes[0]?.reasons).toEqual(["consent-missing"]); // the earlier episode owes nothing
+    expect(bounded.owed).toEqual(whole.owed);
+    expect(bounded.owed).toHaveLength(1);
   });
 });
