@@ -125,7 +125,17 @@ function episodeItem(item: Record<string, unknown>, status: ReviewStatus): Revie
     throw new CorruptItemError(key, "review item is not the shape the finalizer writes");
   }
   const patientId = String(item.patientId);
-  const { episodeId, family, windowStart, windowEnd, totalMinutes, reasons, ...evidence } = parsed;
+  // The rest of the item (outcome, evidence ids, unknown activity, configuration version) is the evidence.
+  const {
+    kind: _kind,
+    episodeId,
+    family,
+    windowStart,
+    windowEnd,
+    totalMinutes,
+    reasons,
+    ...evidence
+  } = parsed;
   return {
     id: reviewItemId("episode", patientId, episodeId),
     kind: "episode",
