@@ -67,7 +67,8 @@ const KNOWN_VISIT_LOOKBACK = (3 * 366 + 1) * DAY;
 /**
  * The last instant up to which a decision may need this fact under the default policies: its own time for
  * messages, activity and time entries (they matter to the window they fall in, and to R1's look-back after
- * them, which `scopeReach` covers), a week more for visits (R8) and a year more for consents (R11). The store
+ * them, which `scopeReach` covers), a week more for visits (R8) and a year more for consents (R11); attestations
+ * (R19) their own time, when attested, which is never before the episode or activity they resolve. The store
  * reads a patient's facts by reach, so a decision never reads a fact it cannot need, and never misses one it
  * can; policies that look back further (R12's known visit, a consent valid for longer) add `lookbackSince`.
  */

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { type Billing, owedLines } from "./adjustments.js";
+import { attestationsInForce } from "./attestations.js";
 import { type ClaimLine, claimLineSchema, claimLineSchemaVersion } from "./claim-line.js";
 import { type Family, families } from "./code-table.js";
 import { rosterByPractitioner, type TenantConfig } from "./config.js";
@@ -48,13 +49,17 @@ export interface Episode {
   reasons: Reason[];
   bundledVisit?: { visitId: string; minutes: number };
   priorVisitId?: string;
-  /** The fact ids the decision used: inquiries, counted activity, activity seen but not counted, visits, consents. */
+  /**
+   * The fact ids the decision used: inquiries, counted activity, activity seen but not counted, visits, consents,
+   * and the R19 attestations (present only when some were used, so earlier decisions keep their digest).
+   */
   evidence: {
     inquiries: string[];
     counted: string[];
     uncounted: string[];
     visits: string[];
     consents: string[];
+    attestations?: string[];
   };
   /** The line this episode owes as an original when billable. */
   claimLine?: ClaimLine;
@@ -188,9 +193,10 @@ function decidePatient(
   const facts = current.filter((fact) => !fact.retracted);
   const threads = threadsOf(current, scope?.thread);
   const inquiries = threads.inquiries;
+  const attested = attestationsInForce(facts);
   const classified = facts
     .filter((fact) => fact.kind === "clinician-activity" || fact.kind === "time-entry")
-    .map((fact) => classifyActivity(fact, roster));
+    .map((fact) => classifyActivity(fact, roster, attested.mappings.get(fact.id)));
   // R4, R13: only a known counting clinician's time counts, never time another service bills, never zero time.
   const counts = (activity: ClassifiedActivity): boolean =>
     activity.role !== "staff" &&
@@ -201,10 +207,12 @@ function decidePatient(
   const counted = classified.filter(counts).filter((activity) => activity.at >= from);
   // Evidence lists in time order (ties by id), never arrival order (R17).
   const uncounted = [
-    ...classified.filter((activity) => !counts(activity)).map(({ fact, at }) => ({ id: fact.id, at })),
+    ...classified
+      .filter((activity) => !counts(activity))
+      .map(({ fact, at, mappedBy }) => ({ id: fact.id, at, mappedBy })),
     ...facts
       .filter((fact) => fact.kind === "staff-activity")
-      .map((fact) => ({ id: fact.id, at: toMillis(fact.at) })),
+      .map((fact) => ({ id: fact.id, at: toMillis(fact.at), mappedBy: undefined })),
   ].sort((a, b) => a.at - b.at || compareStrings(a.id, b.id));
   const unknownTime = classified
     .filter((activity) => activity.role === "unknown" && activity.fact.seconds > 0)
@@ -256,8 +264,25 @@ function decidePatient(
   const contains = (draft: EpisodeDraft, at: number): boolean => at >= draft.start && at < draft.end;
   const episodes = drafts.map((draft) => {
     const unknownInWindow = unknownTime.filter((activity) => contains(draft, activity.at));
-    const decision = decideEpisode(draft, visits, consents, unknownInWindow.length > 0, config);
     const episodeId = `ep_${digest([patientId, draft.group, draft.family, draft.start, draft.patientInitiated])}`;
+    const decision = decideEpisode(
+      draft,
+      visits,
+      consents,
+      unknownInWindow.length > 0,
+      config,
+      attested.episodes.get(episodeId),
+    );
+    const uncountedInWindow = uncounted.filter(({ at }) => contains(draft, at));
+    // R19: the mappings behind the activity the episode holds, and the attestations its decision used.
+    const attestations = [
+      ...new Set([
+        ...decision.evidence.attestations,
+        ...[...draft.activities, ...uncountedInWindow].flatMap(({ mappedBy }) =>
+          mappedBy === undefined ? [] : [mappedBy],
+        ),
+      ]),
+    ].sort(compareStrings);
     const claimLineId = `cl_${digest(["claim-line", episodeId])}`;
     const settledAt = draft.end + config.settleHours * HOUR;
     const status: EpisodeStatus = asOf < draft.end ? "open" : asOf < settledAt ? "settling" : "due";
@@ -297,9 +322,10 @@ function decidePatient(
       evidence: {
         inquiries: draft.inquiries.map(({ fact }) => fact.id),
         counted: draft.activities.map(({ fact }) => fact.id),
-        uncounted: uncounted.filter(({ at }) => contains(draft, at)).map(({ id }) => id),
+        uncounted: uncountedInWindow.map(({ id }) => id),
         visits: decision.evidence.visits,
         consents: decision.evidence.consents,
+        ...(attestations.length > 0 && { attestations }),
       },
     };
     if (decision.outcome === "billable") {

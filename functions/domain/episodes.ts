@@ -1,3 +1,4 @@
+import type { ClinicianMapping } from "./attestations.js";
 import { credentialRole, type Family } from "./code-table.js";
 import { type RosterEntry, rosterEntryOn, type TenantConfig } from "./config.js";
 import type { ClinicianActivity, Credential, Fact, Inquiry, TimeEntry } from "./facts.js";
@@ -19,6 +20,8 @@ export interface ClassifiedActivity {
   credential?: Credential;
   npi?: string;
   group: string;
+  /** R19: the attestation that mapped an unknown author's activity to this roster entry. */
+  mappedBy?: string;
 }
 
 export interface DatedInquiry {
@@ -54,14 +57,32 @@ export interface Roster {
 
 /**
  * R4: the roster entry in force on the activity's local date (R18) first, else the qualification stated by the
- * payload, else unknown.
+ * payload, else the roster entry a biller mapped the activity to (R19), when in force on that date (R18); else
+ * unknown. A mapping never re-attributes time the roster or payload attributes.
  */
-export function classifyActivity(fact: Activity, roster: Roster): ClassifiedActivity {
+export function classifyActivity(
+  fact: Activity,
+  roster: Roster,
+  mapping?: ClinicianMapping,
+): ClassifiedActivity {
   const at = toMillis(fact.at);
-  const entry = rosterEntryOn(roster.entries, fact.practitionerId, localDate(at, roster.timezone));
+  const date = localDate(at, roster.timezone);
+  const entry = rosterEntryOn(roster.entries, fact.practitionerId, date);
   const credential = entry?.credential ?? fact.qualification;
   if (credential === undefined) {
-    return { fact, at, practitionerId: fact.practitionerId, role: "unknown", group: "default" };
+    const mapped = mapping && rosterEntryOn(roster.entries, mapping.practitionerId, date);
+    if (mapped === undefined)
+      return { fact, at, practitionerId: fact.practitionerId, role: "unknown", group: "default" };
+    return {
+      fact,
+      at,
+      practitionerId: mapped.practitionerId,
+      role: credentialRole[mapped.credential],
+      credential: mapped.credential,
+      npi: mapped.npi,
+      group: mapped.group,
+      mappedBy: mapping?.attestationId,
+    };
   }
   return {
     fact,
@@ -100,7 +121,7 @@ export interface Threads {
   missing: string[];
 }
 
-type MessageFact = Exclude<Fact, { kind: "time-entry" | "visit" | "consent" }>;
+type MessageFact = Extract<Fact, { kind: "inquiry" | "clinician-activity" | "staff-activity" }>;
 const isMessageFact = (fact: Fact): fact is MessageFact =>
   fact.kind === "inquiry" || fact.kind === "clinician-activity" || fact.kind === "staff-activity";
 

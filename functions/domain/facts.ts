@@ -147,6 +147,67 @@ export const consentSchema = z.object({
   status: z.enum(["active", "inactive", "rejected", "draft", "entered-in-error"]),
 });
 
+/**
+ * R19: what a biller's resolution of a needs-review episode says, one action per attestation. An unknown
+ * clinician's activity is named by its fact id (the `id` of the clinician activity or time entry: the id the
+ * episode's evidence and the unattributed-time records list).
+ */
+/** R11: the patient's consent, dated on a practice-local date. */
+export const recordConsentSchema = z.object({
+  action: z.literal("record-consent"),
+  consentDate: z.iso.date(),
+});
+/** The episode's problem codes when the messages carry none (diagnosis-missing, R8's relatedness). */
+export const supplyDiagnosesSchema = z.object({
+  action: z.literal("supply-diagnoses"),
+  diagnosisCodes: z.array(icd10Code).min(1).max(50),
+});
+/** R8: whether the named visit addressed the same or a related problem. */
+export const decideRelatednessSchema = z.object({
+  action: z.literal("decide-relatedness"),
+  priorVisitId: z.string().min(1).max(256),
+  related: z.boolean(),
+});
+/** R4, R18: the roster entry that authored the named activities, honoured on the dates it is in force. */
+export const mapClinicianSchema = z.object({
+  action: z.literal("map-clinician"),
+  practitionerId: z.string().min(1).max(256),
+  activityIds: z.array(z.string().min(1).max(256)).min(1).max(100),
+});
+/** R19: never bill the episode (e.g. the patient was told the message would be free). */
+export const doNotBillSchema = z.object({
+  action: z.literal("do-not-bill"),
+  reason: z.string().min(1).max(1000),
+});
+
+export const attestedActionSchema = z.discriminatedUnion("action", [
+  recordConsentSchema,
+  supplyDiagnosesSchema,
+  decideRelatednessSchema,
+  mapClinicianSchema,
+  doNotBillSchema,
+]);
+export type AttestedAction = z.infer<typeof attestedActionSchema>;
+
+/**
+ * R19: a biller's resolution, decided like any fact. `at` is when it was attested and `by` who attested it; both
+ * reach the audit. `episodeId` is the episode it resolves, as the engine names it; a clinician mapping may
+ * resolve time that fell in no episode (unattributed), so there it may be absent.
+ */
+export const attestationSchema = z
+  .object({
+    kind: z.literal("attestation"),
+    ...factBase,
+    at: instant,
+    by: z.string().min(1).max(256),
+    episodeId: z.string().min(1).max(256).optional(),
+    resolution: attestedActionSchema,
+  })
+  .refine((fact) => fact.episodeId !== undefined || fact.resolution.action === "map-clinician", {
+    path: ["episodeId"],
+    message: "expected the episode the attestation resolves",
+  });
+
 export const factSchema = z.discriminatedUnion("kind", [
   inquirySchema,
   clinicianActivitySchema,
@@ -154,6 +215,7 @@ export const factSchema = z.discriminatedUnion("kind", [
   timeEntrySchema,
   visitSchema,
   consentSchema,
+  attestationSchema,
 ]);
 
 export type Fact = z.infer<typeof factSchema>;
@@ -178,6 +240,7 @@ export type StaffActivity = z.infer<typeof staffActivitySchema>;
 export type TimeEntry = z.infer<typeof timeEntrySchema>;
 export type Visit = z.infer<typeof visitSchema>;
 export type Consent = z.infer<typeof consentSchema>;
+export type Attestation = z.infer<typeof attestationSchema>;
 
 /** Visits that took place (R10): only these count for R8, R9 and R12. */
 export const visitTookPlace = (status: VisitStatus): boolean =>

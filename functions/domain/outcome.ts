@@ -1,6 +1,8 @@
+import { DateTime } from "luxon";
+import type { EpisodeAttestations } from "./attestations.js";
 import { familyHasTimedCodes, timedCodeFor } from "./code-table.js";
 import { feesOn, type TenantConfig } from "./config.js";
-import type { EpisodeDraft } from "./episodes.js";
+import { compareStrings, type EpisodeDraft } from "./episodes.js";
 import type { Consent, Visit } from "./facts.js";
 import { HOUR, localDate, localMidnight, minusYears, toMillis } from "./time.js";
 
@@ -8,6 +10,7 @@ import { HOUR, localDate, localMidnight, minusYears, toMillis } from "./time.js"
 export const reasons = [
   "not-patient-initiated",
   "unsupported-date",
+  "do-not-bill",
   "bundled-into-visit",
   "related-prior-visit",
   "below-threshold",
@@ -24,6 +27,7 @@ export type Reason = (typeof reasons)[number];
 export const outcomes = [
   "not-patient-initiated",
   "unsupported-date",
+  "do-not-bill",
   "bundled-into-visit",
   "related-prior-visit",
   "below-threshold",
@@ -74,15 +78,29 @@ export interface Decision {
   reasons: Reason[];
   bundledVisit?: { visitId: string; minutes: number };
   priorVisitId?: string;
-  evidence: { visits: string[]; consents: string[] };
+  /** `attestations`: the R19 attestations this decision used. */
+  evidence: { visits: string[]; consents: string[]; attestations: string[] };
 }
 
 const MAX_DIAGNOSES = 12;
 
 const icdCategory = (code: string): string => code.replace(".", "").slice(0, 3).toUpperCase();
 
-/** R8's relatedness: any shared ICD-10-CM category; unknown when either side has no codes. */
-function relatedness(visit: Visit, diagnosisCodes: readonly string[]): "related" | "unrelated" | "unknown" {
+/**
+ * R8's relatedness: any shared ICD-10-CM category; unknown when either side has no codes. A biller's decision
+ * about the visit (R19) settles it whatever the codes show: a person can see a relation the categories miss.
+ */
+function relatedness(
+  visit: Visit,
+  diagnosisCodes: readonly string[],
+  attested: EpisodeAttestations | undefined,
+  used: Set<string>,
+): "related" | "unrelated" | "unknown" {
+  const decided = attested?.relatedness.get(visit.id);
+  if (decided !== undefined) {
+    used.add(decided.attestationId);
+    return decided.related ? "related" : "unrelated";
+  }
   if (visit.diagnosisCodes.length === 0 || diagnosisCodes.length === 0) return "unknown";
   const categories = new Set(diagnosisCodes.map(icdCategory));
   return visit.diagnosisCodes.some((code) => categories.has(icdCategory(code))) ? "related" : "unrelated";
@@ -90,7 +108,8 @@ function relatedness(visit: Visit, diagnosisCodes: readonly string[]): "related"
 
 /**
  * Decides one episode, rule by rule. `visits` are the patient's visits that took place (R10, latest version
- * already chosen), `consents` the patient's latest consents, both sorted by time.
+ * already chosen), `consents` the patient's latest consents, both sorted by time; `attested` what the
+ * attestations in force say about this episode (R19).
  */
 export function decideEpisode(
   draft: EpisodeDraft,
@@ -98,6 +117,7 @@ export function decideEpisode(
   consents: readonly Consent[],
   unknownClinicianActivity: boolean,
   config: TenantConfig,
+  attested?: EpisodeAttestations,
 ): Decision {
   const zone = config.timezone;
   const clinicians = clinicianTimes(draft);
@@ -105,14 +125,21 @@ export function decideEpisode(
   const totalMinutes = Math.floor(totalSeconds / 60);
   const rendering = renderingClinician(draft, clinicians, config);
   const serviceDate = serviceDateOf(draft, config);
+  const used = new Set<string>();
+  // R19: codes a biller supplied follow those the messages carry.
+  if (attested?.diagnoses !== undefined) used.add(attested.diagnoses.attestationId);
   // R8: relatedness looks at every diagnosis of the episode; the claim line carries the first 12.
-  const allDiagnoses = diagnosesOf(draft);
+  const allDiagnoses = diagnosesOf(draft, attested?.diagnoses?.diagnosisCodes ?? []);
   const diagnosisCodes = allDiagnoses.slice(0, MAX_DIAGNOSES);
   const applicable = new Set<Reason>();
   const evidenceVisits: string[] = [];
 
   if (!draft.patientInitiated) applicable.add("not-patient-initiated"); // R1
   if (!familyHasTimedCodes(draft.family, serviceDate)) applicable.add("unsupported-date");
+  if (attested?.doNotBill !== undefined) {
+    used.add(attested.doNotBill.attestationId);
+    applicable.add("do-not-bill"); // R19
+  }
 
   // R9: a visit that took place within the window absorbs the online work (the earliest such visit).
   // Every visit in range is examined so the listed reasons never depend on the order of the facts (R17).
@@ -120,7 +147,8 @@ export function decideEpisode(
   for (const visit of visits) {
     const at = toMillis(visit.at);
     if (at < draft.start || at >= draft.end) continue;
-    const related = config.laterVisit === "any-visit" ? "related" : relatedness(visit, allDiagnoses);
+    const related =
+      config.laterVisit === "any-visit" ? "related" : relatedness(visit, allDiagnoses, attested, used);
     if (related === "unknown") applicable.add("relatedness-unknown");
     if (related === "related" && bundledVisit === undefined) {
       bundledVisit = { visitId: visit.id, minutes: totalMinutes };
@@ -136,7 +164,7 @@ export function decideEpisode(
   for (const visit of [...visits].reverse()) {
     const at = toMillis(visit.at);
     if (at < priorFrom || at >= draft.start) continue;
-    const related = relatedness(visit, allDiagnoses);
+    const related = relatedness(visit, allDiagnoses, attested, used);
     if (related === "unknown") applicable.add("relatedness-unknown");
     if (related === "related" && priorVisitId === undefined) {
       priorVisitId = visit.id;
@@ -157,8 +185,13 @@ export function decideEpisode(
       const at = toMillis(c.at);
       return c.status === "active" && at >= validFrom && at <= firstActivity;
     });
-    if (consent === undefined) applicable.add("consent-missing");
-    else evidenceConsents.push(consent.id);
+    // R19: else a consent a biller recorded, dated on a local day that R11 accepts.
+    const recorded = attested?.consent;
+    const recordedAt = recorded && DateTime.fromISO(recorded.consentDate, { zone }).startOf("day").toMillis();
+    if (consent !== undefined) evidenceConsents.push(consent.id);
+    else if (recorded && recordedAt !== undefined && recordedAt >= validFrom && recordedAt <= firstActivity)
+      used.add(recorded.attestationId);
+    else applicable.add("consent-missing");
   }
 
   // R12: with `require-known-visit`, a visit that took place in the 3 years before the window start.
@@ -195,7 +228,11 @@ export function decideEpisode(
     reasons: listed,
     bundledVisit,
     priorVisitId,
-    evidence: { visits: [...new Set(evidenceVisits)], consents: evidenceConsents },
+    evidence: {
+      visits: [...new Set(evidenceVisits)],
+      consents: evidenceConsents,
+      attestations: [...used].sort(compareStrings),
+    },
   };
 }
 
@@ -248,13 +285,14 @@ function serviceDateOf(draft: EpisodeDraft, config: TenantConfig): string {
   }
 }
 
-/** Diagnosis codes of the inquiries and counted activity, in order of first appearance. */
-function diagnosesOf(draft: EpisodeDraft): string[] {
+/** Diagnosis codes of the inquiries and counted activity, in order of first appearance, then `supplied`. */
+function diagnosesOf(draft: EpisodeDraft, supplied: readonly string[]): string[] {
   const sources = [
     ...draft.inquiries.map(({ fact, at }) => ({ at, id: fact.id, codes: fact.diagnosisCodes })),
     ...draft.activities.map(({ fact, at }) => ({ at, id: fact.id, codes: fact.diagnosisCodes })),
   ].sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const codes = new Set<string>();
   for (const source of sources) for (const code of source.codes) codes.add(code.toUpperCase());
+  for (const code of supplied) codes.add(code.toUpperCase());
   return [...codes];
 }

@@ -12,6 +12,7 @@ import type {
   FactUpdate,
   PatientState,
   PatientView,
+  ReviewWrite,
   UnattributedWrite,
 } from "../store/episode-store.js";
 
@@ -80,6 +81,7 @@ export function planDecision(
   const { roster: _roster, ...policies } = context.tenant;
 
   const records: EpisodeRecordWrite[] = [];
+  const reviews: ReviewWrite[] = [];
   const finalized: Episode[] = [];
   const produced = new Set<string>();
   for (const episode of result.episodes) {
@@ -97,10 +99,20 @@ export function planDecision(
       current: true,
       digest: decisionDigest(episode),
       line: line ?? previous?.line,
+      ...(episode.outcome === "needs-review" && { review: true as const }),
     };
     const changed = previous === undefined || !previous.current || previous.digest !== head.digest;
     if (!changed && line === undefined) continue;
     if (changed && episode.status === "due") finalized.push(episode);
+    if (head.review || previous?.review)
+      reviews.push({
+        patientId: episode.patientId,
+        episodeId: episode.episodeId,
+        status: head.review ? "open" : "resolved",
+        item: reviewItemOf(episode, unknownActivityIds(result, head), context.configVersion),
+        decidedAt: now,
+        expiresAt: expiresAt(head.end),
+      });
     records.push({
       head,
       record: {
@@ -120,8 +132,27 @@ export function planDecision(
   for (const previous of view.episodes) {
     if (!previous.current || previous.start < from || produced.has(previous.episodeId)) continue;
     const line = owed.get(previous.claimLineId);
+    // Its review, if open, is resolved: there is no such episode left to review.
+    if (previous.review)
+      reviews.push({
+        patientId: view.patientId,
+        episodeId: previous.episodeId,
+        status: "resolved",
+        item: {
+          kind: "episode",
+          episodeId: previous.episodeId,
+          family: previous.family,
+          windowStart: new Date(previous.start).toISOString(),
+          windowEnd: new Date(previous.end).toISOString(),
+          reasons: [],
+          superseded: true,
+          configVersion: context.configVersion,
+        },
+        decidedAt: now,
+        expiresAt: expiresAt(previous.end),
+      });
     records.push({
-      head: { ...previous, current: false, line: line ?? previous.line },
+      head: { ...previous, current: false, review: undefined, line: line ?? previous.line },
       record: {
         decision: "superseded",
         decidedAt,
@@ -169,6 +200,7 @@ export function planDecision(
   const rechecks = view.rechecks.filter((recheck) => recheck.changedAt >= from).map((recheck) => recheck.key);
   const unchanged =
     records.length === 0 &&
+    reviews.length === 0 &&
     facts.length === 0 &&
     rechecks.length === 0 &&
     view.state !== undefined &&
@@ -185,11 +217,35 @@ export function planDecision(
       facts,
       rechecks,
       unattributed,
+      ...(reviews.length > 0 && { reviews }),
     },
     finalized,
     unknownTime,
   };
 }
+
+/** What the worklist shows of a decided episode (issue 15): enough to act on, the rest is in its record. */
+const reviewItemOf = (episode: Episode, unknownActivityIds: string[], configVersion: number) => ({
+  kind: "episode",
+  episodeId: episode.episodeId,
+  family: episode.family,
+  windowStart: episode.windowStart,
+  windowEnd: episode.windowEnd,
+  totalMinutes: episode.totalMinutes,
+  outcome: episode.outcome,
+  reasons: episode.reasons,
+  evidence: episode.evidence,
+  ...(episode.priorVisitId !== undefined && { priorVisitId: episode.priorVisitId }),
+  /** R4: the activity an unknown clinician authored in the window, what a clinician mapping maps (R19). */
+  unknownActivityIds,
+  configVersion,
+});
+
+/** The result is one patient's (a decision decides one patient). */
+const unknownActivityIds = (result: EngineResult, head: EpisodeHead): string[] =>
+  result.unknownClinicianTime
+    .filter((time) => time.at >= head.start && time.at < head.end)
+    .map((time) => time.factId);
 
 const order = (record: EpisodeRecordWrite): number =>
   record.line === undefined ? 2 : record.line.action === "void" ? 0 : 1;

@@ -33,7 +33,10 @@ import {
   PATIENT_PREFIX,
   patientKey,
   RECHECK_PREFIX,
+  REVIEW_KEY,
+  type ReviewStatus,
   recheckSortKey,
+  reviewSortKey,
   STATE_SORT_KEY,
   tableDesign,
   unattributedSortKey,
@@ -64,6 +67,8 @@ export const episodeHeadSchema = z.object({
   digest: z.string(),
   /** The latest line sent for the episode (by this decision or an earlier one). */
   line: claimLineSchema.optional(),
+  /** Set when the decision was `needs-review`: the episode is on the worklist (issue 15). */
+  review: z.literal(true).optional(),
 });
 export type EpisodeHead = z.infer<typeof episodeHeadSchema>;
 
@@ -131,6 +136,18 @@ export interface UnattributedWrite {
   expiresAt: number;
 }
 
+/** The episode's worklist item (`REVIEW` partition): put under its status, removed from the other. */
+export interface ReviewWrite {
+  patientId: string;
+  episodeId: string;
+  status: ReviewStatus;
+  /** What the worklist shows: window, minutes, reasons, evidence ids (table-design.ts `REVIEW_KEY`). */
+  item: unknown;
+  /** When the decision behind it was made (epoch ms). */
+  decidedAt: number;
+  expiresAt: number;
+}
+
 export interface FactUpdate {
   factId: string;
   version: number;
@@ -155,6 +172,8 @@ export interface Commit {
   rechecks?: string[];
   /** Audit records of time no window holds (`UNATTRIBUTED#<factId>#<commit>`), never read to decide. */
   unattributed?: UnattributedWrite[];
+  /** Worklist items of the episodes whose review opened or was resolved by this decision. */
+  reviews?: ReviewWrite[];
 }
 
 export type CommitResult =
@@ -348,6 +367,8 @@ export class DynamoEpisodeStore implements EpisodeStore {
           },
         ],
       });
+    for (const review of commit.reviews ?? [])
+      parts.push({ actions: 2, build: () => this.reviewWrites(review) });
     for (const update of commit.facts)
       parts.push({ actions: 1, build: () => [this.factUpdate(commit.patientId, update)] });
 
@@ -567,6 +588,38 @@ export class DynamoEpisodeStore implements EpisodeStore {
         ExpressionAttributeNames: { "#pk": tableDesign.partitionKey },
       },
     };
+  }
+
+  /** The item under its status, and none under the other (a reopened review leaves the resolved list). */
+  private reviewWrites(review: ReviewWrite) {
+    const other: ReviewStatus = review.status === "open" ? "resolved" : "open";
+    return [
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            [tableDesign.partitionKey]: REVIEW_KEY,
+            [tableDesign.sortKey]: reviewSortKey(review.status, review.patientId, review.episodeId),
+            type: "review",
+            status: review.status,
+            patientId: review.patientId,
+            episodeId: review.episodeId,
+            decidedAt: review.decidedAt,
+            item: JSON.stringify(review.item),
+            [tableDesign.ttlAttribute]: review.expiresAt,
+          },
+        },
+      },
+      {
+        Delete: {
+          TableName: this.tableName,
+          Key: {
+            [tableDesign.partitionKey]: REVIEW_KEY,
+            [tableDesign.sortKey]: reviewSortKey(other, review.patientId, review.episodeId),
+          },
+        },
+      },
+    ];
   }
 
   private outboxPut(patientId: string, key: string, line: ClaimLine, committedAt: number) {

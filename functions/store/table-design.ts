@@ -125,6 +125,18 @@ export const RECHECK_PREFIX = "RECHECK#";
 export const recheckSortKey = (version: number): string =>
   `${RECHECK_PREFIX}${String(version).padStart(10, "0")}`;
 
+/**
+ * The biller's worklist (issue 15): one item per episode whose decision was `needs-review`, in a partition of its
+ * own, its sort key led by its status: `open#<patientId>#<episodeId>` while the latest decision needs review,
+ * `resolved#<patientId>#<episodeId>` once a later decision does not. A mutable projection of the decision
+ * records (the audit stays in them), written in the same transaction.
+ */
+export const REVIEW_KEY = "REVIEW";
+export const reviewStatuses = ["open", "resolved"] as const;
+export type ReviewStatus = (typeof reviewStatuses)[number];
+export const reviewSortKey = (status: ReviewStatus, patientId: string, episodeId: string): string =>
+  `${status}#${patientId}#${episodeId}`;
+
 /** Patients the finalizer set aside, one item each, in a partition of their own. */
 export const QUARANTINE_KEY = "QUARANTINE";
 

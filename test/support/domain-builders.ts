@@ -4,6 +4,7 @@ import {
   type TenantConfigInput,
 } from "../../functions/domain/config.js";
 import {
+  type AttestedAction,
   type ClinicianActivity,
   type Consent,
   type Fact,
@@ -123,3 +124,8 @@ export const visit = (
 
 export const consent = (fields: Common & Partial<Pick<Consent, "status">>): Fact =>
   factSchema.parse({ kind: "consent", status: "active", ...fields, ...base(fields) });
+
+/** R19: a biller's attestation; `at` is when it was attested. */
+export const attestation = (
+  fields: Common & { by?: string; episodeId?: string; resolution: AttestedAction },
+): Fact => factSchema.parse({ kind: "attestation", by: "biller-1", ...fields, ...base(fields) });

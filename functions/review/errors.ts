@@ -1,0 +1,24 @@
+/** Errors of the review area (issue 15). Each carries the HTTP status a caller answers with; none carries PHI. */
+
+export class ReviewError extends Error {
+  readonly retryable: boolean = false;
+  constructor(
+    message: string,
+    readonly statusCode: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "ReviewError";
+  }
+}
+
+/** The resolution does not apply to the item it names (e.g. a clinician mapping on an item with no unknown time). */
+export class ResolutionConflictError extends ReviewError {
+  constructor(
+    readonly action: string,
+    readonly reason: string,
+  ) {
+    super(`${action} does not apply: ${reason}`, 409);
+    this.name = "ResolutionConflictError";
+  }
+}
