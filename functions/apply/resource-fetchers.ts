@@ -20,8 +20,8 @@ export function resourceFetchers(
   if (fhir !== undefined) {
     builders.fhir = async () => {
       const [{ loadSmartSigningKey, SmartTokenProvider }, { createSmartFhirFetcher }] = await Promise.all([
-        import("./smart-token-provider.js"),
-        import("./smart-fhir-fetcher.js"),
+        import("../vendors/fhir/smart-token-provider.js"),
+        import("../vendors/fhir/fetcher.js"),
       ]);
       const key = await loadSmartSigningKey(await readSecret(fhir.keySecretName));
       const tokens = new SmartTokenProvider({
@@ -35,7 +35,7 @@ export function resourceFetchers(
   }
   if (healthie !== undefined) {
     builders.healthie = async () =>
-      (await import("./healthie-fetcher.js")).createHealthieFetcher({
+      (await import("../vendors/healthie/fetcher.js")).createHealthieFetcher({
         apiUrl: healthie.apiUrl,
         apiKey: await readSecret(healthie.apiKeySecretName),
         authorizationShard: healthie.authorizationShard,
@@ -44,7 +44,7 @@ export function resourceFetchers(
   }
   if (elation !== undefined) {
     builders.elation = async () =>
-      (await import("./elation-fetcher.js")).createElationFetcher({
+      (await import("../vendors/elation/fetcher.js")).createElationFetcher({
         apiBaseUrl: elation.apiBaseUrl,
         tokenUrl: elation.tokenUrl,
         clientId: elation.clientId,

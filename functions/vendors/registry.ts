@@ -1,9 +1,9 @@
-import { bridge } from "./bridge.js";
-import { elation } from "./elation.js";
-import { createFhirFormat, type FhirFormatOptions, fhir } from "./fhir.js";
+import { bridge } from "./bridge/format.js";
+import { elation } from "./elation/format.js";
+import { createFhirFormat, type FhirFormatOptions, fhir } from "./fhir/format.js";
 import type { FormatName, VendorFormat } from "./format.js";
-import { healthie } from "./healthie.js";
-import { medplum } from "./medplum.js";
+import { healthie } from "./healthie/format.js";
+import { medplum } from "./medplum/format.js";
 
 /** Every webhook format portaltime speaks; adding a vendor is a module in this folder and a line here. */
 export const allFormats: Readonly<Record<FormatName, VendorFormat>> = {

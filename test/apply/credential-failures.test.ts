@@ -2,10 +2,10 @@ import type { SQSEvent } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { lambdaContext } from "../../bin/local/pipeline.js";
 import { createApplyHandler } from "../../functions/apply/apply-handler.js";
-import { ElationTokenError } from "../../functions/apply/elation-fetcher.js";
-import { SmartKeyError, SmartTokenError } from "../../functions/apply/smart-token-provider.js";
 import type { InboxMessage } from "../../functions/queue/inbox-message.js";
+import { ElationTokenError } from "../../functions/vendors/elation/fetcher.js";
 import { ResourceFetchError } from "../../functions/vendors/errors.js";
+import { SmartKeyError, SmartTokenError } from "../../functions/vendors/fhir/smart-token-provider.js";
 import { enabledFormats } from "../../functions/vendors/registry.js";
 
 /**

@@ -2,14 +2,14 @@ import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ResourceFetchError, UnmappableDeliveryError } from "../../../functions/vendors/errors.js";
+import { ResourceGoneError } from "../../../functions/vendors/fhir/fetcher.js";
+import type { AcceptedDelivery } from "../../../functions/vendors/format.js";
 import {
   createHealthieFetcher,
   type HealthieFetcherOptions,
-} from "../../functions/apply/healthie-fetcher.js";
-import { ResourceGoneError } from "../../functions/apply/smart-fhir-fetcher.js";
-import { ResourceFetchError, UnmappableDeliveryError } from "../../functions/vendors/errors.js";
-import type { AcceptedDelivery } from "../../functions/vendors/format.js";
-import { healthie } from "../../functions/vendors/healthie.js";
+} from "../../../functions/vendors/healthie/fetcher.js";
+import { healthie } from "../../../functions/vendors/healthie/format.js";
 
 /**
  * The Healthie fetcher against a real local HTTP server playing Healthie's GraphQL API: it answers `note`,
@@ -22,7 +22,7 @@ const apiKey = "gh_sbox_synthetic_key_0001";
 const phi = "Quinn Harlow";
 
 const fixtureJson = (name: string) =>
-  JSON.parse(readFileSync(new URL(`../fixtures/vendors/healthie/${name}`, import.meta.url), "utf8"));
+  JSON.parse(readFileSync(new URL(`../../fixtures/vendors/healthie/${name}`, import.meta.url), "utf8"));
 
 interface GraphqlRequest {
   method: string | undefined;
@@ -58,7 +58,7 @@ const api = {
   pageSize: 100,
 };
 
-/** A fixture projection (healthie.ts's shape) back as Healthie's Note, in conversation `conversationId`. */
+/** A fixture projection (healthie/format.ts's shape) back as Healthie's Note, in conversation `conversationId`. */
 function healthieNote(name: string, conversationId: string): Record<string, unknown> {
   const { conversation: _, ...note } = fixtureJson(name);
   return { ...note, conversation_id: conversationId };
@@ -227,7 +227,7 @@ const deliveryOf = (envelope: unknown): AcceptedDelivery =>
     body: Buffer.from(JSON.stringify(envelope)),
   });
 
-/** healthie-chart.ts's projection of the fixtures' client, with these consent forms. */
+/** healthie/chart.ts's projection of the fixtures' client, with these consent forms. */
 const chartProjection = (consentForms: unknown[]) => ({
   id: "131391",
   diagnoses: fixtureJson("user-diagnoses.json").data.user.diagnoses,
@@ -278,7 +278,7 @@ describe("Healthie fetcher: messages", () => {
   it.each([
     ["a provider's reply", "88120777", "note-from-provider.json"],
     ["the patient's opening note", "88120456", "note-from-patient.json"],
-  ])("returns %s as healthie.ts's projection", async (_, id, projection) => {
+  ])("returns %s as healthie/format.ts's projection", async (_, id, projection) => {
     // Prepare
     const { fetchResource } = client();
 
@@ -504,7 +504,7 @@ describe("Healthie fetcher: the client's chart (diagnoses and consent forms)", (
 });
 
 describe("Healthie fetcher: appointments", () => {
-  it("queries the appointment and returns healthie.ts's projection", async () => {
+  it("queries the appointment and returns healthie/format.ts's projection", async () => {
     // Prepare
     const { fetchResource } = client();
 

@@ -1,12 +1,12 @@
 import * as z from "zod";
-import { UnmappableDeliveryError } from "../vendors/errors.js";
-import type { ResourceFetcher } from "../vendors/format.js";
-import { createBearerGet } from "./bearer-get.js";
-import { parseJson, type RetryOptions, send } from "./http-retry.js";
-import { CachedAccessToken, readTokenResponse } from "./oauth-token-cache.js";
+import { UnmappableDeliveryError } from "../errors.js";
+import type { ResourceFetcher } from "../format.js";
+import { createBearerGet } from "../http/bearer-get.js";
+import { CachedAccessToken, readTokenResponse } from "../http/oauth-token-cache.js";
+import { parseJson, type RetryOptions, send } from "../http/retry.js";
 
 /**
- * Fetches what elation.ts asks for from Elation's REST API, with a bearer token from Elation's OAuth2
+ * Fetches what elation/format.ts asks for from Elation's REST API, with a bearer token from Elation's OAuth2
  * client-credentials grant (`POST <base>/oauth2/token/`, form `grant_type=client_credentials&client_id=…&
  * client_secret=…`):
  * - `message_threads/<id>`, `thread_messages/<id>`: `GET <base>/<resource>/<id>/`, returned as Elation sends it,
@@ -61,16 +61,16 @@ export class ElationTokenError extends Error {
 
 /** The resources this fetcher serves one by one, by the reference's first segment. */
 const servedResources = new Set(["message_threads", "thread_messages"]);
-/** The lists it serves, every page, each with the one filter elation.ts gives it. */
+/** The lists it serves, every page, each with the one filter elation/format.ts gives it. */
 const servedLists = new Map([
   ["problems", "patient"],
   ["reports", "patient"],
   ["thread_messages", "thread"],
 ]);
 
-/** `<resource>/<numeric id>`, as elation.ts names them. */
+/** `<resource>/<numeric id>`, as elation/format.ts names them. */
 const referencePattern = /^([a-z_]{1,64})\/(\d{1,20})$/;
-/** `<list>?<filter>=<numeric id>`, as elation.ts names them. */
+/** `<list>?<filter>=<numeric id>`, as elation/format.ts names them. */
 const listPattern = /^([a-z_]{1,64})\?([a-z_]{1,64})=(\d{1,20})$/;
 
 /** Elation's largest page; a patient's list longer than `maxPages` of them is refused, never cut short. */
@@ -88,7 +88,7 @@ const pageSchema = z.looseObject({
   results: z.array(z.unknown()),
 });
 
-/** Creates the fetcher elation.ts's `toFacts` is given. */
+/** Creates the fetcher elation/format.ts's `toFacts` is given. */
 export function createElationFetcher(options: ElationFetcherOptions): ResourceFetcher {
   const base = parseUrl(options.apiBaseUrl, "Elation API base URL");
   if (!base.pathname.endsWith("/")) base.pathname = `${base.pathname}/`;
@@ -195,7 +195,7 @@ function parseResource(body: string, id: string | undefined): unknown {
   if (!resource.success) throw new UnmappableDeliveryError("fetched Elation body is not a resource");
   if (id !== undefined && resource.data.id !== id)
     throw new UnmappableDeliveryError("fetched Elation resource is not the referenced one");
-  // As Elation sent it: elation.ts reads its own types.
+  // As Elation sent it: elation/format.ts reads its own types.
   return json;
 }
 

@@ -1,14 +1,14 @@
 import * as z from "zod";
-import { ResourceFetchError, ResourceGoneError, UnmappableDeliveryError } from "../vendors/errors.js";
-import type { ResourceFetcher } from "../vendors/format.js";
-import { type AccessTokens, createBearerGet } from "./bearer-get.js";
-import type { RetryOptions } from "./http-retry.js";
+import { ResourceFetchError, ResourceGoneError, UnmappableDeliveryError } from "../errors.js";
+import type { ResourceFetcher } from "../format.js";
+import { type AccessTokens, createBearerGet } from "../http/bearer-get.js";
+import type { RetryOptions } from "../http/retry.js";
 import { SmartTokenError } from "./smart-token-provider.js";
 
 // Tests import it from here.
-export { ResourceGoneError } from "../vendors/errors.js";
+export { ResourceGoneError } from "../errors.js";
 
-/** Retries: `maxAttempts` (default 3), `baseDelayMs` (200), `maxDelayMs` (5 s), `sleep`, `now` (http-retry.ts). */
+/** Retries: `maxAttempts` (default 3), `baseDelayMs` (200), `maxDelayMs` (5 s), `sleep`, `now` (functions/vendors/http/retry.ts). */
 export interface SmartFhirFetcherOptions extends RetryOptions {
   /** The tenant's FHIR base URL, e.g. `https://ehr.example.com/fhir/R4`. */
   baseUrl: string;

@@ -7,7 +7,7 @@ import {
   staffActivitySchema,
   timeEntrySchema,
   visitSchema,
-} from "../domain/facts.js";
+} from "../../domain/facts.js";
 
 /** 1.1 added `retraction`; a 1.0 event is still accepted as it was. */
 export const bridgeEventSchemaVersion = "1.1" as const;

@@ -6,11 +6,11 @@ import {
   createElationFetcher,
   type ElationFetcherOptions,
   ElationTokenError,
-} from "../../functions/apply/elation-fetcher.js";
-import { ResourceGoneError } from "../../functions/apply/smart-fhir-fetcher.js";
-import { elation } from "../../functions/vendors/elation.js";
-import { ResourceFetchError, UnmappableDeliveryError } from "../../functions/vendors/errors.js";
-import type { AcceptedDelivery } from "../../functions/vendors/format.js";
+} from "../../../functions/vendors/elation/fetcher.js";
+import { elation } from "../../../functions/vendors/elation/format.js";
+import { ResourceFetchError, UnmappableDeliveryError } from "../../../functions/vendors/errors.js";
+import { ResourceGoneError } from "../../../functions/vendors/fhir/fetcher.js";
+import type { AcceptedDelivery } from "../../../functions/vendors/format.js";
 
 /**
  * The Elation fetcher against a real local HTTP server playing Elation's OAuth2 token endpoint and REST API,
@@ -24,7 +24,7 @@ const clientSecret = "elation-synthetic-secret-0001";
 const phi = "Quinn Harlow";
 
 const fixtureJson = (name: string) =>
-  JSON.parse(readFileSync(new URL(`../fixtures/vendors/elation/${name}`, import.meta.url), "utf8"));
+  JSON.parse(readFileSync(new URL(`../../fixtures/vendors/elation/${name}`, import.meta.url), "utf8"));
 
 /** The thread as `GET message_threads/<id>/` returns it: the fixture event's `data`. */
 const thread = () => fixtureJson("message-thread.json").data;

@@ -1,6 +1,6 @@
 import * as z from "zod";
-import { type FactInput, icd10Code, instant } from "../domain/facts.js";
-import type { MappedDelivery, ResourceFetcher } from "./format.js";
+import { type FactInput, icd10Code, instant } from "../../domain/facts.js";
+import type { MappedDelivery, ResourceFetcher } from "../format.js";
 
 /**
  * What a patient's Elation chart says that Elation's messages do not: the diagnoses (DOMAIN R8, and a claim line
@@ -19,7 +19,7 @@ import type { MappedDelivery, ResourceFetcher } from "./format.js";
  *   procedures and to virtual care alike under `Consent`: it cannot say what a document consents to. The
  *   Patient's `consents` are not read: they are consents to share data with applications (e.g. an HIE).
  *
- * Dates without an offset are UTC (elation.ts); a problem's dates are compared with the message's UTC date.
+ * Dates without an offset are UTC (elation/format.ts); a problem's dates are compared with the message's UTC date.
  */
 
 const elationId = z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,20}$/)]).transform(String);

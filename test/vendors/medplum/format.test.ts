@@ -6,9 +6,9 @@ import {
   InvalidEnvelopeError,
   UnauthorizedDeliveryError,
   UnmappableDeliveryError,
-} from "../../functions/vendors/errors.js";
-import type { InboundRequest, ResourceFetcher } from "../../functions/vendors/format.js";
-import { medplum } from "../../functions/vendors/medplum.js";
+} from "../../../functions/vendors/errors.js";
+import type { InboundRequest, ResourceFetcher } from "../../../functions/vendors/format.js";
+import { medplum } from "../../../functions/vendors/medplum/format.js";
 
 const SUBSCRIPTION = "6c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
 const SECRETS = ["medplum-secret-a", "medplum-secret-b"] as const;
@@ -17,7 +17,7 @@ const PRACTITIONER = "3a1f7c2b-6d4e-4f80-9b1a-2c3d4e5f6a7b";
 const PHI = ["Rivera", "Synthetic"];
 
 const fixture = (name: string): Buffer =>
-  readFileSync(new URL(`../fixtures/vendors/medplum/${name}.json`, import.meta.url));
+  readFileSync(new URL(`../../fixtures/vendors/medplum/${name}.json`, import.meta.url));
 const fixtureJson = <T>(name: string): T => JSON.parse(fixture(name).toString("utf8"));
 const bytes = (json: unknown): Buffer => Buffer.from(JSON.stringify(json));
 const signatureOf = (body: Buffer, secret: string) => createHmac("sha256", secret).update(body).digest("hex");

@@ -11,11 +11,12 @@ import {
   jwtVerify,
 } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ResourceFetchError, UnmappableDeliveryError } from "../../../functions/vendors/errors.js";
 import {
   createSmartFhirFetcher,
   ResourceGoneError,
   type SmartFhirFetcherOptions,
-} from "../../functions/apply/smart-fhir-fetcher.js";
+} from "../../../functions/vendors/fhir/fetcher.js";
 import {
   loadSmartSigningKey,
   SmartKeyError,
@@ -23,8 +24,7 @@ import {
   SmartTokenError,
   SmartTokenProvider,
   type SmartTokenProviderOptions,
-} from "../../functions/apply/smart-token-provider.js";
-import { ResourceFetchError, UnmappableDeliveryError } from "../../functions/vendors/errors.js";
+} from "../../../functions/vendors/fhir/smart-token-provider.js";
 
 /**
  * The SMART Backend Services client against a real local HTTP server playing both the token endpoint and the

@@ -1,17 +1,17 @@
 import { createHash, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, it, vi } from "vitest";
-import { factSchema } from "../../functions/domain/facts.js";
-import { elation } from "../../functions/vendors/elation.js";
+import { factSchema } from "../../../functions/domain/facts.js";
+import { elation } from "../../../functions/vendors/elation/format.js";
 import {
   InvalidEnvelopeError,
   ResourceGoneError,
   UnauthorizedDeliveryError,
-} from "../../functions/vendors/errors.js";
-import type { AcceptedDelivery, InboundRequest } from "../../functions/vendors/format.js";
+} from "../../../functions/vendors/errors.js";
+import type { AcceptedDelivery, InboundRequest } from "../../../functions/vendors/format.js";
 
 const fixture = (name: string): Buffer =>
-  readFileSync(new URL(`../fixtures/vendors/elation/${name}`, import.meta.url));
+  readFileSync(new URL(`../../fixtures/vendors/elation/${name}`, import.meta.url));
 const fixtureJson = (name: string) => JSON.parse(fixture(name).toString("utf8"));
 
 /** The synthetic patient named in the fixtures: never to appear in an error or skip reason. */
@@ -72,7 +72,7 @@ const noFetch = vi.fn(async () => {
 });
 
 /**
- * Elation's API as elation.ts asks it: the thread, the patient's problem list and chart documents, a thread's
+ * Elation's API as elation/format.ts asks it: the thread, the patient's problem list and chart documents, a thread's
  * messages (the fixtures are pages as Elation's Patient Profile and Patient Document APIs answer them).
  */
 const elationApi = (

@@ -1,4 +1,5 @@
-import { ResourceFetchError, ResourceGoneError } from "../vendors/errors.js";
+import { ResourceFetchError, ResourceGoneError } from "../errors.js";
+import type { TokenErrorClass } from "./oauth-token-cache.js";
 import {
   type AttemptOutcome,
   createRetrier,
@@ -7,8 +8,7 @@ import {
   type RetryOptions,
   readText,
   send,
-} from "./http-retry.js";
-import type { TokenErrorClass } from "./oauth-token-cache.js";
+} from "./retry.js";
 
 /** What a bearer GET needs of its tokens (`SmartTokenProvider`, `CachedAccessToken`). */
 export interface AccessTokens {
@@ -30,7 +30,7 @@ export interface BearerGetOptions extends RetryOptions {
 export type BearerGet = <T>(url: URL, reference: string, parse: (body: string) => T) => Promise<T>;
 
 /**
- * A GET with a bearer token, retried as http-retry.ts does, the token replaced once when the API answers
+ * A GET with a bearer token, retried as functions/vendors/http/retry.ts does, the token replaced once when the API answers
  * 401. Throws `ResourceGoneError` for 404 and 410, and otherwise `ResourceFetchError`, the token error or
  * what `parse` throws. Redirects are never followed, and no failure's body is read.
  */

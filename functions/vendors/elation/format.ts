@@ -1,13 +1,13 @@
 import { createPublicKey, verify } from "node:crypto";
 import * as z from "zod";
-import { ConfigurationError } from "../domain/errors.js";
-import { type FactInput, factSchema, type VisitStatus } from "../domain/facts.js";
-import { attestedSeconds } from "./attested-time.js";
-import { consentOfReport, elationInstant, readPatientChart } from "./elation-chart.js";
-import { groupKeyOf, parseEnvelope, readJsonBody } from "./envelope.js";
-import { ResourceGoneError, UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
-import type { MappedDelivery, ResourceFetcher, VendorFormat } from "./format.js";
-import { ignore, skip } from "./mapped.js";
+import { ConfigurationError } from "../../domain/errors.js";
+import { type FactInput, factSchema, type VisitStatus } from "../../domain/facts.js";
+import { attestedSeconds } from "../attested-time.js";
+import { groupKeyOf, parseEnvelope, readJsonBody } from "../envelope.js";
+import { ResourceGoneError, UnauthorizedDeliveryError, UnmappableDeliveryError } from "../errors.js";
+import type { MappedDelivery, ResourceFetcher, VendorFormat } from "../format.js";
+import { ignore, skip } from "../mapped.js";
+import { consentOfReport, elationInstant, readPatientChart } from "./chart.js";
 
 /**
  * Elation event subscriptions: the full resource in `data`, signed with Ed25519 over the raw body.
@@ -32,7 +32,7 @@ import { ignore, skip } from "./mapped.js";
  * they are fetched as the thread's messages, `GET /thread_messages/?thread=<id>`.
  *
  * Diagnoses and consent: Elation's messages carry neither, so every message is mapped with what the patient's chart
- * says on its date (elation-chart.ts): the problem list's ICD-10-CM codes, and consent documents as consent facts.
+ * says on its date (elation/chart.ts): the problem list's ICD-10-CM codes, and consent documents as consent facts.
  * A `reports` event for a consent document is a consent fact too (its deletion retracts it).
  */
 

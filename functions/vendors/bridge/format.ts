@@ -1,14 +1,14 @@
 import { timingSafeEqual } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import type * as z from "zod";
-import { factSchema } from "../domain/facts.js";
-import { type BridgeFact, bridgeEventSchema } from "./bridge-event.js";
-import { groupKeyOf, hasNoncharacter, parseEnvelope, readJsonBody } from "./envelope.js";
-import { InvalidEnvelopeError, UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
-import type { MappedDelivery, VendorFormat } from "./format.js";
+import { factSchema } from "../../domain/facts.js";
+import { groupKeyOf, hasNoncharacter, parseEnvelope, readJsonBody } from "../envelope.js";
+import { InvalidEnvelopeError, UnauthorizedDeliveryError, UnmappableDeliveryError } from "../errors.js";
+import type { MappedDelivery, VendorFormat } from "../format.js";
+import { type BridgeFact, bridgeEventSchema } from "./event.js";
 
 /**
- * Standard Webhooks carrying portaltime's own event JSON (bridge-event.ts).
+ * Standard Webhooks carrying portaltime's own event JSON (bridge/event.ts).
  *
  * `Webhook.verify` reads `Date.now()` and takes no clock, so the 5-minute window (the package's tolerance)
  * is checked here against the injected `now`, and the signature is computed with the package's `Webhook.sign`

@@ -1,9 +1,9 @@
 import * as z from "zod";
-import { groupKeyOf, hasNoncharacter, parseEnvelope, readJsonBody } from "./envelope.js";
-import { InvalidEnvelopeError, UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
-import { factsFromResources, patientReferenceOf } from "./fhir-resources.js";
-import { bodyHmacMatches } from "./fhir-signatures.js";
-import type { VendorFormat } from "./format.js";
+import { groupKeyOf, hasNoncharacter, parseEnvelope, readJsonBody } from "../envelope.js";
+import { InvalidEnvelopeError, UnauthorizedDeliveryError, UnmappableDeliveryError } from "../errors.js";
+import { factsFromResources, patientReferenceOf } from "../fhir/resources.js";
+import { bodyHmacMatches } from "../fhir/signatures.js";
+import type { VendorFormat } from "../format.js";
 
 /**
  * The `medplum` format (VENDORS.md 2): a classic FHIR R4 rest-hook whose body is the resource itself. Medplum

@@ -1,11 +1,11 @@
 import * as z from "zod";
-import { type Fact, factSchema, icd10Code, instant } from "../domain/facts.js";
-import type { MappedDelivery, ResourceFetcher } from "./format.js";
+import { type Fact, factSchema, icd10Code, instant } from "../../domain/facts.js";
+import type { MappedDelivery, ResourceFetcher } from "../format.js";
 
 /**
  * What a client's Healthie chart says that Healthie's messages do not: the diagnoses (DOMAIN R8, and a claim line
  * needs one) and the consent to communication-technology services (R11). Read through `fetchResource` in the apply
- * function when a message is mapped, as `client_chart/<user id>`, which the fetcher (healthie-fetcher.ts) answers
+ * function when a message is mapped, as `client_chart/<user id>`, which the fetcher (functions/vendors/healthie/fetcher.ts) answers
  * with Healthie's own objects:
  *
  * - `diagnoses`: the client's `User.diagnoses`, each a Healthie `Diagnosis` (`active`, `primary`,

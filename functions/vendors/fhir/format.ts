@@ -1,7 +1,14 @@
 import * as z from "zod";
-import type { Retraction } from "../domain/facts.js";
-import { groupKeyOf, parseEnvelope, readJsonBody, sha256Hex } from "./envelope.js";
-import { ResourceGoneError, UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
+import type { Retraction } from "../../domain/facts.js";
+import { groupKeyOf, parseEnvelope, readJsonBody, sha256Hex } from "../envelope.js";
+import { ResourceGoneError, UnauthorizedDeliveryError, UnmappableDeliveryError } from "../errors.js";
+import type {
+  AcceptedDelivery,
+  IgnoredReason,
+  MappedDelivery,
+  ResourceFetcher,
+  VendorFormat,
+} from "../format.js";
 import {
   type BundledResource,
   factsFromResources,
@@ -10,15 +17,8 @@ import {
   logicalReference,
   parseReference,
   patientReferenceOf,
-} from "./fhir-resources.js";
-import { bodyHmacMatches, sharedSecretMatches } from "./fhir-signatures.js";
-import type {
-  AcceptedDelivery,
-  IgnoredReason,
-  MappedDelivery,
-  ResourceFetcher,
-  VendorFormat,
-} from "./format.js";
+} from "./resources.js";
+import { bodyHmacMatches, sharedSecretMatches } from "./signatures.js";
 
 /**
  * The `fhir` format (VENDORS.md 1): topic-based subscription notifications from R4 servers using the

@@ -2,14 +2,14 @@ import { createHash, createHmac, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
-import { factSchema } from "../../functions/domain/facts.js";
-import { bridge } from "../../functions/vendors/bridge.js";
-import { bridgeEventSchema } from "../../functions/vendors/bridge-event.js";
-import { InvalidEnvelopeError, UnauthorizedDeliveryError } from "../../functions/vendors/errors.js";
-import type { InboundRequest } from "../../functions/vendors/format.js";
+import { factSchema } from "../../../functions/domain/facts.js";
+import { bridgeEventSchema } from "../../../functions/vendors/bridge/event.js";
+import { bridge } from "../../../functions/vendors/bridge/format.js";
+import { InvalidEnvelopeError, UnauthorizedDeliveryError } from "../../../functions/vendors/errors.js";
+import type { InboundRequest } from "../../../functions/vendors/format.js";
 
 const fixture = (name: string): Buffer =>
-  readFileSync(new URL(`../fixtures/vendors/bridge/${name}`, import.meta.url));
+  readFileSync(new URL(`../../fixtures/vendors/bridge/${name}`, import.meta.url));
 const fixtureJson = (name: string) => JSON.parse(fixture(name).toString("utf8"));
 
 /** A synthetic patient name: never to appear in an error. */

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { isTransientStatus, parseJson, readText } from "./http-retry.js";
+import { isTransientStatus, parseJson, readText } from "./retry.js";
 
 /**
  * What the OAuth2 client-credentials clients share (SMART Backend Services, Elation): reading the token

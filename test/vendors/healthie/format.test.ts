@@ -1,16 +1,16 @@
 import { createHash, createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, it, vi } from "vitest";
-import { devSecrets } from "../../bin/local/dev-secrets.js";
-import { signWithDevSecret } from "../../bin/local/sign-delivery.js";
-import { factSchema, visitTookPlace } from "../../functions/domain/facts.js";
-import { InvalidEnvelopeError, UnauthorizedDeliveryError } from "../../functions/vendors/errors.js";
-import type { InboundRequest } from "../../functions/vendors/format.js";
-import { healthie } from "../../functions/vendors/healthie.js";
-import { healthieSignature, verifySignature } from "../fixtures/vendors/healthie/published-verifier.js";
+import { devSecrets } from "../../../bin/local/dev-secrets.js";
+import { signWithDevSecret } from "../../../bin/local/sign-delivery.js";
+import { factSchema, visitTookPlace } from "../../../functions/domain/facts.js";
+import { InvalidEnvelopeError, UnauthorizedDeliveryError } from "../../../functions/vendors/errors.js";
+import type { InboundRequest } from "../../../functions/vendors/format.js";
+import { healthie } from "../../../functions/vendors/healthie/format.js";
+import { healthieSignature, verifySignature } from "../../fixtures/vendors/healthie/published-verifier.js";
 
 const fixture = (name: string): Buffer =>
-  readFileSync(new URL(`../fixtures/vendors/healthie/${name}`, import.meta.url));
+  readFileSync(new URL(`../../fixtures/vendors/healthie/${name}`, import.meta.url));
 const fixtureJson = (name: string) => JSON.parse(fixture(name).toString("utf8"));
 
 /** The synthetic patient named in the fixtures: never to appear in an error or skip reason. */
@@ -93,7 +93,7 @@ const authError = (act: () => void): UnauthorizedDeliveryError => {
 
 const deliveryOf = (name: string) => healthie.accept(unsignedRequest(fixture(name)));
 
-/** The client's chart as healthie-fetcher.ts projects it from Healthie's answers (the fixtures); empty by default. */
+/** The client's chart as functions/vendors/healthie/fetcher.ts projects it from Healthie's answers (the fixtures); empty by default. */
 const clientChart = (filled = false) => ({
   id: "131391",
   diagnoses: filled ? fixtureJson("user-diagnoses.json").data.user.diagnoses : [],

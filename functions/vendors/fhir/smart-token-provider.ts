@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type CryptoKey, importJWK, importPKCS8, SignJWT } from "jose";
 import * as z from "zod";
-import { CachedAccessToken, readTokenResponse, type TokenResponse } from "./oauth-token-cache.js";
+import { CachedAccessToken, readTokenResponse, type TokenResponse } from "../http/oauth-token-cache.js";
 
 /**
  * SMART Backend Services (HL7 SMART App Launch v2): OAuth2 client credentials, the client authenticating

@@ -13,17 +13,17 @@ import type {
   SubscriptionStatus,
 } from "@medplum/fhirtypes";
 import { describe, expect, it, vi } from "vitest";
-import { ResourceGoneError } from "../../functions/apply/smart-fhir-fetcher.js";
-import { factSchema } from "../../functions/domain/facts.js";
+import { factSchema } from "../../../functions/domain/facts.js";
 import {
   InvalidEnvelopeError,
   ResourceFetchError,
   UnauthorizedDeliveryError,
   UnmappableDeliveryError,
-} from "../../functions/vendors/errors.js";
-import { createFhirFormat, fhir } from "../../functions/vendors/fhir.js";
-import type { InboundRequest, ResourceFetcher } from "../../functions/vendors/format.js";
-import { scenarioFacts } from "../fixtures/scenarios/facts.js";
+} from "../../../functions/vendors/errors.js";
+import { ResourceGoneError } from "../../../functions/vendors/fhir/fetcher.js";
+import { createFhirFormat, fhir } from "../../../functions/vendors/fhir/format.js";
+import type { InboundRequest, ResourceFetcher } from "../../../functions/vendors/format.js";
+import { scenarioFacts } from "../../fixtures/scenarios/facts.js";
 
 const BASE = "https://ehr.example.org/fhir";
 const SECRETS = ["portal-secret-2025", "portal-secret-2026"] as const;
@@ -33,7 +33,7 @@ const ICD10 = "http://hl7.org/fhir/sid/icd-10-cm";
 const PHI = ["Rivera", "glucose", "1961-04-02"];
 
 const fixture = (name: string): Buffer =>
-  readFileSync(new URL(`../fixtures/vendors/fhir/${name}.json`, import.meta.url));
+  readFileSync(new URL(`../../fixtures/vendors/fhir/${name}.json`, import.meta.url));
 const fixtureJson = (name: string): Bundle => JSON.parse(fixture(name).toString("utf8"));
 const bytes = (json: unknown): Buffer => Buffer.from(JSON.stringify(json));
 
@@ -1021,7 +1021,7 @@ describe("fhir: toFacts", () => {
 
 describe("fhir: the shared example scenarios map to the facts the engine is tested with", () => {
   const scenario = (name: string) =>
-    JSON.parse(readFileSync(new URL(`../fixtures/scenarios/${name}.json`, import.meta.url), "utf8")) as {
+    JSON.parse(readFileSync(new URL(`../../fixtures/scenarios/${name}.json`, import.meta.url), "utf8")) as {
       deliveries: Array<{ format: string; body: unknown }>;
     };
 

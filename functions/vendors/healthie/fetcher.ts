@@ -1,6 +1,6 @@
 import * as z from "zod";
-import { ResourceFetchError, ResourceGoneError, UnmappableDeliveryError } from "../vendors/errors.js";
-import type { ResourceFetcher } from "../vendors/format.js";
+import { ResourceFetchError, ResourceGoneError, UnmappableDeliveryError } from "../errors.js";
+import type { ResourceFetcher } from "../format.js";
 import {
   type AttemptOutcome,
   createRetrier,
@@ -10,15 +10,15 @@ import {
   type RetryOptions,
   readText,
   send,
-} from "./http-retry.js";
+} from "../http/retry.js";
 
 /**
- * Fetches what healthie.ts asks for (`message/<id>`, `appointment/<id>`, `scheduled_message/<id>`,
+ * Fetches what healthie/format.ts asks for (`message/<id>`, `appointment/<id>`, `scheduled_message/<id>`,
  * `client_chart/<user id>`) from
  * Healthie's GraphQL API
  * (`POST https://api.gethealthie.com/graphql`, staging `https://staging-api.gethealthie.com/graphql`), with the
  * headers `Authorization: Basic <api key>` and `AuthorizationSource: API` (and `AuthorizationShard` for
- * sharded accounts). It returns exactly the projection healthie.ts parses, built from Healthie's types:
+ * sharded accounts). It returns exactly the projection healthie/format.ts parses, built from Healthie's types:
  *
  * `message/<id>`: two requests, the Note then its Conversation.
  * - `id`, `created_at`, `updated_at`, `content`: the Note's fields of those names (`note(id:)`).
@@ -43,7 +43,7 @@ import {
  * - `note`: the message it sent, fetched as `message/<id>` above (two more requests); null when it names none,
  *   and for a blast to several clients (`invitees_count` over 1), which credits no single patient.
  *
- * `client_chart/<user id>` (healthie-chart.ts): one request for the client, then one per consent form template.
+ * `client_chart/<user id>` (healthie/chart.ts): one request for the client, then one per consent form template.
  * - `id`, `diagnoses`: the User's (`user(id:)`), each Diagnosis with `id active primary first_symptom_date
  *   end_date icd_code { code }`, as Healthie gives them.
  * - `consent_forms`: for each of `consentFormIds`, the client's filled-out forms of that template,
@@ -182,7 +182,7 @@ const appointmentSchema = z.object({
     .nullish(),
 });
 
-/** The client with their diagnoses, each as Healthie gives it (healthie-chart.ts reads them). */
+/** The client with their diagnoses, each as Healthie gives it (healthie/chart.ts reads them). */
 const clientSchema = z.object({ id: healthieId, diagnoses: z.array(z.unknown()).nullish() });
 
 /** One page of a `FormAnswerGroupPaginationConnection`: its nodes as Healthie gives them. */
@@ -208,12 +208,12 @@ const graphqlResponseSchema = z.object({
 });
 type GraphqlError = NonNullable<z.infer<typeof graphqlResponseSchema>["errors"]>[number];
 
-/** `message/<id>`, `appointment/<id>` or `scheduled_message/<id>`, as healthie.ts names them. */
+/** `message/<id>`, `appointment/<id>` or `scheduled_message/<id>`, as healthie/format.ts names them. */
 const referencePattern = /^(message|appointment|scheduled_message|client_chart)\/([A-Za-z0-9_-]{1,64})$/;
 
 const notFoundCodes = new Set(["NOT_FOUND", "RECORD_NOT_FOUND", "RESOURCE_NOT_FOUND"]);
 
-/** Creates the fetcher healthie.ts's `toFacts` is given. */
+/** Creates the fetcher healthie/format.ts's `toFacts` is given. */
 export function createHealthieFetcher(options: HealthieFetcherOptions): ResourceFetcher {
   const apiUrl = parseApiUrl(options.apiUrl);
   const timeoutMs = options.timeoutMs ?? 5_000;

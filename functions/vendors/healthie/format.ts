@@ -6,13 +6,13 @@ import {
   type FactInput,
   factSchema,
   type VisitStatus,
-} from "../domain/facts.js";
-import { attestedSeconds } from "./attested-time.js";
-import { groupKeyOf, parseEnvelope, readJsonBody, sha256Hex } from "./envelope.js";
-import { UnauthorizedDeliveryError, UnmappableDeliveryError } from "./errors.js";
-import type { InboundRequest, MappedDelivery, VendorFormat } from "./format.js";
-import { healthieId, healthieInstant, withClientChart } from "./healthie-chart.js";
-import { ignore, skip } from "./mapped.js";
+} from "../../domain/facts.js";
+import { attestedSeconds } from "../attested-time.js";
+import { groupKeyOf, parseEnvelope, readJsonBody, sha256Hex } from "../envelope.js";
+import { UnauthorizedDeliveryError, UnmappableDeliveryError } from "../errors.js";
+import type { InboundRequest, MappedDelivery, VendorFormat } from "../format.js";
+import { ignore, skip } from "../mapped.js";
+import { healthieId, healthieInstant, withClientChart } from "./chart.js";
 
 /**
  * Healthie webhooks: a thin body naming a resource, fetched in the apply Lambda through `fetchResource`.
@@ -39,7 +39,7 @@ import { ignore, skip } from "./mapped.js";
  *   message's id, so a later `message.deleted` retracts it.
  *
  * Diagnoses and consent: Healthie's messages carry neither, so every message is mapped with what the client's
- * chart says on its date (healthie-chart.ts, fetched as `client_chart/<user id>`): the client's diagnoses'
+ * chart says on its date (healthie/chart.ts, fetched as `client_chart/<user id>`): the client's diagnoses'
  * ICD-10-CM codes, and the consent forms the deployment names as consent facts.
  *
  * Conventions portaltime chose where Healthie documents nothing:
@@ -172,7 +172,7 @@ export const healthie: VendorFormat = {
         return mapAppointment(envelope, await fetchResource(reference), delivery.dedupeKey);
       case "message.deleted":
       case "appointment.deleted":
-      // A deleted consent form retracts its consent (healthie-chart.ts); any other form is no fact of ours.
+      // A deleted consent form retracts its consent (healthie/chart.ts); any other form is no fact of ours.
       case "form_answer_group.deleted":
         // Healthie's delete names only the resource: the fact held under its id is retracted (R16).
         return { facts: [], retractions: [{ factId }], skipped: [] };

@@ -7,8 +7,8 @@ import {
   icd10Code,
   instant,
   type VisitStatus,
-} from "../domain/facts.js";
-import type { IgnoredReason, MappedDelivery } from "./format.js";
+} from "../../domain/facts.js";
+import type { IgnoredReason, MappedDelivery } from "../format.js";
 
 /**
  * FHIR R4 resources to domain facts (DOMAIN.md "Facts from FHIR payloads"), shared by the `fhir` and `medplum`
