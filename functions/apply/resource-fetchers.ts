@@ -2,13 +2,14 @@ import type { RuntimeConfig } from "../runtime-config.js";
 import { UnmappableDeliveryError } from "../vendors/errors.js";
 import type { FormatName, ResourceFetcher } from "../vendors/format.js";
 
-/** Reads a secret's string value by name (Secrets Manager in Lambda). */
-export type SecretReader = (name: string) => Promise<string>;
+import { type Credential, type SecretReader, secretCredential } from "../vendors/http/credential.js";
+
+export type { SecretReader } from "../vendors/http/credential.js";
 
 /**
  * The fetchers the apply function gives each format for thin payloads. Each client is loaded and built on first
  * use (most deliveries carry full resources, so cold starts skip the HTTP, JWT and OAuth code), from secrets read
- * then, and kept for the warm function (tokens stay cached); a failed build is retried on the next delivery. A format whose API is not configured cannot hydrate: its thin deliveries go to the DLQ with that
+ * when first needed (and again when the vendor refuses them: a rotated credential), and kept for the warm function (tokens stay cached); a failed build is retried on the next delivery. A format whose API is not configured cannot hydrate: its thin deliveries go to the DLQ with that
  * reason instead of failing forever.
  */
 export function resourceFetchers(
@@ -23,7 +24,7 @@ export function resourceFetchers(
         import("../vendors/fhir/smart-token-provider.js"),
         import("../vendors/fhir/fetcher.js"),
       ]);
-      const key = await loadSmartSigningKey(await readSecret(fhir.keySecretName));
+      const key = await readNow(secretCredential(readSecret, fhir.keySecretName, loadSmartSigningKey));
       const tokens = new SmartTokenProvider({
         tokenUrl: fhir.tokenUrl,
         clientId: fhir.clientId,
@@ -37,7 +38,7 @@ export function resourceFetchers(
     builders.healthie = async () =>
       (await import("../vendors/healthie/fetcher.js")).createHealthieFetcher({
         apiUrl: healthie.apiUrl,
-        apiKey: await readSecret(healthie.apiKeySecretName),
+        apiKey: await readNow(secretCredential(readSecret, healthie.apiKeySecretName, String)),
         authorizationShard: healthie.authorizationShard,
         consentFormIds: healthie.consentFormIds,
       });
@@ -48,7 +49,7 @@ export function resourceFetchers(
         apiBaseUrl: elation.apiBaseUrl,
         tokenUrl: elation.tokenUrl,
         clientId: elation.clientId,
-        clientSecret: await readSecret(elation.clientSecretName),
+        clientSecret: await readNow(secretCredential(readSecret, elation.clientSecretName, String)),
       });
   }
 
@@ -73,4 +74,10 @@ export function resourceFetchers(
     fetchers.set(format, fetcher);
     return fetcher;
   };
+}
+
+/** The credential, read now: an unreadable secret fails the client's build, which the next delivery retries. */
+async function readNow<T>(credential: Credential<T>): Promise<Credential<T>> {
+  await credential.current();
+  return credential;
 }

@@ -1,9 +1,16 @@
 import * as z from "zod";
 import { UnmappableDeliveryError } from "../errors.js";
 import type { ResourceFetcher } from "../format.js";
-import { createBearerGet } from "../http/bearer-get.js";
-import { CachedAccessToken, readTokenResponse } from "../http/oauth-token-cache.js";
-import { parseJson, type RetryOptions, send } from "../http/retry.js";
+import {
+  bearerAuthorization,
+  createVendorApi,
+  parseApiUrl,
+  parseJson,
+  type RetryOptions,
+  urlUnder,
+} from "../http/api-client.js";
+import { type Credential, fixedCredential } from "../http/credential.js";
+import { CachedAccessToken, requestToken } from "../http/oauth-token.js";
 
 /**
  * Fetches what elation/format.ts asks for from Elation's REST API, with a bearer token from Elation's OAuth2
@@ -21,11 +28,12 @@ import { parseJson, type RetryOptions, send } from "../http/retry.js";
  *   (https://help.elationhealth.com/articles/rest/event-subscription-api/event-subscriptions/the-published-event-object),
  *   fetched only when it lies under the configured API base URL: the bearer token never leaves Elation's API.
  *
- * Tokens are cached until shortly before `expires_in` runs out, shared by concurrent fetches, and replaced
- * once when the API answers 401. Failures: `ResourceGoneError` for 404 and 410; transient failures (network,
- * timeout, 408, 429, 5xx, of the API or the token endpoint) are retried with backoff honouring `Retry-After`,
- * then thrown as `ResourceFetchError` or `ElationTokenError`; other statuses are a `ResourceFetchError` at
- * once. Redirects are never followed, and no body reaches an error.
+ * Requests go through the shared mechanism (http/api-client.ts): tokens are cached until shortly before
+ * `expires_in` runs out, shared by concurrent fetches, and replaced (the client secret re-read) once when the API
+ * or the token endpoint refuses them. Failures: `ResourceGoneError` for 404 and 410; transient failures
+ * (network, timeout, 408, 429, 5xx, of the API or the token endpoint) are retried with backoff honouring
+ * `Retry-After`, then thrown as `ResourceFetchError`; other statuses are a `ResourceFetchError` at once.
+ * Redirects are never followed, and no body reaches an error.
  */
 
 export interface ElationFetcherOptions extends RetryOptions {
@@ -34,29 +42,14 @@ export interface ElationFetcherOptions extends RetryOptions {
   /** e.g. `https://sandbox.elationemr.com/api/2.0/oauth2/token/`. */
   tokenUrl: string;
   clientId: string;
-  clientSecret: string;
+  /** The OAuth2 client secret: a value, or a credential re-read from its secret when refused. */
+  clientSecret: string | Credential<string>;
   /** Elation's optional scopes (closed beta); omitted, Elation grants `apiv2`. */
   scope?: string;
   /** Per request, API or token endpoint. Default 5 s. */
   timeoutMs?: number;
   /** How long before `expires_in` runs out a token stops being used. Default 60 s. */
   expiryMarginSeconds?: number;
-}
-
-/**
- * The token endpoint failed. `transient` failures (network, timeout, 408, 429, 5xx) are retried soon; all are
- * retryable through SQS. `reason` is the RFC 6749 error code, or what was wrong with a successful response.
- */
-export class ElationTokenError extends Error {
-  readonly retryable = true;
-  constructor(
-    readonly status: number | undefined,
-    readonly transient: boolean,
-    readonly reason?: string,
-  ) {
-    super(`Elation token request failed (${status ?? "network"}${reason ? `: ${reason}` : ""})`);
-    this.name = "ElationTokenError";
-  }
 }
 
 /** The resources this fetcher serves one by one, by the reference's first segment. */
@@ -90,54 +83,37 @@ const pageSchema = z.looseObject({
 
 /** Creates the fetcher elation/format.ts's `toFacts` is given. */
 export function createElationFetcher(options: ElationFetcherOptions): ResourceFetcher {
-  const base = parseUrl(options.apiBaseUrl, "Elation API base URL");
+  const base = parseApiUrl(options.apiBaseUrl, "Elation API base URL");
   if (!base.pathname.endsWith("/")) base.pathname = `${base.pathname}/`;
-  const tokenUrl = parseUrl(options.tokenUrl, "Elation token URL");
+  const tokenUrl = parseApiUrl(options.tokenUrl, "Elation token URL");
   const timeoutMs = options.timeoutMs ?? 5_000;
+  const clientSecret =
+    typeof options.clientSecret === "string" ? fixedCredential(options.clientSecret) : options.clientSecret;
 
   const tokens = new CachedAccessToken({
     async requestToken() {
       const form = new URLSearchParams({
         grant_type: "client_credentials",
         client_id: options.clientId,
-        client_secret: options.clientSecret,
+        client_secret: await clientSecret.current(),
       });
       if (options.scope !== undefined) form.set("scope", options.scope);
-      const response = await send(
-        tokenUrl,
-        {
-          method: "POST",
-          headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-          body: form,
-        },
-        timeoutMs,
-      );
-      if (response === undefined) throw new ElationTokenError(undefined, true);
-      return readTokenResponse(response, ElationTokenError);
+      return requestToken(tokenUrl, form, timeoutMs);
     },
     now: options.now,
     expiryMarginSeconds: options.expiryMarginSeconds,
+    credential: clientSecret,
   });
-  const get = createBearerGet({
+  const get = createVendorApi({
     ...options,
-    tokens,
-    tokenError: ElationTokenError,
+    base,
+    authorization: bearerAuthorization(tokens),
     accept: "application/json",
     timeoutMs,
   });
 
   /** A URL under the API base (`resource_url`, a page's `next`); undefined when it points anywhere else. */
-  const underBase = (value: string): URL | undefined => {
-    const url = URL.canParse(value) ? new URL(value) : undefined;
-    const inside =
-      url !== undefined &&
-      url.origin === base.origin &&
-      url.pathname.startsWith(base.pathname) &&
-      url.username === "" &&
-      url.password === "" &&
-      url.hash === "";
-    return inside ? url : undefined;
-  };
+  const underBase = (value: string): URL | undefined => urlUnder(base, value);
 
   async function fetchList(reference: string, list: string, filter: string, id: string): Promise<unknown> {
     const results: unknown[] = [];
@@ -197,13 +173,4 @@ function parseResource(body: string, id: string | undefined): unknown {
     throw new UnmappableDeliveryError("fetched Elation resource is not the referenced one");
   // As Elation sent it: elation/format.ts reads its own types.
   return json;
-}
-
-function parseUrl(value: string, name: string): URL {
-  const url = new URL(value);
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error(`${name} must be http(s)`);
-  if (url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") {
-    throw new Error(`${name} must carry no query, fragment or credentials`);
-  }
-  return url;
 }

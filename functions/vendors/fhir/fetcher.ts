@@ -1,9 +1,15 @@
 import * as z from "zod";
 import { ResourceFetchError, ResourceGoneError, UnmappableDeliveryError } from "../errors.js";
 import type { ResourceFetcher } from "../format.js";
-import { type AccessTokens, createBearerGet } from "../http/bearer-get.js";
-import type { RetryOptions } from "../http/retry.js";
-import { SmartTokenError } from "./smart-token-provider.js";
+import {
+  type AccessTokens,
+  bearerAuthorization,
+  createVendorApi,
+  parseApiUrl,
+  type RetryOptions,
+  urlUnder,
+  type VendorApi,
+} from "../http/api-client.js";
 
 // Tests import it from here.
 export { ResourceGoneError } from "../errors.js";
@@ -37,15 +43,15 @@ const resourceSchema = z.looseObject({ resourceType: z.string().min(1), id: z.st
  * name their focus only by its identifier), which must find exactly one resource carrying that identifier.
  * Throws `UnmappableDeliveryError` for references outside the server, bodies that are not resources and searches
  * that find several, `ResourceGoneError` for 404 and 410, and otherwise a retryable `ResourceFetchError` (a
- * search that finds nothing yet, too) or `SmartTokenError`.
+ * search that finds nothing yet, too; transient, or a credential failure).
  */
 export function createSmartFhirFetcher(options: SmartFhirFetcherOptions): ResourceFetcher {
   const base = parseBaseUrl(options.baseUrl);
-  const get = createBearerGet({
+  const get = createVendorApi({
     ...options,
-    tokenError: SmartTokenError,
+    base: new URL(`${base.origin}${base.path}/`),
+    authorization: bearerAuthorization(options.tokens),
     accept: "application/fhir+json",
-    timeoutMs: options.timeoutMs ?? 5_000,
   });
   return async (reference) => {
     const search = parseIdentifierSearch(reference);
@@ -98,7 +104,7 @@ async function searchByIdentifier(
   base: FhirBase,
   search: IdentifierSearch,
   reference: string,
-  get: ReturnType<typeof createBearerGet>,
+  get: VendorApi,
 ): Promise<unknown> {
   const url = new URL(`${base.origin}${base.path}/${search.type}`);
   url.searchParams.set("identifier", `${search.system}|${search.value}`);
@@ -124,13 +130,7 @@ async function searchByIdentifier(
 }
 
 function searchMatches(body: string, search: IdentifierSearch): unknown[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    throw new UnmappableDeliveryError("search answer is not JSON");
-  }
-  const bundle = searchsetSchema.safeParse(json);
+  const bundle = searchsetSchema.safeParse(jsonOf(body, "search answer"));
   if (!bundle.success) throw new UnmappableDeliveryError("search answer is not a FHIR Bundle");
   return (bundle.data.entry ?? [])
     .filter((entry) => (entry.search?.mode ?? "match") === "match")
@@ -151,13 +151,7 @@ interface FhirBase {
 }
 
 function parseBaseUrl(baseUrl: string): FhirBase {
-  const base = new URL(baseUrl);
-  if (base.protocol !== "https:" && base.protocol !== "http:") {
-    throw new Error("FHIR base URL must be http(s)");
-  }
-  if (base.search !== "" || base.hash !== "" || base.username !== "" || base.password !== "") {
-    throw new Error("FHIR base URL must carry no query, fragment or credentials");
-  }
+  const base = parseApiUrl(baseUrl, "FHIR base URL");
   return { origin: base.origin, path: base.pathname.replace(/\/+$/, "") };
 }
 
@@ -171,16 +165,8 @@ function resolveReference(base: FhirBase, reference: string): ResolvedReference 
   const prefix = `${base.path}/`;
   let relative = reference;
   if (!relativeReferencePattern.test(reference)) {
-    const absolute = URL.canParse(reference) ? new URL(reference) : undefined;
-    const underBase =
-      absolute !== undefined &&
-      absolute.origin === base.origin &&
-      absolute.username === "" &&
-      absolute.password === "" &&
-      absolute.search === "" &&
-      absolute.hash === "" &&
-      absolute.pathname.startsWith(prefix);
-    if (!underBase) throw refused();
+    const absolute = urlUnder(new URL(`${base.origin}${prefix}`), reference);
+    if (absolute === undefined || absolute.search !== "") throw refused();
     relative = absolute.pathname.slice(prefix.length);
   }
   const [, type, id] = relativeReferencePattern.exec(relative) ?? [];
@@ -193,17 +179,20 @@ function resolveReference(base: FhirBase, reference: string): ResolvedReference 
 
 /** The body as a resource, checked to be the one referenced. Throws `UnmappableDeliveryError`. */
 function parseResource(body: string, type: string, id: string): unknown {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    throw new UnmappableDeliveryError("fetched body is not JSON");
-  }
-  const resource = resourceSchema.safeParse(json);
+  const resource = resourceSchema.safeParse(jsonOf(body, "fetched body"));
   if (!resource.success) throw new UnmappableDeliveryError("fetched body is not a FHIR resource");
   if (resource.data.resourceType !== type || resource.data.id !== id) {
     // An OperationOutcome in a 200 lands here too. The server's values stay out of the message.
     throw new UnmappableDeliveryError(`fetched resource is not the referenced ${type}`);
   }
   return resource.data;
+}
+
+/** The body as JSON. Throws `UnmappableDeliveryError` naming `what`, never quoting the body. */
+function jsonOf(body: string, what: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    throw new UnmappableDeliveryError(`${what} is not JSON`);
+  }
 }

@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { type CryptoKey, importJWK, importPKCS8, SignJWT } from "jose";
 import * as z from "zod";
-import { CachedAccessToken, readTokenResponse, type TokenResponse } from "../http/oauth-token-cache.js";
+import { ResourceFetchError } from "../errors.js";
+import type { Credential } from "../http/credential.js";
+import { CachedAccessToken, requestToken, type TokenResponse } from "../http/oauth-token.js";
 
 /**
  * SMART Backend Services (HL7 SMART App Launch v2): OAuth2 client credentials, the client authenticating
@@ -37,27 +39,26 @@ const signingKeySecretSchema = z
     return z.NEVER;
   });
 
-/** The key secret is unusable. The message names the failing field, never the secret. */
-export class SmartKeyError extends Error {
-  readonly retryable = false;
-  constructor(readonly reason: string) {
-    super(`invalid SMART client key: ${reason}`);
-    this.name = "SmartKeyError";
-  }
-}
+/** The key secret is unusable: a credential failure. The reason names the failing field, never the secret. */
+const keyError = (reason: string) =>
+  new ResourceFetchError("SMART client key", undefined, {
+    transient: false,
+    credential: true,
+    reason: `invalid SMART client key: ${reason}`,
+  });
 
-/** Parses and imports the key secret (a JSON string). Throws `SmartKeyError`. */
+/** Parses and imports the key secret (a JSON string). Throws a credential `ResourceFetchError`. */
 export async function loadSmartSigningKey(secretString: string): Promise<SmartSigningKey> {
   let json: unknown;
   try {
     json = JSON.parse(secretString);
   } catch {
-    throw new SmartKeyError("secret is not JSON");
+    throw keyError("secret is not JSON");
   }
   const parsed = signingKeySecretSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new SmartKeyError(`${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`);
+    throw keyError(`${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`);
   }
   const secret = parsed.data;
   try {
@@ -67,31 +68,15 @@ export async function loadSmartSigningKey(secretString: string): Promise<SmartSi
     return { privateKey, kid: secret.kid, alg: secret.alg };
   } catch {
     // The key is reported by algorithm only: jose's message could describe the key material.
-    throw new SmartKeyError(`key does not import as ${secret.alg}`);
-  }
-}
-
-/**
- * The token endpoint failed. `transient` failures (network, timeout, 408, 429, 5xx) are worth retrying soon;
- * all are retryable through SQS, since the delivery itself is sound. `reason` is the RFC 6749 error code, or
- * what was wrong with a successful response.
- */
-export class SmartTokenError extends Error {
-  readonly retryable = true;
-  constructor(
-    readonly status: number | undefined,
-    readonly transient: boolean,
-    readonly reason?: string,
-  ) {
-    super(`SMART token request failed (${status ?? "network"}${reason ? `: ${reason}` : ""})`);
-    this.name = "SmartTokenError";
+    throw keyError(`key does not import as ${secret.alg}`);
   }
 }
 
 export interface SmartTokenProviderOptions {
   tokenUrl: string;
   clientId: string;
-  key: SmartSigningKey;
+  /** The client's key, re-read when a token or the API is refused (a rotated key). */
+  key: Credential<SmartSigningKey>;
   /** Default `system/*.read`. */
   scope?: string;
   /** Epoch milliseconds; injected by tests. */
@@ -119,43 +104,35 @@ export class SmartTokenProvider {
       requestToken: (requestedAtMs) => this.requestToken(requestedAtMs),
       now: options.now,
       expiryMarginSeconds: options.expiryMarginSeconds,
+      credential: options.key,
     });
   }
 
-  /** A usable access token, requested when none is cached or it nears expiry. Throws `SmartTokenError`. */
+  /** A usable access token, requested when none is cached or it nears expiry. Throws `ResourceFetchError`. */
   accessToken(): Promise<string> {
     return this.token.accessToken();
   }
 
-  /** Forgets the cached token, or only `rejectedToken` while it is the cached one (see `CachedAccessToken`). */
+  /**
+   * Forgets the cached token, or only `rejectedToken` while it is the cached one, and re-reads the key (see
+   * `CachedAccessToken`).
+   */
   invalidate(rejectedToken?: string): void {
     this.token.invalidate(rejectedToken);
   }
 
   private async requestToken(requestedAtMs: number): Promise<TokenResponse> {
-    const body = new URLSearchParams({
+    const form = new URLSearchParams({
       grant_type: "client_credentials",
       scope: this.scope,
       client_assertion_type: clientAssertionType,
-      client_assertion: await this.signAssertion(requestedAtMs),
+      client_assertion: await this.signAssertion(requestedAtMs, await this.options.key.current()),
     });
-    let response: Response;
-    try {
-      response = await fetch(this.options.tokenUrl, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-        body,
-        redirect: "error",
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch {
-      throw new SmartTokenError(undefined, true);
-    }
-    return readTokenResponse(response, SmartTokenError);
+    return requestToken(this.options.tokenUrl, form, this.timeoutMs);
   }
 
-  private signAssertion(nowMs: number): Promise<string> {
-    const { clientId, tokenUrl, key } = this.options;
+  private signAssertion(nowMs: number, key: SmartSigningKey): Promise<string> {
+    const { clientId, tokenUrl } = this.options;
     const issuedAt = Math.floor(nowMs / 1000);
     return new SignJWT({})
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "JWT" })

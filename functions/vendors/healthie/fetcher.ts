@@ -2,15 +2,13 @@ import * as z from "zod";
 import { ResourceFetchError, ResourceGoneError, UnmappableDeliveryError } from "../errors.js";
 import type { ResourceFetcher } from "../format.js";
 import {
-  type AttemptOutcome,
-  createRetrier,
-  discardBody,
-  isTransientStatus,
+  createVendorApi,
+  keyAuthorization,
+  parseApiUrl,
   parseJson,
   type RetryOptions,
-  readText,
-  send,
-} from "../http/retry.js";
+} from "../http/api-client.js";
+import { type Credential, fixedCredential } from "../http/credential.js";
 
 /**
  * Fetches what healthie/format.ts asks for (`message/<id>`, `appointment/<id>`, `scheduled_message/<id>`,
@@ -52,17 +50,20 @@ import {
  *   deleted_at`, as Healthie gives them. A list longer than 50 pages is refused, never cut short. None configured:
  *   an empty list (the episodes show `consent-missing`).
  *
- * Failures: `ResourceGoneError` (404) when Healthie answers 404 or 410, answers a null resource, or reports
- * an error coded or worded "not found"; transient failures (network, timeout, 408, 429, 5xx, and Healthie's
- * `TOO_MANY_REQUESTS` error) are retried with backoff, then thrown as `ResourceFetchError`; any other GraphQL
- * error, status or unreadable answer is a `ResourceFetchError` at once (SQS retries the message). Neither
+ * Requests go through the shared mechanism (http/api-client.ts). Failures: `ResourceGoneError` (404) when
+ * Healthie answers 404 or 410, answers a null resource, or reports an error coded or worded "not found"; a 401
+ * re-reads the API key and tries once more (a rotated key), a second 401 is a credential failure; transient
+ * failures (network, timeout, 408, 429, 5xx, and Healthie's `TOO_MANY_REQUESTS` error) are retried with backoff,
+ * then thrown as `ResourceFetchError`; any other GraphQL error, status or unreadable answer is a
+ * `ResourceFetchError` at once (SQS retries the message). Neither
  * bodies nor GraphQL error messages reach an error: they may carry PHI.
  */
 
 export interface HealthieFetcherOptions extends RetryOptions {
   /** Healthie's GraphQL endpoint, e.g. `https://api.gethealthie.com/graphql`. */
   apiUrl: string;
-  apiKey: string;
+  /** The API key: a value, or a credential re-read from its secret when Healthie refuses it. */
+  apiKey: string | Credential<string>;
   /** The `AuthorizationShard` header, for accounts on a shard. */
   authorizationShard?: string;
   /** Per request. Default 5 s. */
@@ -215,54 +216,43 @@ const notFoundCodes = new Set(["NOT_FOUND", "RECORD_NOT_FOUND", "RESOURCE_NOT_FO
 
 /** Creates the fetcher healthie/format.ts's `toFacts` is given. */
 export function createHealthieFetcher(options: HealthieFetcherOptions): ResourceFetcher {
-  const apiUrl = parseApiUrl(options.apiUrl);
-  const timeoutMs = options.timeoutMs ?? 5_000;
-  const retrier = createRetrier(options);
-  const headers: Record<string, string> = {
+  const apiUrl = parseApiUrl(options.apiUrl, "Healthie API URL");
+  const apiKey = typeof options.apiKey === "string" ? fixedCredential(options.apiKey) : options.apiKey;
+  const post = createVendorApi({
+    ...options,
+    base: apiUrl,
+    authorization: keyAuthorization(apiKey, (key) => ({
+      authorization: `Basic ${key}`,
+      authorizationsource: "API",
+      ...(options.authorizationShard === undefined ? {} : { authorizationshard: options.authorizationShard }),
+    })),
     accept: "application/json",
-    "content-type": "application/json",
-    authorization: `Basic ${options.apiKey}`,
-    authorizationsource: "API",
-  };
-  if (options.authorizationShard !== undefined) headers.authorizationshard = options.authorizationShard;
+  });
 
-  /** One POST of `query`; its `data`, or a thrown error. */
-  async function attempt(reference: string, body: string): Promise<AttemptOutcome<Record<string, unknown>>> {
-    const response = await send(apiUrl, { method: "POST", headers, body }, timeoutMs);
-    if (response === undefined)
-      return { kind: "transient", error: new ResourceFetchError(reference, undefined) };
-    const { status } = response;
-    if (status !== 200) {
-      // Failures' bodies are never read: they may echo PHI.
-      await discardBody(response);
-      if (status === 404 || status === 410) throw new ResourceGoneError(reference, status);
-      if (isTransientStatus(status))
-        return retrier.transient(new ResourceFetchError(reference, status), response);
-      // 401 (a revoked key), 403, redirects: not worth retrying within this invocation.
-      throw new ResourceFetchError(reference, status);
-    }
-    const text = await readText(response);
-    if (text === undefined) return { kind: "transient", error: new ResourceFetchError(reference, undefined) };
+  /** A 2xx answer's `data`, or a thrown error. */
+  function dataOf(reference: string, text: string): Record<string, unknown> {
     const parsed = graphqlResponseSchema.safeParse(parseJson(text));
-    // A 200 that is not GraphQL (a proxy's page) says nothing about the resource: SQS retries later.
-    if (!parsed.success) throw new ResourceFetchError(reference, status);
+    // A 2xx that is not GraphQL (a proxy's page) says nothing about the resource: SQS retries later.
+    if (!parsed.success) throw new ResourceFetchError(reference, 200, { transient: false });
     const { data, errors } = parsed.data;
     if (errors && errors.length > 0) {
       if (errors.some((error) => codeOf(error) === "TOO_MANY_REQUESTS"))
-        return retrier.transient(new ResourceFetchError(reference, 429), response);
+        throw new ResourceFetchError(reference, 429);
       if (errors.some(isNotFound)) throw new ResourceGoneError(reference, 404);
-      throw new ResourceFetchError(reference, status);
+      throw new ResourceFetchError(reference, 200);
     }
-    if (!data) throw new ResourceFetchError(reference, status);
-    return { kind: "done", value: data };
+    if (!data) throw new ResourceFetchError(reference, 200);
+    return data;
   }
 
   const consentFormIds = [...new Set(options.consentFormIds ?? [])];
 
-  const query = (reference: string, document: string, variables: Record<string, string>) => {
-    const body = JSON.stringify({ query: document, variables });
-    return retrier.run(() => attempt(reference, body));
-  };
+  const query = (reference: string, document: string, variables: Record<string, string>) =>
+    post(apiUrl, reference, (text) => dataOf(reference, text), {
+      method: "POST",
+      body: JSON.stringify({ query: document, variables }),
+      contentType: "application/json",
+    });
 
   async function fetchNote(reference: string, id: string): Promise<unknown> {
     const note = parseField(noteSchema, (await query(reference, noteQuery, { id })).note, reference, "note");
@@ -392,16 +382,6 @@ const codeOf = (error: GraphqlError): string | undefined => {
 const isNotFound = (error: GraphqlError): boolean =>
   notFoundCodes.has(codeOf(error) ?? "") ||
   (typeof error.message === "string" && /\bnot found\b/i.test(error.message));
-
-function parseApiUrl(apiUrl: string): URL {
-  const url = new URL(apiUrl);
-  if (url.protocol !== "https:" && url.protocol !== "http:")
-    throw new Error("Healthie API URL must be http(s)");
-  if (url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") {
-    throw new Error("Healthie API URL must carry no query, fragment or credentials");
-  }
-  return url;
-}
 
 /** The dotted path of the first failing field (never a value). */
 const pathOf = (error: z.ZodError): string => error.issues[0]?.path.join(".") || "(root)";

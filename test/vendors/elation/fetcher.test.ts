@@ -5,7 +5,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   createElationFetcher,
   type ElationFetcherOptions,
-  ElationTokenError,
 } from "../../../functions/vendors/elation/fetcher.js";
 import { elation } from "../../../functions/vendors/elation/format.js";
 import { ResourceFetchError, UnmappableDeliveryError } from "../../../functions/vendors/errors.js";
@@ -405,7 +404,7 @@ describe("Elation fetcher", () => {
     expect(ehr.apiRequests).toHaveLength(2);
   });
 
-  it("reports refused client credentials with the OAuth error code only, without retrying", async () => {
+  it("reports refused client credentials with the OAuth error code only, after one re-read of the secret", async () => {
     // Prepare
     const { fetchResource, sleeps } = client({ clientSecret: "wrong-secret" });
 
@@ -413,10 +412,16 @@ describe("Elation fetcher", () => {
     const error = await rejectionOf(fetchResource(threadReference));
 
     // Assess
-    expect(error).toBeInstanceOf(ElationTokenError);
-    expect(error).toMatchObject({ status: 401, transient: false, reason: "invalid_client", retryable: true });
+    expect(error).toBeInstanceOf(ResourceFetchError);
+    expect(error).toMatchObject({
+      status: 401,
+      transient: false,
+      credential: true,
+      reason: "invalid_client",
+      retryable: true,
+    });
     expect(error.message).not.toContain("wrong-secret");
-    expect(ehr.tokenRequests).toHaveLength(1);
+    expect(ehr.tokenRequests).toHaveLength(2);
     expect(ehr.apiRequests).toHaveLength(0);
     expect(sleeps).toEqual([]);
   });
@@ -437,17 +442,19 @@ describe("Elation fetcher", () => {
 
   it("refuses a token response that is not a bearer token", async () => {
     // Prepare
-    ehr.tokenReplies = [
-      { status: 200, body: JSON.stringify({ access_token: "t", token_type: "mac", expires_in: 300 }) },
-    ];
+    const malformed = {
+      status: 200,
+      body: JSON.stringify({ access_token: "t", token_type: "mac", expires_in: 300 }),
+    };
+    ehr.tokenReplies = [malformed, malformed];
     const { fetchResource } = client();
 
     // Act
     const error = await rejectionOf(fetchResource(threadReference));
 
     // Assess
-    expect(error).toBeInstanceOf(ElationTokenError);
-    expect(error).toMatchObject({ status: 200, transient: false, reason: "malformed token response" });
+    expect(error).toBeInstanceOf(ResourceFetchError);
+    expect(error).toMatchObject({ status: 200, credential: true, reason: "malformed token response" });
   });
 
   it.each([404, 410])("on a %i, throws ResourceGoneError without retrying", async (status) => {

@@ -19,12 +19,11 @@ import {
 } from "../../../functions/vendors/fhir/fetcher.js";
 import {
   loadSmartSigningKey,
-  SmartKeyError,
   type SmartSigningKey,
-  SmartTokenError,
   SmartTokenProvider,
   type SmartTokenProviderOptions,
 } from "../../../functions/vendors/fhir/smart-token-provider.js";
+import { fixedCredential } from "../../../functions/vendors/http/credential.js";
 
 /**
  * The SMART Backend Services client against a real local HTTP server playing both the token endpoint and the
@@ -189,7 +188,7 @@ function client(
   const tokens = new SmartTokenProvider({
     tokenUrl,
     clientId,
-    key: signingKey,
+    key: fixedCredential(signingKey),
     now: clock,
     ...providerOptions,
   });
@@ -336,7 +335,12 @@ describe("SMART token provider", () => {
 
   it("forgets a rejected token only while it is the cached one", async () => {
     // Prepare
-    const tokens = new SmartTokenProvider({ tokenUrl, clientId, key: signingKey, now: clock });
+    const tokens = new SmartTokenProvider({
+      tokenUrl,
+      clientId,
+      key: fixedCredential(signingKey),
+      now: clock,
+    });
     await tokens.accessToken();
     tokens.invalidate("token-1");
     await tokens.accessToken();
@@ -353,25 +357,25 @@ describe("SMART token provider", () => {
     expect(ehr.tokenRequests).toHaveLength(3);
   });
 
-  it("reports a refused token request with its OAuth error code only, without retrying it", async () => {
+  it("reports a refused token request with its OAuth error code only, once the key re-read is refused too", async () => {
     // Prepare
-    ehr.tokenFailures = [
-      { status: 400, body: JSON.stringify({ error: "invalid_scope", error_description: phi }) },
-    ];
+    const refusal = { status: 400, body: JSON.stringify({ error: "invalid_scope", error_description: phi }) };
+    ehr.tokenFailures = [refusal, refusal];
     const { fetchResource } = client();
 
     // Act
     const error = await rejectionOf(fetchResource("Communication/m1"));
 
     // Assess
-    expect(error).toBeInstanceOf(SmartTokenError);
+    expect(error).toBeInstanceOf(ResourceFetchError);
     expect(error).toMatchObject({
       status: 400,
       transient: false,
+      credential: true,
       reason: "invalid_scope",
       retryable: true,
     });
-    expect(ehr.tokenRequests).toHaveLength(1);
+    expect(ehr.tokenRequests).toHaveLength(2);
     expect(ehr.fhirRequests).toHaveLength(0);
   });
 
@@ -391,17 +395,19 @@ describe("SMART token provider", () => {
 
   it("refuses a token response that is not a bearer token", async () => {
     // Prepare
-    ehr.tokenFailures = [
-      { status: 200, body: JSON.stringify({ access_token: "t", token_type: "mac", expires_in: 300 }) },
-    ];
+    const malformed = {
+      status: 200,
+      body: JSON.stringify({ access_token: "t", token_type: "mac", expires_in: 300 }),
+    };
+    ehr.tokenFailures = [malformed, malformed];
     const { fetchResource } = client();
 
     // Act
     const error = await rejectionOf(fetchResource("Communication/m1"));
 
     // Assess
-    expect(error).toBeInstanceOf(SmartTokenError);
-    expect(error).toMatchObject({ status: 200, transient: false, reason: "malformed token response" });
+    expect(error).toBeInstanceOf(ResourceFetchError);
+    expect(error).toMatchObject({ status: 200, credential: true, reason: "malformed token response" });
   });
 });
 
@@ -416,7 +422,7 @@ describe("SMART signing key secret", () => {
     for (const secret of secrets) {
       // Act
       const key = await loadSmartSigningKey(JSON.stringify(secret));
-      const { fetchResource } = client({}, { key });
+      const { fetchResource } = client({}, { key: fixedCredential(key) });
 
       // Assess
       await expect(fetchResource("Communication/m1")).resolves.toEqual(communication("m1"));
@@ -443,7 +449,8 @@ describe("SMART signing key secret", () => {
       const error = await rejectionOf(loadSmartSigningKey(secret));
 
       // Assess
-      expect(error).toBeInstanceOf(SmartKeyError);
+      expect(error).toBeInstanceOf(ResourceFetchError);
+      expect(error).toMatchObject({ credential: true, transient: false });
       expect(error.message).not.toContain("PRIVATE KEY");
       expect(error.message).not.toContain(publicJwk.n);
     }

@@ -1,9 +1,10 @@
 import * as z from "zod";
-import { isTransientStatus, parseJson, readText } from "./retry.js";
+import { isTransientStatus, ResourceFetchError } from "../errors.js";
+import { parseJson, readText, send } from "./api-client.js";
 
 /**
- * What the OAuth2 client-credentials clients share (SMART Backend Services, Elation): reading the token
- * endpoint's answer, and caching the token it grants.
+ * What the OAuth2 client-credentials clients share (SMART Backend Services, Elation): the token request, reading
+ * the token endpoint's answer, and caching the token it grants.
  */
 
 const tokenResponseSchema = z.object({
@@ -28,29 +29,46 @@ const oauthErrorSchema = z.object({
   ]),
 });
 
-/** A client's token error class; `transient` failures (network, timeout, 408, 429, 5xx) are retried soon. */
-export type TokenErrorClass = new (
-  status: number | undefined,
-  transient: boolean,
-  reason?: string,
-) => Error & { readonly transient: boolean };
+/** What a token request's failures are reported under (`ResourceFetchError.reference`). */
+const TOKEN_REFERENCE = "oauth2 token";
 
 /**
- * The token in a token endpoint's answer. Throws `TokenError`: transient when the body cannot be read or the
- * status is, with the RFC 6749 error code of a failure, or "malformed token response".
+ * POSTs a client-credentials `form` to the token endpoint (no redirects followed) and reads the token it grants.
+ * Throws `ResourceFetchError`: transient for network failures, timeouts, unreadable bodies and transient
+ * statuses; otherwise a credential failure with the RFC 6749 error code, or "malformed token response".
  */
-export async function readTokenResponse(
-  response: Response,
-  TokenError: TokenErrorClass,
+export async function requestToken(
+  tokenUrl: URL | string,
+  form: URLSearchParams,
+  timeoutMs: number,
 ): Promise<TokenResponse> {
-  const text = await readText(response);
-  if (text === undefined) throw new TokenError(response.status, true);
-  const json = parseJson(text);
+  const response = await send(
+    tokenUrl,
+    {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+      body: form,
+    },
+    timeoutMs,
+  );
+  if (response === undefined) throw new ResourceFetchError(TOKEN_REFERENCE, undefined);
   const { status } = response;
-  if (!response.ok)
-    throw new TokenError(status, isTransientStatus(status), oauthErrorSchema.safeParse(json).data?.error);
+  const text = await readText(response);
+  if (text === undefined) throw new ResourceFetchError(TOKEN_REFERENCE, status, { transient: true });
+  const json = parseJson(text);
+  if (!response.ok) {
+    const transient = isTransientStatus(status);
+    const reason = oauthErrorSchema.safeParse(json).data?.error;
+    throw new ResourceFetchError(TOKEN_REFERENCE, status, { transient, credential: !transient, reason });
+  }
   const token = tokenResponseSchema.safeParse(json);
-  if (!token.success) throw new TokenError(status, false, "malformed token response");
+  if (!token.success) {
+    throw new ResourceFetchError(TOKEN_REFERENCE, status, {
+      transient: false,
+      credential: true,
+      reason: "malformed token response",
+    });
+  }
   return token.data;
 }
 
@@ -61,6 +79,8 @@ export interface CachedAccessTokenOptions {
   now?: () => number;
   /** How long before `expires_in` runs out a token stops being used. Default 60 s. */
   expiryMarginSeconds?: number;
+  /** What the token is requested with: re-read when the token is invalidated (a rotated secret or key). */
+  credential?: { refresh(): void };
 }
 
 /** One cached access token; concurrent callers share one in-flight token request. */
@@ -86,10 +106,13 @@ export class CachedAccessToken {
 
   /**
    * Forgets the cached token. Given the token a server rejected, forgets it only while it is the cached one,
-   * so callers that held the same stale token trigger one refresh between them, not one each.
+   * so callers that held the same stale token trigger one refresh between them, not one each. The credential
+   * the token is requested with is re-read too: the API may have refused the token because it was rotated.
    */
   invalidate(rejectedToken?: string): void {
-    if (rejectedToken === undefined || this.cached?.accessToken === rejectedToken) this.cached = undefined;
+    if (rejectedToken !== undefined && this.cached?.accessToken !== rejectedToken) return;
+    this.cached = undefined;
+    this.options.credential?.refresh();
   }
 
   private async request(): Promise<string> {
