@@ -1,56 +1,42 @@
 import type { RuntimeConfig } from "../runtime-config.js";
+import { type ApiVendor, apiVendors } from "../vendors/api-registry.js";
 import { UnmappableDeliveryError } from "../vendors/errors.js";
 import type { FormatName, ResourceFetcher } from "../vendors/format.js";
-
-import { type Credential, type SecretReader, secretCredential } from "../vendors/http/credential.js";
+import type { SecretReader } from "../vendors/http/credential.js";
 
 export type { SecretReader } from "../vendors/http/credential.js";
 
+/** What each vendor's `<name>/fetcher.ts` exports for the apply function. */
+interface FetcherModule {
+  fetcherFromSettings(settings: unknown, readSecret: SecretReader): Promise<ResourceFetcher>;
+}
+
 /**
- * The fetchers the apply function gives each format for thin payloads. Each client is loaded and built on first
- * use (most deliveries carry full resources, so cold starts skip the HTTP, JWT and OAuth code), from secrets read
- * when first needed (and again when the vendor refuses them: a rotated credential), and kept for the warm function (tokens stay cached); a failed build is retried on the next delivery. A format whose API is not configured cannot hydrate: its thin deliveries go to the DLQ with that
- * reason instead of failing forever.
+ * A vendor's API client module, by the registry's convention (functions/vendors/<name>/fetcher.ts). The path
+ * names the `.ts` source so esbuild bundles every vendor's client into this function alone (a glob import), and
+ * only on first use are they evaluated.
+ */
+const loadFetcherModule = (vendor: ApiVendor): Promise<FetcherModule> =>
+  import(`../vendors/${vendor}/fetcher.ts`);
+
+/**
+ * The fetchers the apply function gives each format for thin payloads: one per vendor of the registry whose API
+ * the deployment configured (`hydration`). Each client is loaded and built on first use (most deliveries carry
+ * full resources, so cold starts skip the HTTP, JWT and OAuth code), from secrets read then (and again when the
+ * vendor refuses them: a rotated credential), and kept for the warm function (tokens stay cached); a failed
+ * build is retried on the next delivery. A format whose API is not configured cannot hydrate: its thin
+ * deliveries go to the DLQ with that reason instead of failing forever.
  */
 export function resourceFetchers(
   hydration: RuntimeConfig["hydration"],
   readSecret: SecretReader,
 ): (format: FormatName) => ResourceFetcher {
   const builders: Partial<Record<FormatName, () => Promise<ResourceFetcher>>> = {};
-  const { fhir, healthie, elation } = hydration;
-  if (fhir !== undefined) {
-    builders.fhir = async () => {
-      const [{ loadSmartSigningKey, SmartTokenProvider }, { createSmartFhirFetcher }] = await Promise.all([
-        import("../vendors/fhir/smart-token-provider.js"),
-        import("../vendors/fhir/fetcher.js"),
-      ]);
-      const key = await readNow(secretCredential(readSecret, fhir.keySecretName, loadSmartSigningKey));
-      const tokens = new SmartTokenProvider({
-        tokenUrl: fhir.tokenUrl,
-        clientId: fhir.clientId,
-        scope: fhir.scope,
-        key,
-      });
-      return createSmartFhirFetcher({ baseUrl: fhir.baseUrl, tokens });
-    };
-  }
-  if (healthie !== undefined) {
-    builders.healthie = async () =>
-      (await import("../vendors/healthie/fetcher.js")).createHealthieFetcher({
-        apiUrl: healthie.apiUrl,
-        apiKey: await readNow(secretCredential(readSecret, healthie.apiKeySecretName, String)),
-        authorizationShard: healthie.authorizationShard,
-        consentFormIds: healthie.consentFormIds,
-      });
-  }
-  if (elation !== undefined) {
-    builders.elation = async () =>
-      (await import("../vendors/elation/fetcher.js")).createElationFetcher({
-        apiBaseUrl: elation.apiBaseUrl,
-        tokenUrl: elation.tokenUrl,
-        clientId: elation.clientId,
-        clientSecret: await readNow(secretCredential(readSecret, elation.clientSecretName, String)),
-      });
+  for (const vendor of apiVendors) {
+    const settings = hydration[vendor];
+    if (settings === undefined) continue;
+    builders[vendor] = async () =>
+      (await loadFetcherModule(vendor)).fetcherFromSettings(settings, readSecret);
   }
 
   const fetchers = new Map<FormatName, ResourceFetcher>();
@@ -74,10 +60,4 @@ export function resourceFetchers(
     fetchers.set(format, fetcher);
     return fetcher;
   };
-}
-
-/** The credential, read now: an unreadable secret fails the client's build, which the next delivery retries. */
-async function readNow<T>(credential: Credential<T>): Promise<Credential<T>> {
-  await credential.current();
-  return credential;
 }

@@ -9,8 +9,9 @@ import {
   type RetryOptions,
   urlUnder,
 } from "../http/api-client.js";
-import { type Credential, fixedCredential } from "../http/credential.js";
+import { type Credential, fixedCredential, type SecretReader, secretCredential } from "../http/credential.js";
 import { CachedAccessToken, requestToken } from "../http/oauth-token.js";
+import type { elationApi } from "./api.js";
 
 /**
  * Fetches what elation/format.ts asks for from Elation's REST API, with a bearer token from Elation's OAuth2
@@ -80,6 +81,22 @@ const pageSchema = z.looseObject({
   next: z.string().nullish(),
   results: z.array(z.unknown()),
 });
+
+/** The fetcher the apply function's `hydration.elation` settings describe, its secret read now. */
+export async function fetcherFromSettings(
+  settings: z.infer<typeof elationApi.runtimeSettings>,
+  readSecret: SecretReader,
+): Promise<ResourceFetcher> {
+  const clientSecret = secretCredential(readSecret, settings.clientSecretName, String);
+  // Read now: an unreadable secret fails the build, which the next delivery retries.
+  await clientSecret.current();
+  return createElationFetcher({
+    apiBaseUrl: settings.apiBaseUrl,
+    tokenUrl: settings.tokenUrl,
+    clientId: settings.clientId,
+    clientSecret,
+  });
+}
 
 /** Creates the fetcher elation/format.ts's `toFacts` is given. */
 export function createElationFetcher(options: ElationFetcherOptions): ResourceFetcher {

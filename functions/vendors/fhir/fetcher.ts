@@ -10,6 +10,9 @@ import {
   urlUnder,
   type VendorApi,
 } from "../http/api-client.js";
+import { type SecretReader, secretCredential } from "../http/credential.js";
+import type { fhirApi } from "./api.js";
+import { loadSmartSigningKey, SmartTokenProvider } from "./smart-token-provider.js";
 
 // Tests import it from here.
 export { ResourceGoneError } from "../errors.js";
@@ -59,6 +62,23 @@ export function createSmartFhirFetcher(options: SmartFhirFetcherOptions): Resour
     const { url, type, id } = resolveReference(base, reference);
     return get(url, reference, (body) => parseResource(body, type, id));
   };
+}
+
+/** The fetcher the apply function's `hydration.fhir` settings describe, its key read now from its secret. */
+export async function fetcherFromSettings(
+  settings: z.infer<typeof fhirApi.runtimeSettings>,
+  readSecret: SecretReader,
+): Promise<ResourceFetcher> {
+  const key = secretCredential(readSecret, settings.keySecretName, loadSmartSigningKey);
+  // Read now: an unreadable secret fails the build, which the next delivery retries.
+  await key.current();
+  const tokens = new SmartTokenProvider({
+    tokenUrl: settings.tokenUrl,
+    clientId: settings.clientId,
+    scope: settings.scope,
+    key,
+  });
+  return createSmartFhirFetcher({ baseUrl: settings.baseUrl, tokens });
 }
 
 /** `Type?identifier=system|value`, as FHIR writes a conditional reference; the system and value as sent. */

@@ -8,7 +8,8 @@ import {
   parseJson,
   type RetryOptions,
 } from "../http/api-client.js";
-import { type Credential, fixedCredential } from "../http/credential.js";
+import { type Credential, fixedCredential, type SecretReader, secretCredential } from "../http/credential.js";
+import type { healthieApi } from "./api.js";
 
 /**
  * Fetches what healthie/format.ts asks for (`message/<id>`, `appointment/<id>`, `scheduled_message/<id>`,
@@ -213,6 +214,22 @@ type GraphqlError = NonNullable<z.infer<typeof graphqlResponseSchema>["errors"]>
 const referencePattern = /^(message|appointment|scheduled_message|client_chart)\/([A-Za-z0-9_-]{1,64})$/;
 
 const notFoundCodes = new Set(["NOT_FOUND", "RECORD_NOT_FOUND", "RESOURCE_NOT_FOUND"]);
+
+/** The fetcher the apply function's `hydration.healthie` settings describe, its key read now from its secret. */
+export async function fetcherFromSettings(
+  settings: z.infer<typeof healthieApi.runtimeSettings>,
+  readSecret: SecretReader,
+): Promise<ResourceFetcher> {
+  const apiKey = secretCredential(readSecret, settings.apiKeySecretName, String);
+  // Read now: an unreadable secret fails the build, which the next delivery retries.
+  await apiKey.current();
+  return createHealthieFetcher({
+    apiUrl: settings.apiUrl,
+    apiKey,
+    authorizationShard: settings.authorizationShard,
+    consentFormIds: settings.consentFormIds,
+  });
+}
 
 /** Creates the fetcher healthie/format.ts's `toFacts` is given. */
 export function createHealthieFetcher(options: HealthieFetcherOptions): ResourceFetcher {
