@@ -1,71 +1,30 @@
-import { createHash, createHmac, sign } from "node:crypto";
-import { Webhook } from "standardwebhooks";
+import type { DevSigner, UnsignedDelivery } from "../../functions/vendors/dev-signer.js";
 import type { FormatName } from "../../functions/vendors/format.js";
-import { devElationPrivateKey, devSecrets } from "./dev-secrets.js";
+import { formatNames } from "../../functions/vendors/format.js";
 
-export interface UnsignedDelivery {
-  method: string;
-  path: string;
-  rawQuery: string;
-  body: Buffer;
-  headers: Record<string, string>;
-}
+export type { UnsignedDelivery } from "../../functions/vendors/dev-signer.js";
 
-/** Headers that carry a signature, per format: a delivery that has any of them is posted as it is. */
-const signatureHeaders: Record<FormatName, readonly string[]> = {
-  fhir: ["authorization", "x-hub-signature"],
-  medplum: ["x-signature"],
-  elation: ["el8-ed25519-signature"],
-  healthie: ["signature"],
-  bridge: ["webhook-signature"],
-};
+/**
+ * Each format's development signer, by the registry's convention (functions/vendors/<name>/dev-signer.ts): loaded
+ * here, never by a Lambda function.
+ */
+export const devSigners: Readonly<Record<FormatName, DevSigner>> = Object.fromEntries(
+  await Promise.all(
+    formatNames.map(async (format) => {
+      const module: { devSigner: DevSigner } = await import(
+        `../../functions/vendors/${format}/dev-signer.ts`
+      );
+      return [format, module.devSigner] as const;
+    }),
+  ),
+) as Record<FormatName, DevSigner>;
 
 export const isSigned = (format: FormatName, headers: Record<string, string>): boolean =>
-  signatureHeaders[format].some((name) => headers[name] !== undefined);
+  devSigners[format].signatureHeaders.some((name) => headers[name] !== undefined);
 
 /** Signs a delivery the way its vendor would, with the local development secret of its format. */
-export function signWithDevSecret(
+export const signWithDevSecret = (
   format: FormatName,
   delivery: UnsignedDelivery,
   now: Date,
-): Record<string, string> {
-  const { body } = delivery;
-  const headers = { ...delivery.headers };
-  switch (format) {
-    case "fhir":
-      headers.authorization = `Bearer ${devSecrets.fhir}`;
-      break;
-    case "medplum":
-      headers["x-signature"] = createHmac("sha256", devSecrets.medplum).update(body).digest("hex");
-      break;
-    case "elation":
-      headers["el8-ed25519-signature"] = sign(null, body, devElationPrivateKey).toString("base64");
-      break;
-    case "healthie": {
-      // As Healthie's published verifier reads it (docs.gethealthie.com/guides/webhooks, "Signed payloads"): the
-      // digest value after `=` and the body's own length; no Content-Length, which API Gateway may not pass.
-      const digest = createHash("sha256").update(body).digest("base64");
-      headers["content-digest"] = `sha-256=${digest}`;
-      const signed = [
-        delivery.method.toLowerCase(),
-        delivery.path,
-        delivery.rawQuery,
-        headers["content-digest"].split("=")[1],
-        "application/json",
-        String(body.byteLength),
-      ];
-      headers.signature = `sig1=${createHmac("sha256", devSecrets.healthie).update(signed.join(" ")).digest("hex")}`;
-      break;
-    }
-    case "bridge": {
-      // Without an id of its own, the body's hash: the same delivery replayed twice is the same message.
-      const id =
-        headers["webhook-id"] ?? `msg_${createHash("sha256").update(body).digest("hex").slice(0, 32)}`;
-      headers["webhook-id"] = id;
-      headers["webhook-timestamp"] = String(Math.floor(now.getTime() / 1000));
-      headers["webhook-signature"] = new Webhook(devSecrets.bridge).sign(id, now, body.toString("utf8"));
-      break;
-    }
-  }
-  return headers;
-}
+): Record<string, string> => devSigners[format].sign(delivery, now);

@@ -9,7 +9,7 @@ import {
   type RetryOptions,
   urlUnder,
 } from "../http/api-client.js";
-import { type Credential, fixedCredential, type SecretReader, secretCredential } from "../http/credential.js";
+import { type Credential, fixedCredential, readCredential, type SecretReader } from "../http/credential.js";
 import { CachedAccessToken, requestToken } from "../http/oauth-token.js";
 import type { elationApi } from "./api.js";
 
@@ -87,15 +87,8 @@ export async function fetcherFromSettings(
   settings: z.infer<typeof elationApi.runtimeSettings>,
   readSecret: SecretReader,
 ): Promise<ResourceFetcher> {
-  const clientSecret = secretCredential(readSecret, settings.clientSecretName, String);
-  // Read now: an unreadable secret fails the build, which the next delivery retries.
-  await clientSecret.current();
-  return createElationFetcher({
-    apiBaseUrl: settings.apiBaseUrl,
-    tokenUrl: settings.tokenUrl,
-    clientId: settings.clientId,
-    clientSecret,
-  });
+  const clientSecret = await readCredential(readSecret, settings.clientSecretName, String);
+  return createElationFetcher({ ...settings, clientSecret });
 }
 
 /** Creates the fetcher elation/format.ts's `toFacts` is given. */

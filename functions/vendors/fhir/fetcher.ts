@@ -10,7 +10,7 @@ import {
   urlUnder,
   type VendorApi,
 } from "../http/api-client.js";
-import { type SecretReader, secretCredential } from "../http/credential.js";
+import { readCredential, type SecretReader } from "../http/credential.js";
 import type { fhirApi } from "./api.js";
 import { loadSmartSigningKey, SmartTokenProvider } from "./smart-token-provider.js";
 
@@ -69,9 +69,7 @@ export async function fetcherFromSettings(
   settings: z.infer<typeof fhirApi.runtimeSettings>,
   readSecret: SecretReader,
 ): Promise<ResourceFetcher> {
-  const key = secretCredential(readSecret, settings.keySecretName, loadSmartSigningKey);
-  // Read now: an unreadable secret fails the build, which the next delivery retries.
-  await key.current();
+  const key = await readCredential(readSecret, settings.keySecretName, loadSmartSigningKey);
   const tokens = new SmartTokenProvider({
     tokenUrl: settings.tokenUrl,
     clientId: settings.clientId,

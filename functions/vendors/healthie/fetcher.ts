@@ -8,7 +8,7 @@ import {
   parseJson,
   type RetryOptions,
 } from "../http/api-client.js";
-import { type Credential, fixedCredential, type SecretReader, secretCredential } from "../http/credential.js";
+import { type Credential, fixedCredential, readCredential, type SecretReader } from "../http/credential.js";
 import type { healthieApi } from "./api.js";
 
 /**
@@ -220,14 +220,9 @@ export async function fetcherFromSettings(
   settings: z.infer<typeof healthieApi.runtimeSettings>,
   readSecret: SecretReader,
 ): Promise<ResourceFetcher> {
-  const apiKey = secretCredential(readSecret, settings.apiKeySecretName, String);
-  // Read now: an unreadable secret fails the build, which the next delivery retries.
-  await apiKey.current();
   return createHealthieFetcher({
-    apiUrl: settings.apiUrl,
-    apiKey,
-    authorizationShard: settings.authorizationShard,
-    consentFormIds: settings.consentFormIds,
+    ...settings,
+    apiKey: await readCredential(readSecret, settings.apiKeySecretName, String),
   });
 }
 

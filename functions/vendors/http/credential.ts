@@ -41,6 +41,17 @@ export function secretCredential<T>(
   };
 }
 
+/** `secretCredential`, read now: an unreadable secret fails at once (the caller's build, retried later). */
+export async function readCredential<T>(
+  readSecret: SecretReader,
+  name: string,
+  parse: (value: string) => T | Promise<T>,
+): Promise<Credential<T>> {
+  const credential = secretCredential(readSecret, name, parse);
+  await credential.current();
+  return credential;
+}
+
 /** A credential given as a value (tests, the local stack): refreshing it changes nothing. */
 export const fixedCredential = <T>(value: T): Credential<T> => ({
   current: async () => value,
