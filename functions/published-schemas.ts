@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { claimLineSchema } from "./domain/claim-line.js";
-import { bridgeEventSchema } from "./vendors/bridge-event.js";
+import { bridgeEventSchema } from "./vendors/bridge/event.js";
 
 /**
  * The contracts portaltime publishes as JSON Schema, by file name under `schemas/`. What portaltime sends is

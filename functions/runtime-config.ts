@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { type Setting, settingVariables } from "./settings.js";
+import { hydrationSchema } from "./vendors/api-registry.js";
 import { formatNames } from "./vendors/format.js";
 
 /** Days facts and audit records are kept (TTL): retention for audit, never a timer. */
@@ -33,41 +34,6 @@ export const fhirSecretHeadersSchema = z
 const enabledFormatsSchema = z.array(z.enum(formatNames)).min(1);
 /** AWS endpoint overrides, set only by the local stack (DynamoDB Local, the SQS-compatible server). */
 const endpointsSchema = z.object({ dynamodb: z.url().optional(), sqs: z.url().optional() }).default({});
-/** The vendor APIs the apply function fetches thin payloads from; secrets are Secrets Manager names. */
-const hydrationSchema = z
-  .object({
-    fhir: z
-      .object({
-        baseUrl: z.url(),
-        tokenUrl: z.url(),
-        clientId: z.string().min(1),
-        scope: z.string().min(1).default("system/*.read"),
-        /** Secret holding `{ privateKeyJwk | privateKeyPem, kid, alg }`. */
-        keySecretName: z.string().min(1),
-      })
-      .optional(),
-    healthie: z
-      .object({
-        apiUrl: z.url(),
-        /** Secret holding the API key as its plain string value. */
-        apiKeySecretName: z.string().min(1),
-        authorizationShard: z.string().min(1).optional(),
-        /** The form templates whose filled-out forms are the practice's consent forms (R11). */
-        consentFormIds: z.array(z.string().min(1)).default([]),
-      })
-      .optional(),
-    elation: z
-      .object({
-        apiBaseUrl: z.url(),
-        tokenUrl: z.url(),
-        clientId: z.string().min(1),
-        /** Secret holding the OAuth client secret as its plain string value. */
-        clientSecretName: z.string().min(1),
-      })
-      .optional(),
-  })
-  .default({});
-
 /*
  * Each function's runtime configuration: one object, validated once at cold start from the environment the CDK
  * stack sets (functions/settings.ts names the variables). A function is given only the settings it uses (least

@@ -4,6 +4,7 @@ import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import type { FunctionSettings } from "../functions/runtime-config.js";
+import { apiOf, apiVendors } from "../functions/vendors/api-registry.js";
 import type { DeploymentConfig } from "./deployment-config.js";
 import type { EpisodeStore } from "./episode-store.js";
 import type { FifoQueueWithDlq } from "./fifo-queue.js";
@@ -44,17 +45,14 @@ export class Apply extends Construct {
       read.push(credential);
       return credential.name;
     };
-    const hydration = {
-      ...(config.fhir && apiCredentials.fhir
-        ? { fhir: { ...config.fhir, keySecretName: nameOf(apiCredentials.fhir) } }
-        : {}),
-      ...(config.healthie && apiCredentials.healthie
-        ? { healthie: { ...config.healthie, apiKeySecretName: nameOf(apiCredentials.healthie) } }
-        : {}),
-      ...(config.elation && apiCredentials.elation
-        ? { elation: { ...config.elation, clientSecretName: nameOf(apiCredentials.elation) } }
-        : {}),
-    };
+    const hydration = Object.fromEntries(
+      apiVendors.flatMap((vendor) => {
+        const settings = config[vendor];
+        const credential = apiCredentials[vendor];
+        if (settings === undefined || credential === undefined) return [];
+        return [[vendor, { ...settings, [apiOf(vendor).credential.setting]: nameOf(credential) }]];
+      }),
+    ) as NonNullable<FunctionSettings["hydration"]>;
 
     this.apply = new PortaltimeFunction(this, "Apply", {
       name: "apply",

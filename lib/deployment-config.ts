@@ -7,6 +7,7 @@ import {
   maxBodyBytesSchema,
   retentionDaysSchema,
 } from "../functions/runtime-config.js";
+import { deploymentApiSettingsShape } from "../functions/vendors/api-registry.js";
 import { formatNames } from "../functions/vendors/format.js";
 
 /** The cdk.json context key holding the configuration (cdk.json ships the synthetic demo). */
@@ -18,8 +19,6 @@ export const CONFIG_FILE_CONTEXT_KEY = "configFile";
 const logRetentionDays = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
-
-const httpsUrl = z.url({ protocol: /^https$/, error: "expected an https:// URL" });
 
 /**
  * Domains that never receive mail (RFC 2606 and RFC 6761): an alarm sent there reaches no one, so an address in
@@ -189,15 +188,6 @@ export const deploymentConfigSchema = z
     edge: edgeSchema,
     /** Long-term backups of the episode table (README "Backups"): never assumed, always chosen. */
     backup: backupSchema,
-    /** The FHIR server the apply function fetches `id-only` notifications' resources from (SMART Backend Services). */
-    fhir: z
-      .strictObject({
-        baseUrl: httpsUrl,
-        tokenUrl: httpsUrl,
-        clientId: z.string().min(1),
-        scope: z.string().min(1).optional(),
-      })
-      .optional(),
     /**
      * The headers the FHIR subscriptions carry their shared secret in, as each subscription's `channel.header`
      * names it (`Authorization: Bearer <secret>`, `x-api-key: <secret>`); any case, matched case-insensitively.
@@ -206,31 +196,8 @@ export const deploymentConfigSchema = z
       .array(z.string().transform((name) => name.toLowerCase()))
       .pipe(fhirSecretHeadersSchema)
       .default(["authorization"]),
-    /** Healthie's API, from which the apply function fetches the notes and appointments Healthie's thin webhooks name. */
-    healthie: z
-      .strictObject({
-        apiUrl: httpsUrl,
-        /** Healthie's `AuthorizationShard` header, for sharded accounts. */
-        authorizationShard: z.string().min(1).optional(),
-        /**
-         * The form templates (Healthie `CustomModuleForm` ids) the practice collects consent to
-         * communication-technology services with (R11): Healthie has no consent record of its own. None: a
-         * Healthie episode's consent comes from a biller (R19).
-         */
-        consentFormIds: z
-          .array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/))
-          .max(20)
-          .optional(),
-      })
-      .optional(),
-    /** Elation's API (OAuth2 client credentials), from which the apply function fetches message threads. */
-    elation: z
-      .strictObject({
-        apiBaseUrl: httpsUrl,
-        tokenUrl: httpsUrl,
-        clientId: z.string().min(1),
-      })
-      .optional(),
+    /** The vendor APIs the apply function fetches thin payloads from (functions/vendors/<name>/api.ts). */
+    ...deploymentApiSettingsShape,
     /** API Gateway stage throttling: steady requests per second and burst. */
     apiThrottle: z
       .strictObject({

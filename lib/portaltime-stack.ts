@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps, Tags } from "aws-cdk-lib";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { claimsQueue, inboxQueue } from "../functions/queue/queue-design.js";
+import { apiVendors } from "../functions/vendors/api-registry.js";
 import { Apply } from "./apply.js";
 import type { DeploymentConfig } from "./deployment-config.js";
 import { EpisodeStore } from "./episode-store.js";
@@ -52,9 +53,7 @@ export class PortaltimeStack extends Stack {
     const secrets = new WebhookSecrets(this, "Secrets", {
       prefix,
       enabledFormats: config.enabledFormats,
-      apiCredentials: (["fhir", "healthie", "elation"] as const).filter(
-        (vendor) => config[vendor] !== undefined,
-      ),
+      apiCredentials: apiVendors.filter((vendor) => config[vendor] !== undefined),
       key: this.keys.data,
     });
 

@@ -2,10 +2,10 @@ import { RemovalPolicy, SecretValue, Validations } from "aws-cdk-lib";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
+import { type ApiVendor, apiOf } from "../functions/vendors/api-registry.js";
 import type { FormatName } from "../functions/vendors/format.js";
 import {
-  type ApiCredential,
-  apiCredentialNames,
+  apiCredentialName,
   webhookSecretName,
   webhookSecretPrefix,
 } from "../functions/vendors/secret-names.js";
@@ -14,7 +14,7 @@ export interface WebhookSecretsProps {
   prefix: string;
   enabledFormats: readonly FormatName[];
   /** The vendor APIs the apply function fetches thin payloads from: each needs its credential. */
-  apiCredentials: readonly ApiCredential[];
+  apiCredentials: readonly ApiVendor[];
   key: kms.IKey;
 }
 
@@ -27,26 +27,6 @@ export interface NamedSecret {
   readonly name: string;
   readonly secret: secretsmanager.Secret;
 }
-
-/** Each vendor API credential: its construct id, description, and the value it holds until an operator puts one. */
-const apiCredentialSecrets: Record<ApiCredential, { id: string; description: string; placeholder: string }> =
-  {
-    fhir: {
-      id: "FhirClientKey",
-      description:
-        "portaltime: SMART Backend Services private key { kid, alg, privateKeyJwk | privateKeyPem }",
-      // An empty object holds no key: FHIR hydration fails (and retries) until the operator puts the key.
-      placeholder: "{}",
-    },
-    // Plain strings, created holding none: hydration fails closed and retries, then dead-letters, until the
-    // operator puts the credential in.
-    healthie: { id: "HealthieApiKey", description: "portaltime: Healthie API key", placeholder: "unset" },
-    elation: {
-      id: "ElationClientSecret",
-      description: "portaltime: Elation OAuth2 client secret",
-      placeholder: "unset",
-    },
-  };
 
 const ROTATION_REASON =
   "These keys are issued by, or registered with, a third party: the EHR vendor's webhook signing secret and the SMART Backend Services private key whose public key the EHR holds. A Secrets Manager rotation function cannot change the vendor's side, so rotation is a coordinated operator procedure: the secret lists every active key, the ingest function accepts any of them, and the old one is removed after the vendor switches (functions/ingest/secrets.ts).";
@@ -63,7 +43,7 @@ export class WebhookSecrets extends Construct {
   readonly vendorSecretPrefix: string;
   readonly vendorSecrets: secretsmanager.Secret[];
   /** The credentials of the vendor APIs asked for, with the names the apply function reads them by. */
-  readonly apiCredentials: Partial<Record<ApiCredential, NamedSecret>> = {};
+  readonly apiCredentials: Partial<Record<ApiVendor, NamedSecret>> = {};
 
   constructor(scope: Construct, id: string, props: WebhookSecretsProps) {
     super(scope, id);
@@ -80,18 +60,20 @@ export class WebhookSecrets extends Construct {
           removalPolicy: RemovalPolicy.RETAIN,
         }),
     );
-    const names = apiCredentialNames(props.prefix);
     for (const vendor of props.apiCredentials) {
-      const { id, description, placeholder } = apiCredentialSecrets[vendor];
-      const secret = new secretsmanager.Secret(this, id, {
-        secretName: names[vendor],
+      // Each vendor's credential as its folder declares it (functions/vendors/<name>/api.ts): created holding
+      // none, so hydration fails closed and retries, then dead-letters, until the operator puts it in.
+      const { constructId, description, placeholder } = apiOf(vendor).credential;
+      const name = apiCredentialName(props.prefix, vendor);
+      const secret = new secretsmanager.Secret(this, constructId, {
+        secretName: name,
         description,
         encryptionKey: props.key,
         secretStringValue: SecretValue.unsafePlainText(placeholder),
         // The FHIR private key is registered with the server; deleting it would break the next deploy's fetches.
         removalPolicy: RemovalPolicy.RETAIN,
       });
-      this.apiCredentials[vendor] = { name: names[vendor], secret };
+      this.apiCredentials[vendor] = { name, secret };
     }
     const credentials = Object.values(this.apiCredentials).map((credential) => credential.secret);
     for (const secret of [...this.vendorSecrets, ...credentials]) {

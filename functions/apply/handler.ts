@@ -16,11 +16,11 @@ const dynamodb = dynamoDocumentClient(config);
 // Only thin payloads need a vendor API, and so a secret: the Secrets Manager client loads on first use, not at
 // every cold start (docs/BENCHMARKS.md, cold start).
 let secrets: Promise<SecretsProvider> | undefined;
-const readSecret = async (name: string): Promise<string> => {
+const readSecret = async (name: string, options: { forceFetch?: boolean } = {}): Promise<string> => {
   secrets ??= import("@aws-lambda-powertools/parameters/secrets").then(
     ({ SecretsProvider }) => new SecretsProvider(),
   );
-  return String(await (await secrets).get(name, { maxAge: 300 }));
+  return String(await (await secrets).get(name, { maxAge: 300, forceFetch: options.forceFetch }));
 };
 
 // The tenant configuration lives in the table (config-store.ts); apply needs only R16's settle time of it.

@@ -36,15 +36,34 @@ export class UnmappableDeliveryError extends Error {
   }
 }
 
-/** A resource fetch failed in a way worth retrying later (429, 5xx, network): SQS retries the message. */
+/** Statuses worth retrying soon: timeout, throttling, server errors. */
+export const isTransientStatus = (status: number): boolean =>
+  status === 408 || status === 429 || status >= 500;
+
+/**
+ * A vendor API request failed: the one error of the vendor API clients (functions/vendors/http/), for resource
+ * requests and token requests alike. Always `retryable` through SQS, since the delivery itself is sound.
+ * `transient` failures (network, timeout, 408, 429, 5xx) are worth retrying within the invocation; `credential`
+ * failures say portaltime's own credentials were refused or cannot be used (an operator must act). `reason` is
+ * an RFC 6749 error code or what was wrong, never a body.
+ */
 export class ResourceFetchError extends Error {
   readonly retryable = true;
+  readonly transient: boolean;
+  readonly credential: boolean;
+  readonly reason: string | undefined;
   constructor(
     readonly reference: string,
     readonly status: number | undefined,
+    details: { transient?: boolean; credential?: boolean; reason?: string } = {},
   ) {
-    super(`resource fetch failed (${status ?? "network"})`);
+    const { reason } = details;
+    const what = status === undefined ? (reason ?? "network") : `${status}${reason ? `: ${reason}` : ""}`;
+    super(`resource fetch failed (${what})`);
     this.name = "ResourceFetchError";
+    this.transient = details.transient ?? (status === undefined || isTransientStatus(status));
+    this.credential = details.credential ?? (status === 401 || status === 403);
+    this.reason = reason;
   }
 }
 
@@ -60,18 +79,11 @@ export class ResourceGoneError extends Error {
   }
 }
 
-/** Errors of the vendor API clients that say portaltime's own credentials failed, not the request. */
-const tokenErrors = new Set(["SmartTokenError", "ElationTokenError"]);
-
 /**
  * True when a vendor API refused portaltime's credentials or they cannot be used: an unusable key, a token
  * endpoint refusing the client (not a network fault or a 5xx), or a resource request answered 401 or 403. The
  * message stays in the inbox to be retried, and an operator must fix the credential (alarm
  * `vendor-credential-failures`).
  */
-export function isCredentialFailure(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  if (error.name === "SmartKeyError") return true;
-  if (tokenErrors.has(error.name)) return (error as Error & { transient?: boolean }).transient === false;
-  return error instanceof ResourceFetchError && (error.status === 401 || error.status === 403);
-}
+export const isCredentialFailure = (error: unknown): boolean =>
+  error instanceof ResourceFetchError && error.credential;

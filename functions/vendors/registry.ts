@@ -1,18 +1,33 @@
-import { bridge } from "./bridge.js";
-import { elation } from "./elation.js";
-import { createFhirFormat, type FhirFormatOptions, fhir } from "./fhir.js";
+import { vendorApis } from "./api-registry.js";
+import { bridge } from "./bridge/format.js";
+import { elation } from "./elation/format.js";
+import { createFhirFormat, type FhirFormatOptions, fhir } from "./fhir/format.js";
 import type { FormatName, VendorFormat } from "./format.js";
-import { healthie } from "./healthie.js";
-import { medplum } from "./medplum.js";
+import { healthie } from "./healthie/format.js";
+import { medplum } from "./medplum/format.js";
+import type { Vendor } from "./vendor.js";
 
-/** Every webhook format portaltime speaks; adding a vendor is a module in this folder and a line here. */
-export const allFormats: Readonly<Record<FormatName, VendorFormat>> = {
-  fhir,
-  medplum,
-  elation,
-  healthie,
-  bridge,
-};
+export { type ApiVendor, apiOf, apiVendors } from "./api-registry.js";
+
+/**
+ * Every vendor portaltime speaks, with its parts: the webhook format (the runtime formats, the local signer),
+ * and the API thin payloads are fetched from (api-registry.ts: the apply function's resource fetchers, the CDK
+ * credential secrets and grants, the deployment and runtime settings). Adding a vendor is a folder in
+ * functions/vendors/, its name in `formatNames` (format.ts), an entry here and, with an API, one in
+ * api-registry.ts.
+ */
+export const vendors = {
+  fhir: { format: fhir, api: vendorApis.fhir },
+  medplum: { format: medplum },
+  elation: { format: elation, api: vendorApis.elation },
+  healthie: { format: healthie, api: vendorApis.healthie },
+  bridge: { format: bridge },
+} as const satisfies Record<FormatName, Vendor>;
+
+/** Every webhook format portaltime speaks. */
+export const allFormats = Object.fromEntries(
+  Object.entries(vendors).map(([name, vendor]) => [name, vendor.format]),
+) as Readonly<Record<FormatName, VendorFormat>>;
 
 /** What a deployment sets for the formats that take settings. */
 export interface FormatOptions {

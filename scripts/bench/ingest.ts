@@ -8,7 +8,7 @@ import { localSqsClient } from "../../bin/local/resources.js";
 import { signWithDevSecret } from "../../bin/local/sign-delivery.js";
 import { ingestDelivery } from "../../functions/ingest/ingest-delivery.js";
 import { ingestDependencies } from "../../functions/ingest/ingest-handler.js";
-import { bridge } from "../../functions/vendors/bridge.js";
+import { bridge } from "../../functions/vendors/bridge/format.js";
 import { groupKeyOf } from "../../functions/vendors/envelope.js";
 import type { InboundRequest } from "../../functions/vendors/format.js";
 import { type BenchContext, markdownTable, type SectionResult } from "./context.js";

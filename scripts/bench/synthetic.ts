@@ -1,7 +1,7 @@
 import type { DateTime } from "luxon";
 import { type Fact, factSchema } from "../../functions/domain/facts.js";
-import { bridge } from "../../functions/vendors/bridge.js";
-import type { BridgeEvent, BridgeFact } from "../../functions/vendors/bridge-event.js";
+import type { BridgeEvent, BridgeFact } from "../../functions/vendors/bridge/event.js";
+import { bridge } from "../../functions/vendors/bridge/format.js";
 import { type WeeklyHistoryOptions, weeklyHistory } from "../scenarios/weekly-history.js";
 
 /**

@@ -36,7 +36,7 @@ const THREAD = 346226779;
 const PRACTICE = 65540;
 const PHYSICIAN = 131074;
 
-/** A UUIDv7 whose timestamp is `at`: Elation's `event_uuid`, which orders events (elation.ts). */
+/** A UUIDv7 whose timestamp is `at`: Elation's `event_uuid`, which orders events (elation/format.ts). */
 const uuid7 = (at: string, sequence: number): string => {
   const ms = Date.parse(at).toString(16).padStart(12, "0");
   const tail = sequence.toString(16).padStart(12, "0");

@@ -5,7 +5,7 @@ import { lambdaContext } from "../../bin/local/pipeline.js";
 import { createApplyHandler } from "../../functions/apply/apply-handler.js";
 import type { InboxMessage } from "../../functions/queue/inbox-message.js";
 import { ResourceFetchError } from "../../functions/vendors/errors.js";
-import { fhir } from "../../functions/vendors/fhir.js";
+import { fhir } from "../../functions/vendors/fhir/format.js";
 import type { ResourceFetcher } from "../../functions/vendors/format.js";
 import { applyWorld, emittedMetrics, printed, sqsEventOf } from "../support/apply-fakes.js";
 

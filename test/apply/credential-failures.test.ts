@@ -2,8 +2,6 @@ import type { SQSEvent } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { lambdaContext } from "../../bin/local/pipeline.js";
 import { createApplyHandler } from "../../functions/apply/apply-handler.js";
-import { ElationTokenError } from "../../functions/apply/elation-fetcher.js";
-import { SmartKeyError, SmartTokenError } from "../../functions/apply/smart-token-provider.js";
 import type { InboxMessage } from "../../functions/queue/inbox-message.js";
 import { ResourceFetchError } from "../../functions/vendors/errors.js";
 import { enabledFormats } from "../../functions/vendors/registry.js";
@@ -85,9 +83,22 @@ describe("apply: vendor credential failures", () => {
   it.each([
     ["Healthie answers 401", new ResourceFetchError("Note/5001", 401)],
     ["an API answers 403", new ResourceFetchError("Note/5001", 403)],
-    ["the FHIR token endpoint refuses the client", new SmartTokenError(401, false, "invalid_client")],
-    ["Elation's token endpoint refuses the client", new ElationTokenError(400, false, "invalid_client")],
-    ["the SMART key does not import", new SmartKeyError("key does not import as RS384")],
+    [
+      "the FHIR token endpoint refuses the client",
+      new ResourceFetchError("oauth2 token", 401, { reason: "invalid_client" }),
+    ],
+    [
+      "Elation's token endpoint refuses the client",
+      new ResourceFetchError("oauth2 token", 400, { credential: true, reason: "invalid_client" }),
+    ],
+    [
+      "the SMART key does not import",
+      new ResourceFetchError("SMART client key", undefined, {
+        transient: false,
+        credential: true,
+        reason: "key does not import as RS384",
+      }),
+    ],
   ])("%s: counted, and the delivery stays in the inbox", async (_case, failure) => {
     const { answer, counted, deadLettered } = await applyWith(failure);
     expect(answer).toBe("FullBatchFailureError");
@@ -98,7 +109,7 @@ describe("apply: vendor credential failures", () => {
   it.each([
     ["a 503", new ResourceFetchError("Note/5001", 503)],
     ["a network fault", new ResourceFetchError("Note/5001", undefined)],
-    ["a token endpoint timing out", new SmartTokenError(undefined, true)],
+    ["a token endpoint timing out", new ResourceFetchError("oauth2 token", undefined)],
   ])("%s is retried without counting as a credential failure", async (_case, failure) => {
     const { answer, counted } = await applyWith(failure);
     expect(answer).toBe("FullBatchFailureError");

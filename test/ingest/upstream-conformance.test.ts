@@ -10,7 +10,7 @@ import { createApplyHandler } from "../../functions/apply/apply-handler.js";
 import { createIngestHandler, ingestDependencies } from "../../functions/ingest/ingest-handler.js";
 import { type InboxMessage, inboxMessageSchema } from "../../functions/queue/inbox-message.js";
 import { ingestConfigSchema } from "../../functions/runtime-config.js";
-import { bridge } from "../../functions/vendors/bridge.js";
+import { bridge } from "../../functions/vendors/bridge/format.js";
 import type { ResourceFetcher } from "../../functions/vendors/format.js";
 import { enabledFormats } from "../../functions/vendors/registry.js";
 import { applyWorld, emittedMetrics, sqsEventOf } from "../support/apply-fakes.js";

@@ -8,7 +8,7 @@ import { RequestCounter } from "../../bin/local/request-counter.js";
 import { localDynamodbClient, localSqsClient } from "../../bin/local/resources.js";
 import { signWithDevSecret } from "../../bin/local/sign-delivery.js";
 import type { InboxMessage } from "../../functions/queue/inbox-message.js";
-import { bridge } from "../../functions/vendors/bridge.js";
+import { bridge } from "../../functions/vendors/bridge/format.js";
 import { isolatedResources } from "../support/integration.js";
 
 const scenario = (name: string) =>
