@@ -28,8 +28,10 @@ const samples: ReadonlyArray<{ format: FormatName; fixture: string; headers?: Re
   { format: "bridge", fixture: "bridge/event-episode.json" },
 ];
 /** What the vendor APIs answer: thin payloads (Healthie sends only an id), and Elation's chart lists. */
-const vendorApi: Readonly<Record<string, string>> = {
+const vendorApi: Readonly<Record<string, string | object>> = {
   "message/88120456": "healthie/note-from-patient.json",
+  // The client's chart as the Healthie fetcher composes it (healthie/chart.ts): no diagnoses, no consent forms.
+  "client_chart/131391": { id: "131391", diagnoses: [], consent_forms: [] },
   "problems?patient=64058687489": "elation/problems.json",
   "reports?patient=64058687489": "elation/reports.json",
 };
@@ -74,7 +76,7 @@ export async function measureRequests(context: BenchContext): Promise<SectionRes
     const path = vendorApi[reference];
     if (path === undefined) throw new Error(`the benchmark's vendor API has no ${reference}`);
     vendorFetches += 1;
-    return fixture(path);
+    return typeof path === "string" ? fixture(path) : structuredClone(path);
   };
   const pipeline = new LocalPipeline({
     endpoints: context.endpoints,
