@@ -34,12 +34,21 @@ export interface MonitoringProps {
 
 const FIVE_MINUTES = Duration.minutes(5);
 
-/** A metric the functions emit through Powertools (namespace `portaltime`, dimension `service`). */
-const appMetric = (service: FunctionName, metricName: string, statistic = "Sum", label?: string) =>
+/**
+ * A metric the functions emit through Powertools (namespace `portaltime`, dimension `service`), with the
+ * breakdown dimensions it was emitted with (`format`, `reason`, ...), if any.
+ */
+const appMetric = (
+  service: FunctionName,
+  metricName: string,
+  statistic = "Sum",
+  label?: string,
+  dimensions: Readonly<Record<string, string>> = {},
+) =>
   new cloudwatch.Metric({
     namespace: METRICS_NAMESPACE,
     metricName,
-    dimensionsMap: { service },
+    dimensionsMap: { ...dimensions, service },
     statistic,
     period: FIVE_MINUTES,
     label: label ?? metricName,
@@ -312,13 +321,7 @@ export class Monitoring extends Construct {
     // Per enabled format: deliveries refused for their signature (a vendor rotated its secret and retries for
     // days before it gives up), and a format gone quiet (a subscription switched off).
     const ingestMetric = (metricName: string, dimensions: Record<string, string>) =>
-      new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: { ...dimensions, service: "ingest" },
-        statistic: "Sum",
-        period: FIVE_MINUTES,
-      });
+      appMetric("ingest", metricName, "Sum", undefined, dimensions);
     const sumOf = (metrics: Record<string, cloudwatch.IMetric>) =>
       Object.keys(metrics)
         .map((key) => `FILL(${key}, 0)`)
