@@ -68,6 +68,14 @@ export class EpisodeStore extends Construct {
       sortKey: { name: clinicianIndex.sortKey, type: dynamodb.AttributeType.NUMBER },
       projectionType: dynamodb.ProjectionType.KEYS_ONLY,
     });
+    // The records that sent a claim line, by the line's id, keys only: the audit packet's way in (issue 15).
+    const { claimLineIndex } = tableDesign;
+    this.table.addGlobalSecondaryIndex({
+      indexName: claimLineIndex.name,
+      partitionKey: { name: claimLineIndex.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: claimLineIndex.sortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+    });
     // One patient's items by how long a decision may need them, its message facts by message id, its visits and
     // consents by time (docs/STORE.md). Local indexes exist only from the table's creation on (adding one
     // replaces the table), and they cap the items sharing a partition key at 10 GB: one patient's, never a

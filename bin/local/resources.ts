@@ -95,6 +95,21 @@ const clinicianGsi = {
   Projection: { ProjectionType: "KEYS_ONLY" as const },
 };
 
+const { claimLineIndex } = tableDesign;
+/** The audit packet's way from a claim line id to the records that sent it (issue 15). */
+const claimLineGsi = {
+  IndexName: claimLineIndex.name,
+  KeySchema: [
+    { AttributeName: claimLineIndex.partitionKey, KeyType: "HASH" as const },
+    { AttributeName: claimLineIndex.sortKey, KeyType: "RANGE" as const },
+  ],
+  Projection: { ProjectionType: "KEYS_ONLY" as const },
+};
+const claimLineAttributes = [
+  { AttributeName: claimLineIndex.partitionKey, AttributeType: "S" as const },
+  { AttributeName: tableDesign.sortKey, AttributeType: "S" as const },
+];
+
 async function createTable(dynamodb: DynamoDBClient, name: string): Promise<string> {
   const { partitionKey, sortKey, ttlAttribute, dueIndex } = tableDesign;
   const local = (index: LocalIndex) => ({
@@ -116,6 +131,7 @@ async function createTable(dynamodb: DynamoDBClient, name: string): Promise<stri
           { AttributeName: dueIndex.partitionKey, AttributeType: "S" },
           { AttributeName: dueIndex.sortKey, AttributeType: "N" },
           ...clinicianAttributes,
+          { AttributeName: claimLineIndex.partitionKey, AttributeType: "S" },
           ...localIndexes.map((index) => ({
             AttributeName: index.sortKey,
             AttributeType: index.sortKeyType,
@@ -136,6 +152,7 @@ async function createTable(dynamodb: DynamoDBClient, name: string): Promise<stri
             Projection: { ProjectionType: "INCLUDE", NonKeyAttributes: [...dueIndex.projected] },
           },
           clinicianGsi,
+          claimLineGsi,
         ],
         LocalSecondaryIndexes: localIndexes.map(local),
       }),
@@ -144,19 +161,20 @@ async function createTable(dynamodb: DynamoDBClient, name: string): Promise<stri
     if (!(error instanceof ResourceInUseException)) throw error;
   }
   await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: name });
-  // A table kept in a data directory from before the clinician index gets it, as DynamoDB adds one (backfilled).
-  const described = await dynamodb.send(new DescribeTableCommand({ TableName: name }));
-  const indexes = described.Table?.GlobalSecondaryIndexes ?? [];
-  if (!indexes.some((index) => index.IndexName === clinicianIndex.name)) {
+  // A table kept in a data directory from before an index gets it, as DynamoDB adds one (backfilled), one at a time.
+  const added = [
+    { index: clinicianGsi, attributes: clinicianAttributes },
+    { index: claimLineGsi, attributes: claimLineAttributes },
+  ];
+  for (const { index, attributes } of added) {
+    const described = await dynamodb.send(new DescribeTableCommand({ TableName: name }));
+    if ((described.Table?.GlobalSecondaryIndexes ?? []).some((held) => held.IndexName === index.IndexName))
+      continue;
     await dynamodb.send(
       new UpdateTableCommand({
         TableName: name,
-        AttributeDefinitions: clinicianAttributes,
-        GlobalSecondaryIndexUpdates: [
-          {
-            Create: clinicianGsi,
-          },
-        ],
+        AttributeDefinitions: attributes,
+        GlobalSecondaryIndexUpdates: [{ Create: index }],
       }),
     );
   }

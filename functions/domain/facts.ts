@@ -201,6 +201,12 @@ export const attestationSchema = z
     at: instant,
     by: z.string().min(1).max(256),
     episodeId: z.string().min(1).max(256).optional(),
+    /**
+     * The earliest instant the resolution concerns: its episode's window start, or the earliest activity it maps.
+     * The patient is decided again from there (an attestation is recorded after what it resolves; from its own
+     * time alone, the decision would start after the episode it resolves). Absent: from `at`.
+     */
+    concernsFrom: instant.optional(),
     resolution: attestedActionSchema,
   })
   .refine((fact) => fact.episodeId !== undefined || fact.resolution.action === "map-clinician", {

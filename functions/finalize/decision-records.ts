@@ -15,6 +15,7 @@ import type {
   ReviewWrite,
   UnattributedWrite,
 } from "../store/episode-store.js";
+import { reviewSubject } from "../store/table-design.js";
 
 /**
  * What one bounded decision writes (docs/STORE.md): a new record for every episode whose decision is new or
@@ -107,7 +108,7 @@ export function planDecision(
     if (head.review || previous?.review)
       reviews.push({
         patientId: episode.patientId,
-        episodeId: episode.episodeId,
+        subject: reviewSubject.episode(episode.episodeId),
         status: head.review ? "open" : "resolved",
         item: reviewItemOf(episode, unknownActivityIds(result, head), context.configVersion),
         decidedAt: now,
@@ -136,7 +137,7 @@ export function planDecision(
     if (previous.review)
       reviews.push({
         patientId: view.patientId,
-        episodeId: previous.episodeId,
+        subject: reviewSubject.episode(previous.episodeId),
         status: "resolved",
         item: {
           kind: "episode",
@@ -196,6 +197,26 @@ export function planDecision(
       },
       expiresAt: expiresAt(time.at),
     }));
+  // ... and a worklist item, open until a biller maps it (R19) or a roster version covers it (R18).
+  for (const time of unknownTime.filter((time) => outside.has(time.factId)))
+    reviews.push({
+      patientId: view.patientId,
+      subject: reviewSubject.unattributedTime(time.factId),
+      status: "open",
+      item: {
+        kind: "unattributed-time",
+        factId: time.factId,
+        practitionerId: time.practitionerId,
+        at: new Date(time.at).toISOString(),
+        totalMinutes: Math.floor(time.seconds / 60),
+        seconds: time.seconds,
+        reasons: ["unknown-clinician"],
+        unknownActivityIds: [time.factId],
+        configVersion: context.configVersion,
+      },
+      decidedAt: now,
+      expiresAt: expiresAt(time.at),
+    });
   // Re-check asks this decision answers: it decides everything from `from` on.
   const rechecks = view.rechecks.filter((recheck) => recheck.changedAt >= from).map((recheck) => recheck.key);
   const unchanged =

@@ -37,6 +37,11 @@ export interface ReviewSubject {
   episodeId?: string;
   /** Fact ids of the activity by a clinician the roster does not hold (R4): what a mapping maps. */
   unknownActivityIds: readonly string[];
+  /**
+   * Where what the item is about starts (the episode's window start, the unattributed activity's time): the
+   * patient is decided again from there (`concernsFrom` of the attestation).
+   */
+  startsAt?: string;
 }
 
 /** The attestation's identity and when it was attested, given by the caller (an id source and a clock). */
@@ -70,6 +75,7 @@ export function attestationOf(
     at: recording.at,
     by: attestedBy,
     episodeId: subject.episodeId,
+    concernsFrom: subject.startsAt,
     resolution,
   });
 }

@@ -136,10 +136,11 @@ export interface UnattributedWrite {
   expiresAt: number;
 }
 
-/** The episode's worklist item (`REVIEW` partition): put under its status, removed from the other. */
+/** A worklist item (`REVIEW` partition): put under its status, removed from the other. */
 export interface ReviewWrite {
   patientId: string;
-  episodeId: string;
+  /** What the item is about: an episode id, or `time:<factId>` for time no window holds (`reviewSubject`). */
+  subject: string;
   status: ReviewStatus;
   /** What the worklist shows: window, minutes, reasons, evidence ids (table-design.ts `REVIEW_KEY`). */
   item: unknown;
@@ -579,6 +580,8 @@ export class DynamoEpisodeStore implements EpisodeStore {
           type: "episode",
           head: JSON.stringify(write.head),
           record: JSON.stringify(write.record),
+          // The audit packet finds the records that sent a line by its id (sparse: only those).
+          [tableDesign.claimLineIndex.partitionKey]: write.line?.claimLineId,
           // Read while its window ends after the scope's reach: where R7's claim on inquiries ends, or decided again.
           [tableDesign.reachIndex.sortKey]: write.head.end - 1,
           [tableDesign.ttlAttribute]: write.expiresAt,
@@ -599,11 +602,11 @@ export class DynamoEpisodeStore implements EpisodeStore {
           TableName: this.tableName,
           Item: {
             [tableDesign.partitionKey]: REVIEW_KEY,
-            [tableDesign.sortKey]: reviewSortKey(review.status, review.patientId, review.episodeId),
+            [tableDesign.sortKey]: reviewSortKey(review.status, review.patientId, review.subject),
             type: "review",
             status: review.status,
             patientId: review.patientId,
-            episodeId: review.episodeId,
+            subject: review.subject,
             decidedAt: review.decidedAt,
             item: JSON.stringify(review.item),
             [tableDesign.ttlAttribute]: review.expiresAt,
@@ -615,7 +618,7 @@ export class DynamoEpisodeStore implements EpisodeStore {
           TableName: this.tableName,
           Key: {
             [tableDesign.partitionKey]: REVIEW_KEY,
-            [tableDesign.sortKey]: reviewSortKey(other, review.patientId, review.episodeId),
+            [tableDesign.sortKey]: reviewSortKey(other, review.patientId, review.subject),
           },
         },
       },

@@ -76,6 +76,15 @@ const MAX_ATTEMPTS = 5;
 const clinicianOf = (fact: Fact): string | undefined =>
   fact.kind === "clinician-activity" || fact.kind === "time-entry" ? fact.practitionerId : undefined;
 
+/**
+ * The earliest instant a fact changes a decision from: its time, except for an attestation (R19), which is
+ * recorded after the episode or activity it resolves and names where that starts.
+ */
+export const changedFrom = (fact: Fact): number =>
+  fact.kind === "attestation" && fact.concernsFrom !== undefined
+    ? Math.min(Date.parse(fact.at), Date.parse(fact.concernsFrom))
+    : Date.parse(fact.at);
+
 export class DynamoFactStore implements FactWriter {
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -88,7 +97,7 @@ export class DynamoFactStore implements FactWriter {
    */
   itemOf(
     fact: Fact,
-    changedAt: number = Date.parse(fact.at),
+    changedAt: number = changedFrom(fact),
     settleHours = this.fixedSettleHours(),
   ): Record<string, unknown> {
     const at = Date.parse(fact.at);
@@ -129,6 +138,7 @@ export class DynamoFactStore implements FactWriter {
 
   async put(fact: Fact): Promise<FactWriteResult> {
     const at = Date.parse(fact.at);
+    const from = changedFrom(fact);
     const digest = factDigest(fact);
     const settle = await this.settleHours();
     for (let attempt = 1; ; attempt++) {
@@ -141,7 +151,7 @@ export class DynamoFactStore implements FactWriter {
               "(#version < :version OR (#version = :version AND #digest < :digest)))",
             values: { ":patient": fact.patientId, ":at": at, ":version": fact.version, ":digest": digest },
           }),
-          this.factPut(this.itemOf(fact, at, settle)),
+          this.factPut(this.itemOf(fact, from, settle)),
         ],
         attempt,
       );
@@ -159,7 +169,7 @@ export class DynamoFactStore implements FactWriter {
       // A move to another patient, a time moved later, or content after a deletion remembered before it:
       // conditional on the location as just read.
       const moved = held.patientId !== undefined && held.patientId !== fact.patientId;
-      const changedAt = held.patientId === fact.patientId ? Math.min(at, held.at) : at;
+      const changedAt = held.patientId === fact.patientId ? Math.min(from, held.at) : from;
       const writes = [
         this.locationPut(fact, {
           condition:

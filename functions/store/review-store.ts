@@ -1,4 +1,9 @@
-import { type DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { CorruptItemError } from "./errors.js";
 import {
@@ -6,6 +11,8 @@ import {
   QUARANTINE_KEY,
   REVIEW_KEY,
   type ReviewStatus,
+  reviewSortKey,
+  reviewSubject,
   tableDesign,
 } from "./table-design.js";
 
@@ -15,10 +22,13 @@ import {
  * listing is Queries of those partitions, page by page; nothing scans.
  */
 
+export const reviewItemKinds = ["episode", "unattributed-time", "quarantined-patient"] as const;
+export type ReviewItemKind = (typeof reviewItemKinds)[number];
+
 export interface ReviewItem {
   /** Opaque: names the item for the review API (its kind, patient and episode). */
   id: string;
-  kind: "episode" | "quarantined-patient";
+  kind: ReviewItemKind;
   status: ReviewStatus;
   patientId: string;
   episodeId?: string;
@@ -54,11 +64,34 @@ function decode(text: string): Cursor {
   }
 }
 
-export const reviewItemId = (kind: ReviewItem["kind"], patientId: string, episodeId?: string): string =>
-  Buffer.from(JSON.stringify([kind, patientId, episodeId ?? null])).toString("base64url");
+/** What an item id names: its kind, its patient, and what it is about (an episode id, `time:<factId>`, none). */
+export interface ReviewItemKey {
+  kind: ReviewItemKind;
+  patientId: string;
+  subject?: string;
+}
+
+export const reviewItemId = (key: ReviewItemKey): string =>
+  Buffer.from(JSON.stringify([key.kind, key.patientId, key.subject ?? null])).toString("base64url");
+
+const itemIdSchema = z.tuple([z.enum(reviewItemKinds), z.string().min(1), z.string().min(1).nullable()]);
+
+/** The key an item id names; undefined for an id this API never gave out. */
+export function reviewItemKey(id: string): ReviewItemKey | undefined {
+  try {
+    const [kind, patientId, subject] = itemIdSchema.parse(
+      JSON.parse(Buffer.from(id, "base64url").toString()),
+    );
+    if ((kind === "quarantined-patient") !== (subject === null)) return undefined;
+    return subject === null ? { kind, patientId } : { kind, patientId, subject };
+  } catch {
+    return undefined;
+  }
+}
 
 const episodeItemSchema = z
   .object({
+    kind: z.literal("episode"),
     episodeId: z.string(),
     family: z.string(),
     windowStart: z.string(),
@@ -67,6 +100,15 @@ const episodeItemSchema = z
     reasons: z.array(z.string()),
   })
   .loose();
+const unattributedItemSchema = z
+  .object({
+    kind: z.literal("unattributed-time"),
+    factId: z.string(),
+    totalMinutes: z.number(),
+    reasons: z.array(z.string()),
+  })
+  .loose();
+const storedItemSchema = z.discriminatedUnion("kind", [episodeItemSchema, unattributedItemSchema]);
 
 export class DynamoReviewStore {
   constructor(
@@ -106,7 +148,7 @@ export class DynamoReviewStore {
         }),
       );
       for (const item of page.Items ?? [])
-        items.push(phase === "episodes" ? episodeItem(item, status) : quarantinedItem(item));
+        items.push(phase === "episodes" ? reviewItemOf(item, status) : quarantinedItem(item));
       const key = page.LastEvaluatedKey as Record<string, string> | undefined;
       if (key !== undefined) at = { phase, key };
       else if (phase === "episodes" && status === "open") at = { phase: "quarantine" };
@@ -114,17 +156,124 @@ export class DynamoReviewStore {
     }
     return at === undefined ? { items } : { items, next: encode(at) };
   }
+
+  /** The item a key names, open or resolved; undefined when there is none. */
+  async getReviewItem(key: ReviewItemKey): Promise<ReviewItem | undefined> {
+    if (key.kind === "quarantined-patient") {
+      const answer = await this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: {
+            [tableDesign.partitionKey]: QUARANTINE_KEY,
+            [tableDesign.sortKey]: `${PATIENT_PREFIX}${key.patientId}`,
+          },
+          ConsistentRead: true,
+        }),
+      );
+      return answer.Item === undefined ? undefined : quarantinedItem(answer.Item);
+    }
+    for (const status of ["open", "resolved"] as const) {
+      const answer = await this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: this.reviewKey(status, key.patientId, key.subject as string),
+          ConsistentRead: true,
+        }),
+      );
+      if (answer.Item !== undefined) {
+        const item = reviewItemOf(answer.Item, status);
+        if (item.kind === key.kind) return item;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Unattributed time a biller mapped (R19): its item moves to resolved, with who and when. Time no window
+   * holds has no decision to resolve it, so the resolution does. False when it was no longer open.
+   */
+  async resolveUnattributedTime(
+    patientId: string,
+    factId: string,
+    resolution: { attestationId: string; by: string; at: string },
+  ): Promise<boolean> {
+    const subject = reviewSubject.unattributedTime(factId);
+    const open = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: this.reviewKey("open", patientId, subject),
+        ConsistentRead: true,
+      }),
+    );
+    if (open.Item === undefined) return false;
+    const item = { ...JSON.parse(String(open.Item.item)), resolvedBy: resolution };
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: this.tableName,
+                Key: this.reviewKey("open", patientId, subject),
+                ConditionExpression: "attribute_exists(#pk)",
+                ExpressionAttributeNames: { "#pk": tableDesign.partitionKey },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  ...open.Item,
+                  ...this.reviewKey("resolved", patientId, subject),
+                  status: "resolved",
+                  item: JSON.stringify(item),
+                },
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === "TransactionCanceledException") return false;
+      throw error;
+    }
+  }
+
+  private reviewKey(status: ReviewStatus, patientId: string, subject: string) {
+    return {
+      [tableDesign.partitionKey]: REVIEW_KEY,
+      [tableDesign.sortKey]: reviewSortKey(status, patientId, subject),
+    };
+  }
 }
 
-function episodeItem(item: Record<string, unknown>, status: ReviewStatus): ReviewItem {
+function reviewItemOf(item: Record<string, unknown>, status: ReviewStatus): ReviewItem {
   const key = String(item[tableDesign.sortKey]);
-  let parsed: z.infer<typeof episodeItemSchema>;
+  let parsed: z.infer<typeof storedItemSchema>;
   try {
-    parsed = episodeItemSchema.parse(JSON.parse(String(item.item)));
+    parsed = storedItemSchema.parse(JSON.parse(String(item.item)));
   } catch {
     throw new CorruptItemError(key, "review item is not the shape the finalizer writes");
   }
   const patientId = String(item.patientId);
+  if (parsed.kind === "unattributed-time") {
+    // The rest of the item (practitioner, instant, seconds, configuration version) is the evidence.
+    const { kind: _kind, factId, totalMinutes, reasons, ...evidence } = parsed;
+    return {
+      id: reviewItemId({
+        kind: "unattributed-time",
+        patientId,
+        subject: reviewSubject.unattributedTime(factId),
+      }),
+      kind: "unattributed-time",
+      status,
+      patientId,
+      totalMinutes,
+      reasons,
+      evidence: { factId, ...evidence },
+    };
+  }
   // The rest of the item (outcome, evidence ids, unknown activity, configuration version) is the evidence.
   const {
     kind: _kind,
@@ -137,7 +286,7 @@ function episodeItem(item: Record<string, unknown>, status: ReviewStatus): Revie
     ...evidence
   } = parsed;
   return {
-    id: reviewItemId("episode", patientId, episodeId),
+    id: reviewItemId({ kind: "episode", patientId, subject: reviewSubject.episode(episodeId) }),
     kind: "episode",
     status,
     patientId,
@@ -154,7 +303,7 @@ function episodeItem(item: Record<string, unknown>, status: ReviewStatus): Revie
 function quarantinedItem(item: Record<string, unknown>): ReviewItem {
   const patientId = String(item[tableDesign.sortKey]).slice(PATIENT_PREFIX.length);
   return {
-    id: reviewItemId("quarantined-patient", patientId),
+    id: reviewItemId({ kind: "quarantined-patient", patientId }),
     kind: "quarantined-patient",
     status: "open",
     patientId,

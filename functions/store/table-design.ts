@@ -34,6 +34,17 @@ export const tableDesign = {
     sortKey: "clinicianAt",
   },
   /**
+   * Sparse global index of the decision records that sent a claim line, by the line's id, keys only: the audit
+   * packet of a line (issue 15) finds its patient and episodes through it. Only records that sent a revision
+   * carry `claimLineId`, so the index holds one entry per revision.
+   */
+  claimLineIndex: {
+    name: "claimLine",
+    partitionKey: "claimLineId",
+    /** The table's sort key: the record's `EPISODE#<episodeId>#<commit>`. */
+    sortKey: "sk",
+  },
+  /**
    * Local index of a patient's items by `reach`: the last instant a decision may need the item. A decision
    * from instant D reads `reach >= D - look-back` and nothing older (functions/domain/decision-scope.ts).
    */
@@ -127,15 +138,24 @@ export const recheckSortKey = (version: number): string =>
 
 /**
  * The biller's worklist (issue 15): one item per episode whose decision was `needs-review`, in a partition of its
- * own, its sort key led by its status: `open#<patientId>#<episodeId>` while the latest decision needs review,
- * `resolved#<patientId>#<episodeId>` once a later decision does not. A mutable projection of the decision
+ * own, its sort key led by its status: `open#<patientId>#<subject>` while the latest decision needs review,
+ * `resolved#<patientId>#<subject>` once a later decision does not (or, for unattributed time, once a biller maps
+ * it). A mutable projection of the decision
  * records (the audit stays in them), written in the same transaction.
  */
 export const REVIEW_KEY = "REVIEW";
 export const reviewStatuses = ["open", "resolved"] as const;
 export type ReviewStatus = (typeof reviewStatuses)[number];
-export const reviewSortKey = (status: ReviewStatus, patientId: string, episodeId: string): string =>
-  `${status}#${patientId}#${episodeId}`;
+export const reviewSortKey = (status: ReviewStatus, patientId: string, subject: string): string =>
+  `${status}#${patientId}#${subject}`;
+/**
+ * What a worklist item is about: an episode (its id), or a clinician's time no window holds because the roster
+ * held no entry for its author (R4, R18): `time:<factId>`.
+ */
+export const reviewSubject = {
+  episode: (episodeId: string) => episodeId,
+  unattributedTime: (factId: string) => `time:${factId}`,
+};
 
 /** Patients the finalizer set aside, one item each, in a partition of their own. */
 export const QUARANTINE_KEY = "QUARANTINE";
