@@ -78,6 +78,14 @@ export const finalizeConfigSchema = z.object({
 });
 export type FinalizeConfig = z.infer<typeof finalizeConfigSchema>;
 
+/** The review function (issue 15): the biller's worklist, resolutions (attestation facts) and audit packets. */
+export const reviewConfigSchema = z.object({
+  tableName: tableNameSchema,
+  retentionDays: retentionDaysSchema,
+  endpoints: endpointsSchema,
+});
+export type ReviewConfig = z.infer<typeof reviewConfigSchema>;
+
 /**
  * The deploy-time function storing the deployment's initial tenant configuration (functions/initial-config): the
  * table and the configuration come with each CloudFormation request, so a replaced table gets its version too.
