@@ -260,12 +260,13 @@ function rulesOf({ record }: StoredDecision): AuditPacket["decisions"][number]["
   return rules;
 }
 
-const escape = (text: unknown): string => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const htmlEscape = (text: unknown): string =>
+  String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The packet as a printable page: everything in it, escaped, no script. */
 export function auditPacketHtml(packet: AuditPacket): string {
   const rows = (cells: unknown[][]) =>
-    cells.map((row) => `<tr>${row.map((cell) => `<td>${escape(cell)}</td>`).join("")}</tr>`).join("\n");
+    cells.map((row) => `<tr>${row.map((cell) => `<td>${htmlEscape(cell)}</td>`).join("")}</tr>`).join("\n");
   const revisions = rows(
     packet.revisions.map((r) => [
       r.revision,
@@ -282,14 +283,16 @@ export function auditPacketHtml(packet: AuditPacket): string {
   const decisions = packet.decisions
     .map(
       (d) => `<section class="decision">
-<h3>Decision ${escape(d.commit)} · ${escape(d.decidedAt)} · ${escape(d.decision)}${d.outcome === undefined ? "" : ` · ${escape(d.outcome)}`}${
-        d.sent === undefined ? "" : ` · sent revision ${escape(d.sent.revision)} (${escape(d.sent.action)})`
+<h3>Decision ${htmlEscape(d.commit)} · ${htmlEscape(d.decidedAt)} · ${htmlEscape(d.decision)}${d.outcome === undefined ? "" : ` · ${htmlEscape(d.outcome)}`}${
+        d.sent === undefined
+          ? ""
+          : ` · sent revision ${htmlEscape(d.sent.revision)} (${htmlEscape(d.sent.action)})`
       }</h3>
-<p>Episode ${escape(d.episodeId)}; configuration version ${escape(d.configVersion ?? "?")}</p>
+<p>Episode ${htmlEscape(d.episodeId)}; configuration version ${htmlEscape(d.configVersion ?? "?")}</p>
 <table><thead><tr><th>Rule</th><th>Title</th><th>Finding</th></tr></thead><tbody>
 ${rows(d.rules.map((rule) => [rule.rule, rule.title, rule.finding]))}
 </tbody></table>
-<details><summary>Policies and record</summary><pre>${escape(JSON.stringify(d.record, null, 2))}</pre></details>
+<details><summary>Policies and record</summary><pre>${htmlEscape(JSON.stringify(d.record, null, 2))}</pre></details>
 </section>`,
     )
     .join("\n");
@@ -305,7 +308,7 @@ ${rows(d.rules.map((rule) => [rule.rule, rule.title, rule.finding]))}
     ]),
   );
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Audit packet ${escape(packet.claimLineId)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>Audit packet ${htmlEscape(packet.claimLineId)}</title>
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:2rem;color:#111}
 table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}
@@ -314,8 +317,8 @@ th{background:#eee}
 pre{white-space:pre-wrap;font-size:12px}
 @media print{details{display:block}details>pre{display:block}}
 </style></head><body>
-<h1>Audit packet: claim line ${escape(packet.claimLineId)}</h1>
-<p>Patient ${escape(packet.patientId)}</p>
+<h1>Audit packet: claim line ${htmlEscape(packet.claimLineId)}</h1>
+<p>Patient ${htmlEscape(packet.patientId)}</p>
 <h2>Revisions sent</h2>
 <table><thead><tr><th>Revision</th><th>Action</th><th>Adjusts</th><th>Code</th><th>Units</th><th>Date of service</th><th>Rendering NPI</th><th>Charge (cents)</th><th>Decided at</th></tr></thead><tbody>
 ${revisions}

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
  * markup, and the only script is this one, allowed by its hash.
  */
 
-const script = String.raw`
+const script = `
 "use strict";
 const $ = (selector) => document.querySelector(selector);
 const el = (tag, props = {}, ...children) => {
@@ -93,10 +93,10 @@ async function loadItems() {
     do {
       const page = await api("items?status=" + status + (next ? "&cursor=" + encodeURIComponent(next) : ""));
       for (const item of page.items) {
-        const window = item.windowStart ? item.windowStart.slice(0, 10) + " to " + item.windowEnd.slice(0, 10) : (item.evidence.at || "");
+        const span = item.windowStart ? item.windowStart.slice(0, 10) + " to " + item.windowEnd.slice(0, 10) : (item.evidence.at || "");
         const evidence = el("details", {}, el("summary", { text: "evidence" }), el("pre", { text: JSON.stringify(item.evidence, null, 2) }));
         tbody.append(el("tr", { class: "item", "data-patient": item.patientId, "data-kind": item.kind },
-          el("td", { text: item.kind }), el("td", { text: item.patientId }), el("td", { text: window }),
+          el("td", { text: item.kind }), el("td", { text: item.patientId }), el("td", { text: span }),
           el("td", { text: item.totalMinutes === undefined ? "" : String(item.totalMinutes) }),
           el("td", { class: "reasons", text: item.reasons.join(", ") }), el("td", {}, evidence),
           el("td", {}, status === "open" && item.kind !== "quarantined-patient" ? resolutionForm(item) : null)));
