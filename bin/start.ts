@@ -10,10 +10,12 @@ import { episodeTableName } from "../functions/store/table-design.js";
 import { type LocalAws, startLocalAws } from "./local/aws-servers.js";
 import { demoPractice } from "./local/demo-practice.js";
 import { demoWeek } from "./local/demo-week.js";
+import { DEV_REVIEW_TOKEN } from "./local/dev-secrets.js";
 import { localStackFile, removeLocalStackFile, writeLocalStackFile } from "./local/local-stack-file.js";
 import { oneLineLogConsole } from "./local/one-line-logs.js";
 import { type EpisodeRecord, LocalPipeline } from "./local/pipeline.js";
 import { createResources, localDynamodbClient } from "./local/resources.js";
+import { isReviewPath, serveReview } from "./local/review-server.js";
 import { StartOptionsError, startOptions, startUsage } from "./local/start-options.js";
 
 /**
@@ -73,6 +75,10 @@ async function route(request: IncomingMessage, response: ServerResponse): Promis
   if (stack === undefined) {
     response.writeHead(503, { "content-type": "application/problem+json", "retry-after": "5" });
     response.end(JSON.stringify({ type: "about:blank", title: "Starting", status: 503 }));
+    return;
+  }
+  if (isReviewPath(url.pathname)) {
+    await serveReview(request, response, stack.live.review, DEV_REVIEW_TOKEN);
     return;
   }
   if (request.method !== "POST" || match === null) {
@@ -257,6 +263,9 @@ try {
 ready = true;
 say(
   `portaltime: ready. Webhooks: POST http://localhost:${listening}/webhooks/{fhir,medplum,elation,healthie,bridge}`,
+);
+say(
+  `portaltime: review: http://localhost:${listening}/review/ (API under /review, token ${DEV_REVIEW_TOKEN})`,
 );
 say(
   `portaltime: health: GET http://localhost:${listening}/health. The finalizer runs every ${finalizeEverySeconds} s. Ctrl-C stops.`,

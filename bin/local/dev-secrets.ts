@@ -18,3 +18,9 @@ export const devSecrets: Readonly<Record<FormatName, string>> = activeSecrets;
 export const devFormatSecrets: Record<FormatName, string[]> = Object.fromEntries(
   Object.entries(activeSecrets).map(([format, secret]) => [format, [secret]]),
 ) as Record<FormatName, string[]>;
+
+/**
+ * The review API's development token (issue 15): `npm start` serves `/review` only to requests that carry
+ * `Authorization: Bearer portaltime-local-review-token`. The deployed review API has no token: IAM decides.
+ */
+export const DEV_REVIEW_TOKEN = "portaltime-local-review-token";

@@ -18,7 +18,9 @@ import { createFinalizeHandler } from "../../functions/finalize/finalize-handler
 import { createIngestHandler, ingestDependencies } from "../../functions/ingest/ingest-handler.js";
 import { SqsClaimSink } from "../../functions/queue/claims-sender.js";
 import { SqsDeadLetterSink } from "../../functions/queue/dead-letter.js";
+import { ReviewService } from "../../functions/review/review-service.js";
 import { type RuntimeConfig, runtimeConfigSchema } from "../../functions/runtime-config.js";
+import { DynamoAuditStore } from "../../functions/store/audit-store.js";
 import {
   CurrentTenantConfig,
   DynamoTenantConfigStore,
@@ -27,6 +29,7 @@ import {
 import { DynamoEpisodeStore } from "../../functions/store/episode-store.js";
 import { DynamoFactStore } from "../../functions/store/fact-store.js";
 import { DynamoQuarantine } from "../../functions/store/quarantine-store.js";
+import { DynamoReviewStore } from "../../functions/store/review-store.js";
 import { DynamoSubscriptionStore } from "../../functions/store/subscription-store.js";
 import { UNATTRIBUTED_PREFIX } from "../../functions/store/table-design.js";
 import { type FormatName, formatNames, type ResourceFetcher } from "../../functions/vendors/format.js";
@@ -98,6 +101,8 @@ export class LocalPipeline {
   private readonly ingest: ReturnType<typeof createIngestHandler>;
   private readonly apply: ReturnType<typeof createApplyHandler>;
   private readonly finalizeHandler: ReturnType<typeof createFinalizeHandler>;
+  /** The biller's worklist and audit (issue 15), as the deployed review function serves it. */
+  readonly review: ReviewService;
 
   constructor(private readonly options: PipelineOptions) {
     const { resources, endpoints } = options;
@@ -145,14 +150,21 @@ export class LocalPipeline {
     const notFetchable: ResourceFetcher = async () => {
       throw new Error("no vendor API is reachable from the local stack");
     };
+    const facts = new DynamoFactStore(documents, {
+      tableName,
+      retentionDays: config.retentionDays,
+      settleHours: async () => (await tenant.get()).config.settleHours,
+    });
+    this.review = new ReviewService({
+      reviews: new DynamoReviewStore(documents, tableName),
+      audit: new DynamoAuditStore(documents, tableName),
+      facts,
+      now: () => this.clock(),
+    });
     this.apply = createApplyHandler({
       formats: enabledFormats(formats),
       fetcherFor: options.fetcherFor ?? (() => notFetchable),
-      facts: new DynamoFactStore(documents, {
-        tableName,
-        retentionDays: config.retentionDays,
-        settleHours: async () => (await tenant.get()).config.settleHours,
-      }),
+      facts,
       subscriptions: new DynamoSubscriptionStore(documents, tableName),
       deadLetters: new SqsDeadLetterSink(this.sqs, resources.inboxDlqUrl),
     });

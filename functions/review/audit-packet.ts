@@ -233,7 +233,7 @@ function rulesOf({ record }: StoredDecision): AuditPacket["decisions"][number]["
     reasons.has("consent-missing")
       ? "no consent in force (consent-missing)"
       : (evidence.consents ?? []).length === 0
-        ? "no consent needed or none used"
+        ? "no consent fact used: none required, or one recorded by an attestation (R19)"
         : `consent: ${(evidence.consents ?? []).join(", ")}`,
   );
   add("R15", "Date of service", String(record.serviceDate ?? "none"));

@@ -85,7 +85,11 @@ export class DynamoAuditStore {
       {
         TableName: this.tableName,
         KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-        ExpressionAttributeNames: { "#pk": tableDesign.partitionKey, "#sk": tableDesign.sortKey },
+        ExpressionAttributeNames: {
+          "#pk": tableDesign.partitionKey,
+          "#sk": tableDesign.sortKey,
+          "#record": "record",
+        },
         ExpressionAttributeValues: { ":pk": patientKey(patientId), ":prefix": prefix },
         ProjectionExpression: "#sk, #record",
         ConsistentRead: true,
