@@ -1,0 +1,407 @@
+import { describe, expect, it } from "vitest";
+import type { ClaimLine } from "../../functions/domain/claim-line.js";
+import { auditPacketSchema } from "../../functions/review/audit-packet.js";
+import {
+  handleReviewRequest,
+  listResponseSchema,
+  type ReviewResponse,
+} from "../../functions/review/review-api.js";
+import { ReviewService } from "../../functions/review/review-service.js";
+import { DynamoAuditStore } from "../../functions/store/audit-store.js";
+import { fixedTenantConfig } from "../../functions/store/config-store.js";
+import { DynamoFactStore } from "../../functions/store/fact-store.js";
+import { DynamoReviewStore } from "../../functions/store/review-store.js";
+import { activity, consent, inquiry, tenant, visit } from "../support/domain-builders.js";
+import { AS_OF, episode, finalizerWorld } from "../support/finalizer-world.js";
+
+/**
+ * The review API (issue 15) end to end against DynamoDB Local and the SQS-compatible server: items the real
+ * finalizer opened, resolved through `handleReviewRequest` (the function the deployed Lambda and `npm start`
+ * serve), decided again by the next finalizer run. Lines are worked out by hand from DOMAIN.md: the episodes
+ * open on Monday 2026-03-02 (America/New_York), window 2026-03-02..2026-03-08, due 48 h after it ends, so by
+ * AS_OF (2026-03-12 12:00Z); R6 tiers 5-10 min 99421, 11-20 99422, 21+ 99423.
+ */
+
+const HOUR = 3_600_000;
+const CONSENT_REQUIRED = { tenant: fixedTenantConfig(tenant({ consent: "required" })) };
+
+async function reviewWorld(options = CONSENT_REQUIRED) {
+  const world = await finalizerWorld();
+  const { tableName } = world.resources;
+  let now = AS_OF + HOUR;
+  const service = new ReviewService({
+    reviews: new DynamoReviewStore(world.documents, tableName),
+    audit: new DynamoAuditStore(world.documents, tableName),
+    facts: new DynamoFactStore(world.documents, { tableName, retentionDays: 2190, settleHours: 48 }),
+    now: () => new Date(now),
+  });
+  const call = async (method: string, path: string, body?: unknown, accept = "application/json") => {
+    const [pathname, search] = path.split("?");
+    const answer = await handleReviewRequest(
+      {
+        method,
+        path: pathname as string,
+        query: new URLSearchParams(search ?? ""),
+        headers: { "content-type": "application/json", accept },
+        body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+      },
+      service,
+    );
+    // biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field, or parsed with their schema
+    const json: any = answer.body.startsWith("<") ? undefined : JSON.parse(answer.body);
+    return { ...answer, json };
+  };
+  const list = async (status: string) =>
+    listResponseSchema.parse((await call("GET", `/review/items?status=${status}`)).json).items;
+  const open = () => list("open");
+  const itemOf = async (patientId: string) => {
+    const item = (await open()).find((candidate) => candidate.patientId === patientId);
+    if (item === undefined) throw new Error(`no open item for ${patientId}`);
+    return item;
+  };
+  const resolve = async (patientId: string, body: Record<string, unknown>) =>
+    call("POST", `/review/items/${(await itemOf(patientId)).id}/resolutions`, { by: "Pat Biller", ...body });
+  /** The finalizer's next run, an hour after the last step, and the lines it sent. */
+  const decideAgain = async (): Promise<ClaimLine[]> => {
+    now += HOUR;
+    await world.run(now, options);
+    return world.takeClaims();
+  };
+  await world.run(AS_OF, options);
+  return {
+    world,
+    service,
+    call,
+    list,
+    open,
+    itemOf,
+    resolve,
+    decideAgain,
+    setNow: (at: number) => (now = at),
+  };
+}
+
+const line = (l: ClaimLine) => [
+  l.patientId,
+  l.action,
+  l.revision,
+  l.procedureCode,
+  l.totalMinutes,
+  l.diagnosisCodes,
+];
+const problemOf = (answer: ReviewResponse) => ({
+  status: answer.statusCode,
+  type: answer.headers["content-type"],
+  path: answer.statusCode < 400 ? undefined : (JSON.parse(answer.body) as { path?: string }).path,
+});
+
+describe("review API (issue 15) against DynamoDB Local", () => {
+  it("R19 record-consent: the consent-missing episode bills 99422 at the next run, and its item is resolved", async () => {
+    // Prepare: 12 min by Dr Adams, no consent on file.
+    const review = await reviewWorld();
+    await review.world.seed(episode("p1", [{ practitionerId: "dr-adams", minutes: 12 }]));
+    await review.decideAgain();
+    expect((await review.itemOf("p1")).reasons).toEqual(["consent-missing"]);
+
+    // Act: consent dated within the 365 days before the window start.
+    const answer = await review.resolve("p1", { action: "record-consent", consentDate: "2025-12-01" });
+    const lines = await review.decideAgain();
+
+    // Assess
+    expect(answer.statusCode).toBe(201);
+    expect(answer.json.attestation).toMatchObject({
+      by: "Pat Biller",
+      at: new Date(AS_OF + 2 * HOUR).toISOString(),
+    });
+    expect(lines.map(line)).toEqual([["p1", "original", 0, "99422", 12, ["E11.9"]]]);
+    expect(await review.open()).toEqual([]);
+    const resolved = await review.list("resolved");
+    expect(resolved.map((item) => [item.patientId, item.reasons])).toEqual([["p1", []]]);
+  });
+
+  it("R19 supply-diagnoses: an episode whose messages carry no problem code bills with the codes supplied", async () => {
+    // Prepare: inquiry and reply without diagnoses; consent not tracked.
+    const review = await reviewWorld({ tenant: fixedTenantConfig(tenant()) });
+    await review.world.seed([
+      inquiry({ id: "p2-q", patientId: "p2", at: "2026-03-02T14:00:00Z", diagnosisCodes: [] }),
+      activity({
+        id: "p2-a",
+        patientId: "p2",
+        at: "2026-03-02T19:00:00Z",
+        practitionerId: "dr-adams",
+        minutes: 7,
+        inResponseTo: "p2-q",
+        diagnosisCodes: [],
+      }),
+    ]);
+    await review.decideAgain();
+    expect((await review.itemOf("p2")).reasons).toEqual(["diagnosis-missing"]);
+
+    // Act
+    await review.resolve("p2", { action: "supply-diagnoses", diagnosisCodes: ["M54.50", "E11.9"] });
+    const lines = await review.decideAgain();
+
+    // Assess: 7 min is 99421.
+    expect(lines.map(line)).toEqual([["p2", "original", 0, "99421", 7, ["M54.50", "E11.9"]]]);
+  });
+
+  it("R19 decide-relatedness: a prior visit with no problem code, decided unrelated, lets the episode bill; related, it does not", async () => {
+    // Prepare: a visit on 2026-02-27 (within the 7 days before the window) without diagnoses, for two patients.
+    const review = await reviewWorld({ tenant: fixedTenantConfig(tenant()) });
+    for (const patientId of ["p3", "p4"])
+      await review.world.seed([
+        ...episode(patientId, [{ practitionerId: "dr-adams", minutes: 12 }]),
+        visit({ id: `${patientId}-v`, patientId, at: "2026-02-27T15:00:00Z", diagnosisCodes: [] }),
+      ]);
+    await review.decideAgain();
+    expect((await review.itemOf("p3")).reasons).toEqual(["relatedness-unknown"]);
+
+    // Act
+    await review.resolve("p3", { action: "decide-relatedness", priorVisitId: "p3-v", related: false });
+    await review.resolve("p4", { action: "decide-relatedness", priorVisitId: "p4-v", related: true });
+    const lines = await review.decideAgain();
+
+    // Assess: p3 bills 99422; p4 is related-prior-visit (R8), nothing sent, nothing left open.
+    expect(lines.map(line)).toEqual([["p3", "original", 0, "99422", 12, ["E11.9"]]]);
+    expect(await review.open()).toEqual([]);
+  });
+
+  it("R19 map-clinician: an unknown clinician's 10 min inside the window, mapped to Dr Evans, make 22 min: 99423", async () => {
+    // Prepare: Dr Adams 12 min and Dr Unknown 10 min in the same window; consent not tracked.
+    const review = await reviewWorld({ tenant: fixedTenantConfig(tenant()) });
+    await review.world.seed([
+      ...episode("p5", [{ practitionerId: "dr-adams", minutes: 12 }]),
+      activity({
+        id: "p5-x",
+        patientId: "p5",
+        at: "2026-03-04T15:00:00Z",
+        practitionerId: "dr-unknown",
+        minutes: 10,
+      }),
+    ]);
+    await review.decideAgain();
+    expect((await review.itemOf("p5")).reasons).toEqual(["unknown-clinician"]);
+
+    // Act
+    const mapped = await review.resolve("p5", { action: "map-clinician", practitionerId: "dr-evans" });
+    const lines = await review.decideAgain();
+
+    // Assess
+    expect(mapped.json.attestation.resolution).toEqual({
+      action: "map-clinician",
+      practitionerId: "dr-evans",
+      activityIds: ["p5-x"],
+    });
+    expect(lines.map(line)).toEqual([["p5", "original", 0, "99423", 22, ["E11.9"]]]);
+  });
+
+  it("R19 map-clinician on unattributed time: time no window held is listed, mapping it opens the episode (10 min: 99421)", async () => {
+    // Prepare: only Dr Unknown answered the inquiry: no window (R4), the time is unattributed.
+    const review = await reviewWorld({ tenant: fixedTenantConfig(tenant()) });
+    await review.world.seed([
+      inquiry({ id: "p6-q", patientId: "p6", at: "2026-03-02T14:00:00Z" }),
+      activity({
+        id: "p6-x",
+        patientId: "p6",
+        at: "2026-03-02T19:00:00Z",
+        practitionerId: "dr-unknown",
+        minutes: 10,
+        inResponseTo: "p6-q",
+      }),
+    ]);
+    await review.decideAgain();
+    const item = await review.itemOf("p6");
+    expect(item).toMatchObject({
+      kind: "unattributed-time",
+      totalMinutes: 10,
+      reasons: ["unknown-clinician"],
+      evidence: { factId: "p6-x", practitionerId: "dr-unknown", at: "2026-03-02T19:00:00.000Z" },
+    });
+
+    // Act
+    const doNotBill = await review.resolve("p6", { action: "do-not-bill", reason: "not an episode" });
+    const mapped = await review.resolve("p6", { action: "map-clinician", practitionerId: "dr-adams" });
+    const lines = await review.decideAgain();
+
+    // Assess: do-not-bill needs an episode (409); the mapping resolves the item at once and the episode bills.
+    expect(problemOf(doNotBill)).toEqual({ status: 409, type: "application/problem+json", path: undefined });
+    expect(mapped.statusCode).toBe(201);
+    expect(lines.map(line)).toEqual([["p6", "original", 0, "99421", 10, ["E11.9"]]]);
+    expect(await review.open()).toEqual([]);
+    const resolved = await review.list("resolved");
+    expect(resolved[0]).toMatchObject({
+      kind: "unattributed-time",
+      evidence: { resolvedBy: { by: "Pat Biller", attestationId: mapped.json.attestation.id } },
+    });
+  });
+
+  it("R19 do-not-bill: the needs-review episode is decided do-not-bill, nothing is sent, the item is resolved", async () => {
+    // Prepare
+    const review = await reviewWorld();
+    await review.world.seed(episode("p7", [{ practitionerId: "dr-adams", minutes: 12 }]));
+    await review.decideAgain();
+
+    // Act
+    await review.resolve("p7", {
+      action: "do-not-bill",
+      reason: "the patient was told the message was free",
+    });
+    const lines = await review.decideAgain();
+    const audits = await review.world.audits("p7");
+
+    // Assess
+    expect(lines).toEqual([]);
+    // Every applicable reason stays listed; do-not-bill comes first (DOMAIN "Outcomes").
+    expect(audits.at(-1)).toMatchObject({
+      outcome: "do-not-bill",
+      reasons: ["do-not-bill", "consent-missing"],
+    });
+    expect(await review.open()).toEqual([]);
+  });
+
+  it("bad input is a 400 naming the field; an unknown item 404; an item resolved or a resolution that does not apply 409", async () => {
+    // Prepare: p8 needs review for consent; p9 is billable (no item); a quarantined patient.
+    const review = await reviewWorld();
+    await review.world.seed([
+      ...episode("p8", [{ practitionerId: "dr-adams", minutes: 12 }]),
+      consent({ id: "p8-c", patientId: "p9", at: "2025-12-01T12:00:00Z" }),
+    ]);
+    await review.world.quarantine.add("p-broken", {
+      reason: "an unreadable fact item",
+      error: "CorruptItemError",
+      at: AS_OF,
+    });
+    await review.decideAgain();
+    const item = await review.itemOf("p8");
+    const post = (id: string, body: unknown) => review.call("POST", `/review/items/${id}/resolutions`, body);
+
+    // Act
+    const badDate = await post(item.id, { action: "record-consent", consentDate: "2026-02-30", by: "Pat" });
+    const noBy = await post(item.id, { action: "record-consent", consentDate: "2026-01-05" });
+    const badAction = await post(item.id, { action: "bill-anyway", by: "Pat" });
+    const notJson = await post(item.id, "{consentDate: 2026");
+    const badStatus = await review.call("GET", "/review/items?status=pending");
+    const badCursor = await review.call("GET", "/review/items?cursor=bm90IGEgY3Vyc29y");
+    const unknownId = await post("bm90LWFuLWlk", { action: "do-not-bill", reason: "x", by: "Pat" });
+    const noSuchItem = await post(
+      Buffer.from(JSON.stringify(["episode", "p9", "ep_00000000000000000000000000000000"])).toString(
+        "base64url",
+      ),
+      { action: "do-not-bill", reason: "x", by: "Pat" },
+    );
+    const noUnknownTime = await post(item.id, {
+      action: "map-clinician",
+      practitionerId: "dr-adams",
+      by: "Pat",
+    });
+    const quarantined = await post((await review.itemOf("p-broken")).id, {
+      action: "do-not-bill",
+      reason: "x",
+      by: "Pat",
+    });
+    await post(item.id, { action: "record-consent", consentDate: "2026-01-05", by: "Pat" });
+    await review.decideAgain();
+    const resolvedAlready = await post(item.id, { action: "do-not-bill", reason: "x", by: "Pat" });
+
+    // Assess: the failing field is named and nothing sent is echoed.
+    expect([badDate, noBy, badAction, notJson, badStatus, badCursor].map(problemOf)).toEqual([
+      { status: 400, type: "application/problem+json", path: "consentDate" },
+      { status: 400, type: "application/problem+json", path: "by" },
+      { status: 400, type: "application/problem+json", path: "action" },
+      { status: 400, type: "application/problem+json", path: "body" },
+      { status: 400, type: "application/problem+json", path: "query.status" },
+      { status: 400, type: "application/problem+json", path: "query.cursor" },
+    ]);
+    for (const answer of [badDate, badAction, notJson]) {
+      expect(answer.body).not.toContain("2026-02-30");
+      expect(answer.body).not.toContain("bill-anyway");
+    }
+    expect([unknownId, noSuchItem].map((answer) => answer.statusCode)).toEqual([404, 404]);
+    expect([noUnknownTime, quarantined, resolvedAlready].map((answer) => answer.statusCode)).toEqual([
+      409, 409, 409,
+    ]);
+    expect(resolvedAlready.json.detail ?? resolvedAlready.json.title).toContain("resolved");
+  });
+
+  it("the audit packet of a replaced line holds both revisions, both decisions behind them, and every attestation with who and when", async () => {
+    // Prepare: p10 needs consent. Biller A records a consent too old (2024-12-01: more than 365 days before the
+    // window), which decides nothing; biller B records a valid one: 12 min, 99422, sent as r0. Then Dr Evans's
+    // 10 min late reply in the same window arrives: 22 min, 99423, a replacement r1 (R16).
+    const review = await reviewWorld();
+    await review.world.seed(episode("p10", [{ practitionerId: "dr-adams", minutes: 12 }]));
+    await review.decideAgain();
+    const tooOld = await review.resolve("p10", {
+      action: "record-consent",
+      consentDate: "2024-12-01",
+      by: "Biller A",
+    });
+    await review.decideAgain();
+    const valid = await review.resolve("p10", {
+      action: "record-consent",
+      consentDate: "2025-12-01",
+      by: "Biller B",
+    });
+    const [original] = await review.decideAgain();
+    await review.world.seed([
+      activity({
+        id: "p10-late",
+        patientId: "p10",
+        at: "2026-03-05T16:00:00Z",
+        practitionerId: "dr-evans",
+        minutes: 10,
+        inResponseTo: "p10-q",
+      }),
+    ]);
+    const adjustments = await review.decideAgain();
+
+    // Act
+    const packet = auditPacketSchema.parse(
+      (await review.call("GET", `/review/claim-lines/${original?.claimLineId}`)).json,
+    );
+    const html = await review.call(
+      "GET",
+      `/review/claim-lines/${original?.claimLineId}`,
+      undefined,
+      "text/html",
+    );
+    const missing = await review.call("GET", "/review/claim-lines/cl_00000000000000000000000000000000");
+
+    // Assess: the lines, worked out by hand.
+    expect([original, ...adjustments].map((l) => l && line(l))).toEqual([
+      ["p10", "original", 0, "99422", 12, ["E11.9"]],
+      ["p10", "replacement", 1, "99423", 22, ["E11.9"]],
+    ]);
+    expect(packet.revisions.map((r) => [r.revision, r.action, r.line.procedureCode])).toEqual([
+      [0, "original", "99422"],
+      [1, "replacement", "99423"],
+    ]);
+    // Every decision of the episode, in order: needs review (the too-old consent changed nothing, so no record),
+    // billable (sent r0), billable again with 22 min (sent r1).
+    const sent = packet.decisions.filter((d) => d.sent !== undefined);
+    expect(sent.map((d) => [d.outcome, d.sent?.revision, d.record.totalMinutes])).toEqual([
+      ["billable", 0, 12],
+      ["billable", 1, 22],
+    ]);
+    expect(packet.decisions[0]).toMatchObject({ outcome: "needs-review", reasons: ["consent-missing"] });
+    for (const decision of sent) {
+      expect(decision.configVersion).toBe(0);
+      expect(decision.rules.map((r) => r.rule)).toContain("R19");
+      expect(decision.record.policies).toMatchObject({ consent: "required" });
+    }
+    expect(packet.attestations.map((a) => [a.id, a.by, a.at, a.fields, a.usedBy.length > 0])).toEqual([
+      [
+        tooOld.json.attestation.id,
+        "Biller A",
+        tooOld.json.attestation.at,
+        { consentDate: "2024-12-01" },
+        false,
+      ],
+      [valid.json.attestation.id, "Biller B", valid.json.attestation.at, { consentDate: "2025-12-01" }, true],
+    ]);
+    expect(html.headers["content-type"]).toContain("text/html");
+    expect(html.body).toContain("Biller B");
+    expect(html.body).toContain("99423");
+    expect(html.body).not.toContain("<script");
+    expect(missing.statusCode).toBe(404);
+  });
+});
