@@ -28,6 +28,7 @@ import {
 } from "../../functions/store/config-store.js";
 import { DynamoEpisodeStore } from "../../functions/store/episode-store.js";
 import { DynamoFactStore } from "../../functions/store/fact-store.js";
+import { DynamoFiguresStore } from "../../functions/store/figures-store.js";
 import { DynamoQuarantine } from "../../functions/store/quarantine-store.js";
 import { DynamoReviewStore } from "../../functions/store/review-store.js";
 import { DynamoSubscriptionStore } from "../../functions/store/subscription-store.js";
@@ -158,6 +159,7 @@ export class LocalPipeline {
     this.review = new ReviewService({
       reviews: new DynamoReviewStore(documents, tableName),
       audit: new DynamoAuditStore(documents, tableName),
+      figures: new DynamoFiguresStore(documents, tableName),
       facts,
       now: () => this.clock(),
     });

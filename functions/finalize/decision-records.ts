@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { DateTime } from "luxon";
 import type { ClaimLine } from "../domain/claim-line.js";
 import type { TenantConfig } from "../domain/config.js";
 import { type DecidedWindow, inScope } from "../domain/decision-scope.js";
@@ -10,6 +11,7 @@ import type {
   EpisodeHead,
   EpisodeRecordWrite,
   FactUpdate,
+  FigureWrite,
   PatientState,
   PatientView,
   ReviewWrite,
@@ -83,6 +85,7 @@ export function planDecision(
 
   const records: EpisodeRecordWrite[] = [];
   const reviews: ReviewWrite[] = [];
+  const figures: FigureWrite[] = [];
   const finalized: Episode[] = [];
   const produced = new Set<string>();
   for (const episode of result.episodes) {
@@ -114,6 +117,21 @@ export function planDecision(
         decidedAt: now,
         expiresAt: expiresAt(head.end),
       });
+    figures.push({
+      week: isoWeekOf(episode.windowStart),
+      patientId: episode.patientId,
+      episodeId: episode.episodeId,
+      figures: {
+        outcome: episode.outcome,
+        reasons: [...episode.reasons],
+        totalMinutes: episode.totalMinutes,
+        minutesByClinician: Object.fromEntries(
+          episode.minutesByClinician.map((clinician) => [clinician.practitionerId, clinician.minutes]),
+        ),
+        ...(episode.chargeCents !== undefined && { chargeCents: episode.chargeCents }),
+      },
+      expiresAt: expiresAt(head.end),
+    });
     records.push({
       head,
       record: {
@@ -152,6 +170,12 @@ export function planDecision(
         decidedAt: now,
         expiresAt: expiresAt(previous.end),
       });
+    figures.push({
+      week: isoWeekOf(new Date(previous.start).toISOString(), context.tenant.timezone),
+      patientId: view.patientId,
+      episodeId: previous.episodeId,
+      expiresAt: expiresAt(previous.end),
+    });
     records.push({
       head: { ...previous, current: false, review: undefined, line: line ?? previous.line },
       record: {
@@ -239,11 +263,24 @@ export function planDecision(
       rechecks,
       unattributed,
       ...(reviews.length > 0 && { reviews }),
+      ...(figures.length > 0 && { figures }),
     },
     finalized,
     unknownTime,
   };
 }
+
+/**
+ * The ISO week (`2026-W47`) of a window start, on the practice's calendar: the start's own offset, or the zone
+ * given for an instant in UTC.
+ */
+export const isoWeekOf = (windowStart: string, zone?: string): string => {
+  const start =
+    zone === undefined
+      ? DateTime.fromISO(windowStart, { setZone: true })
+      : DateTime.fromISO(windowStart, { zone });
+  return (start.toISOWeekDate() ?? "").slice(0, 8);
+};
 
 /** What the worklist shows of a decided episode (issue 15): enough to act on, the rest is in its record. */
 const reviewItemOf = (episode: Episode, unknownActivityIds: string[], configVersion: number) => ({

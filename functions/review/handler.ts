@@ -3,6 +3,7 @@ import { configFromEnv, reviewConfigSchema } from "../runtime-config.js";
 import { DynamoAuditStore } from "../store/audit-store.js";
 import { CurrentTenantConfig, DynamoTenantConfigStore } from "../store/config-store.js";
 import { DynamoFactStore } from "../store/fact-store.js";
+import { DynamoFiguresStore } from "../store/figures-store.js";
 import { DynamoReviewStore } from "../store/review-store.js";
 import { createReviewHandler } from "./review-handler.js";
 import { ReviewService } from "./review-service.js";
@@ -20,6 +21,7 @@ export const handler = createReviewHandler(
   new ReviewService({
     reviews: new DynamoReviewStore(documents, tableName),
     audit: new DynamoAuditStore(documents, tableName),
+    figures: new DynamoFiguresStore(documents, tableName),
     facts: new DynamoFactStore(documents, {
       tableName,
       retentionDays: config.retentionDays,

@@ -3,6 +3,7 @@ import { InvalidCursorError } from "../store/review-store.js";
 import { reviewStatuses } from "../store/table-design.js";
 import { auditPacketHtml, auditPacketSchema } from "./audit-packet.js";
 import { ReviewError } from "./errors.js";
+import { captureFiguresSchema } from "./figures.js";
 import { resolutionRequestSchema } from "./resolution.js";
 import { reviewPageCsp, reviewPageHtml } from "./review-page.js";
 import type { ReviewService } from "./review-service.js";
@@ -34,6 +35,8 @@ export const listQuerySchema = z.object({
   cursor: z.string().min(1).max(2048).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
+
+export const figuresQuerySchema = z.object({ weeks: z.coerce.number().int().min(1).max(26).default(8) });
 
 export const reviewItemSchema = z
   .object({
@@ -125,6 +128,11 @@ export async function handleReviewRequest(
         body: reviewPageHtml,
       };
     if (method === "GET" && path === "/review/openapi.json") return json(200, reviewOpenApi());
+    if (method === "GET" && path === "/review/figures") {
+      const query = figuresQuerySchema.safeParse(Object.fromEntries(request.query));
+      if (!query.success) return invalid(query.error, "query");
+      return json(200, await service.figures(query.data.weeks));
+    }
     if (method === "GET" && path === "/review/items") {
       const query = listQuerySchema.safeParse(Object.fromEntries(request.query));
       if (!query.success) return invalid(query.error, "query");
@@ -228,6 +236,26 @@ export function reviewOpenApi() {
             "200": {
               description: "A page of items",
               content: { "application/json": { schema: schema(listResponseSchema) } },
+            },
+            "400": problemResponse("A query parameter is not valid"),
+          },
+        },
+      },
+      "/review/figures": {
+        get: {
+          operationId: "captureFigures",
+          parameters: [
+            {
+              name: "weeks",
+              in: "query",
+              required: false,
+              schema: schema(figuresQuerySchema.shape.weeks, "input"),
+            },
+          ],
+          responses: {
+            "200": {
+              description: "Capture figures",
+              content: { "application/json": { schema: schema(captureFiguresSchema) } },
             },
             "400": problemResponse("A query parameter is not valid"),
           },

@@ -1,11 +1,14 @@
 import { randomBytes } from "node:crypto";
+import { DateTime } from "luxon";
 import type { Attestation } from "../domain/facts.js";
 import { attestationIdPrefix, type DynamoAuditStore } from "../store/audit-store.js";
 import type { FactWriter } from "../store/fact-store.js";
+import type { DynamoFiguresStore } from "../store/figures-store.js";
 import { type DynamoReviewStore, type ReviewItem, reviewItemKey } from "../store/review-store.js";
 import type { ReviewStatus } from "../store/table-design.js";
 import { type AuditPacket, attestationIdsOf, auditPacket } from "./audit-packet.js";
 import { ResolutionConflictError, ReviewError } from "./errors.js";
+import { type CaptureFigures, captureFigures } from "./figures.js";
 import { attestationOf, type ResolutionRequest } from "./resolution.js";
 
 /**
@@ -18,6 +21,7 @@ import { attestationOf, type ResolutionRequest } from "./resolution.js";
 export interface ReviewServiceDependencies {
   reviews: DynamoReviewStore;
   audit: DynamoAuditStore;
+  figures: DynamoFiguresStore;
   facts: FactWriter;
   now: () => Date;
   /** Random suffix of attestation ids (tests give a fixed one). */
@@ -103,6 +107,24 @@ export class ReviewService {
         at: attestation.at,
       });
     return { item, attestation };
+  }
+
+  /** The capture figures of the last `weeks` ISO weeks (this one included) and the open items' ages. */
+  async figures(weeks: number): Promise<CaptureFigures> {
+    const now = this.deps.now();
+    const names = Array.from(
+      { length: weeks },
+      (_, back) =>
+        DateTime.fromJSDate(now, { zone: "utc" })
+          .minus({ weeks: weeks - 1 - back })
+          .toISOWeekDate()
+          ?.slice(0, 8) ?? "",
+    );
+    const [episodes, open] = await Promise.all([
+      Promise.all(names.map(async (week) => ({ week, episodes: await this.deps.figures.week(week) }))),
+      this.deps.figures.openItems(),
+    ]);
+    return captureFigures(episodes, open, now.getTime());
   }
 
   /** Every revision of a line, the decisions behind them and the attestations involved (404 when never sent). */

@@ -28,6 +28,7 @@ import {
   episodeSortKey,
   FACT_PREFIX,
   factSortKey,
+  figuresKey,
   OUTBOX_PREFIX,
   outboxSortKey,
   PATIENT_PREFIX,
@@ -149,6 +150,24 @@ export interface ReviewWrite {
   expiresAt: number;
 }
 
+/** An episode's capture figures (`FIGURES#<week>`): put with each decision, deleted when superseded. */
+export interface FigureWrite {
+  /** ISO week of the window start, in the practice's zone: `2026-W47`. */
+  week: string;
+  patientId: string;
+  episodeId: string;
+  /** Absent: the episode no longer exists (superseded), its figures are deleted. */
+  figures?: {
+    outcome: string;
+    reasons: string[];
+    totalMinutes: number;
+    /** Minutes by practitioner id. */
+    minutesByClinician: Record<string, number>;
+    chargeCents?: number;
+  };
+  expiresAt: number;
+}
+
 export interface FactUpdate {
   factId: string;
   version: number;
@@ -175,6 +194,8 @@ export interface Commit {
   unattributed?: UnattributedWrite[];
   /** Worklist items of the episodes whose review opened or was resolved by this decision. */
   reviews?: ReviewWrite[];
+  /** Capture figures of the episodes this decision recorded. */
+  figures?: FigureWrite[];
 }
 
 export type CommitResult =
@@ -370,6 +391,8 @@ export class DynamoEpisodeStore implements EpisodeStore {
       });
     for (const review of commit.reviews ?? [])
       parts.push({ actions: 2, build: () => this.reviewWrites(review) });
+    for (const figure of commit.figures ?? [])
+      parts.push({ actions: 1, build: () => [this.figureWrite(figure)] });
     for (const update of commit.facts)
       parts.push({ actions: 1, build: () => [this.factUpdate(commit.patientId, update)] });
 
@@ -593,23 +616,51 @@ export class DynamoEpisodeStore implements EpisodeStore {
     };
   }
 
-  /** The item under its status, and none under the other (a reopened review leaves the resolved list). */
+  private figureWrite(write: FigureWrite) {
+    const key = {
+      [tableDesign.partitionKey]: figuresKey(write.week),
+      [tableDesign.sortKey]: `${write.patientId}#${write.episodeId}`,
+    };
+    if (write.figures === undefined) return { Delete: { TableName: this.tableName, Key: key } };
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: { ...key, type: "figures", ...write.figures, [tableDesign.ttlAttribute]: write.expiresAt },
+      },
+    };
+  }
+
+  /**
+   * The item under its status, and none under the other (a reopened review leaves the resolved list). An open
+   * item keeps when it first opened (`openedAt`), for its age on the worklist.
+   */
   private reviewWrites(review: ReviewWrite) {
     const other: ReviewStatus = review.status === "open" ? "resolved" : "open";
     return [
       {
-        Put: {
+        Update: {
           TableName: this.tableName,
-          Item: {
+          Key: {
             [tableDesign.partitionKey]: REVIEW_KEY,
             [tableDesign.sortKey]: reviewSortKey(review.status, review.patientId, review.subject),
-            type: "review",
-            status: review.status,
-            patientId: review.patientId,
-            subject: review.subject,
-            decidedAt: review.decidedAt,
-            item: JSON.stringify(review.item),
-            [tableDesign.ttlAttribute]: review.expiresAt,
+          },
+          UpdateExpression:
+            "SET #type = :type, #status = :status, patientId = :patient, subject = :subject, " +
+            "decidedAt = :decidedAt, #item = :item, #ttl = :ttl, openedAt = if_not_exists(openedAt, :decidedAt)",
+          ExpressionAttributeNames: {
+            "#type": "type",
+            "#status": "status",
+            "#item": "item",
+            "#ttl": tableDesign.ttlAttribute,
+          },
+          ExpressionAttributeValues: {
+            ":type": "review",
+            ":status": review.status,
+            ":patient": review.patientId,
+            ":subject": review.subject,
+            ":decidedAt": review.decidedAt,
+            ":item": JSON.stringify(review.item),
+            ":ttl": review.expiresAt,
           },
         },
       },

@@ -157,6 +157,14 @@ export const reviewSubject = {
   unattributedTime: (factId: string) => `time:${factId}`,
 };
 
+/**
+ * Capture figures (issue 15): one small item per episode in the partition of the ISO week its window starts in
+ * (`FIGURES#2026-W47`, sort key `<patientId>#<episodeId>`), overwritten by each decision of the episode and
+ * deleted when the episode is superseded, in the decision's transaction. A week's figures are one Query.
+ */
+export const FIGURES_PREFIX = "FIGURES#";
+export const figuresKey = (week: string): string => `${FIGURES_PREFIX}${week}`;
+
 /** Patients the finalizer set aside, one item each, in a partition of their own. */
 export const QUARANTINE_KEY = "QUARANTINE";
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ClaimLine } from "../../functions/domain/claim-line.js";
 import { auditPacketSchema } from "../../functions/review/audit-packet.js";
+import { captureFiguresSchema } from "../../functions/review/figures.js";
 import {
   handleReviewRequest,
   listResponseSchema,
@@ -10,6 +11,7 @@ import { ReviewService } from "../../functions/review/review-service.js";
 import { DynamoAuditStore } from "../../functions/store/audit-store.js";
 import { fixedTenantConfig } from "../../functions/store/config-store.js";
 import { DynamoFactStore } from "../../functions/store/fact-store.js";
+import { DynamoFiguresStore } from "../../functions/store/figures-store.js";
 import { DynamoReviewStore } from "../../functions/store/review-store.js";
 import { activity, consent, inquiry, tenant, visit } from "../support/domain-builders.js";
 import { AS_OF, episode, finalizerWorld } from "../support/finalizer-world.js";
@@ -32,6 +34,7 @@ async function reviewWorld(options = CONSENT_REQUIRED) {
   const service = new ReviewService({
     reviews: new DynamoReviewStore(world.documents, tableName),
     audit: new DynamoAuditStore(world.documents, tableName),
+    figures: new DynamoFiguresStore(world.documents, tableName),
     facts: new DynamoFactStore(world.documents, { tableName, retentionDays: 2190, settleHours: 48 }),
     now: () => new Date(now),
   });
@@ -403,5 +406,62 @@ describe("review API (issue 15) against DynamoDB Local", () => {
     expect(html.body).toContain("99423");
     expect(html.body).not.toContain("<script");
     expect(missing.statusCode).toBe(404);
+  });
+  it("capture figures: episodes by outcome per week, capture rate, minutes per clinician, reasons not billed, open items and their age", async () => {
+    // Prepare: in ISO week 2026-W10, q1 bills (12 min, consent on file), q2 is below threshold (3 min, consent on
+    // file), q3 needs review (12 min, no consent); a patient quarantined an hour before AS_OF.
+    const review = await reviewWorld();
+    const onFile = (patientId: string) =>
+      consent({ id: `${patientId}-c`, patientId, at: "2025-12-01T12:00:00Z" });
+    await review.world.seed([
+      ...episode("q1", [{ practitionerId: "dr-adams", minutes: 12 }]),
+      onFile("q1"),
+      ...episode("q2", [{ practitionerId: "np-baker", minutes: 3 }]),
+      onFile("q2"),
+      ...episode("q3", [{ practitionerId: "dr-adams", minutes: 12 }]),
+    ]);
+    await review.world.quarantine.add("q-broken", {
+      reason: "an unreadable fact item",
+      error: "CorruptItemError",
+      at: AS_OF - HOUR,
+    });
+    await review.decideAgain(); // decided at AS_OF + 2 h
+    review.setNow(AS_OF + 5 * HOUR);
+
+    // Act
+    const answer = await review.call("GET", "/review/figures?weeks=2");
+    const invalidWeeks = await review.call("GET", "/review/figures?weeks=0");
+
+    // Assess: worked out by hand.
+    expect(captureFiguresSchema.parse(answer.json)).toEqual({
+      weeks: ["2026-W10", "2026-W11"],
+      episodesByOutcomePerWeek: [
+        { week: "2026-W10", outcome: "below-threshold", episodes: 1 },
+        { week: "2026-W10", outcome: "billable", episodes: 1 },
+        { week: "2026-W10", outcome: "needs-review", episodes: 1 },
+      ],
+      captureRate: 1 / 3,
+      billableEpisodes: 1,
+      episodesWithClinicianTime: 3,
+      chargeCents: 2846,
+      minutesByClinician: [
+        { practitionerId: "dr-adams", minutes: 24 },
+        { practitionerId: "np-baker", minutes: 3 },
+      ],
+      topReasonsNotBilled: [
+        { reason: "below-threshold", episodes: 1 },
+        { reason: "consent-missing", episodes: 1 },
+      ],
+      openReviewItems: [
+        { kind: "episode", open: 1, oldestAgeHours: 3 },
+        { kind: "unattributed-time", open: 0, oldestAgeHours: null },
+        { kind: "quarantined-patient", open: 1, oldestAgeHours: 6 },
+      ],
+    });
+    expect(problemOf(invalidWeeks)).toEqual({
+      status: 400,
+      type: "application/problem+json",
+      path: "query.weeks",
+    });
   });
 });
