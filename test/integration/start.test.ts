@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { devSecrets } from "../../bin/local/dev-secrets.js";
+import { DEV_REVIEW_TOKEN, devSecrets } from "../../bin/local/dev-secrets.js";
 import { localStackFile, readLocalStackFile } from "../../bin/local/local-stack-file.js";
 import { signWithDevSecret } from "../../bin/local/sign-delivery.js";
 import { healthieSignature } from "../fixtures/vendors/healthie/published-verifier.js";
@@ -98,6 +98,28 @@ describe("npm start", () => {
       });
       expect(JSON.parse(stdout)).toEqual({ status: "accepted" });
       await output.until("patient curl-1, 99422, 12 min", 30_000);
+
+      // The worklist (issue 15): a wrong token is refused; demo-06's consent-missing episode is listed; recording
+      // the consent (dated in the prior year, within the 365 days before its window) bills it at the next run.
+      const review = (path: string, token: string, body?: unknown) =>
+        fetch(`http://127.0.0.1:${port}/review${path}`, {
+          method: body === undefined ? "GET" : "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      expect((await review("/items", "not-the-token")).status).toBe(401);
+      const { items } = (await (await review("/items", DEV_REVIEW_TOKEN)).json()) as {
+        items: Array<{ id: string; patientId: string; reasons: string[] }>;
+      };
+      const demo06 = items.find((item) => item.patientId === "demo-06");
+      expect(demo06?.reasons).toEqual(["consent-missing"]);
+      const resolved = await review(`/items/${demo06?.id}/resolutions`, DEV_REVIEW_TOKEN, {
+        action: "record-consent",
+        consentDate: "2025-12-15",
+        by: "Pat Biller",
+      });
+      expect(resolved.status).toBe(201);
+      await output.until("patient demo-06, 99422, 15 min", 30_000);
     } finally {
       child.kill("SIGINT");
     }
