@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
+import { runAudit } from "../../bin/audit/audit-command.js";
 import type { ClaimLine } from "../../functions/domain/claim-line.js";
 import { auditPacketSchema } from "../../functions/review/audit-packet.js";
 import { captureFiguresSchema } from "../../functions/review/figures.js";
@@ -463,5 +464,40 @@ describe("review API (issue 15) against DynamoDB Local", () => {
       type: "application/problem+json",
       path: "query.weeks",
     });
+  });
+  it("npm run audit -- <claimLineId> prints the packet the API serves; an unknown line exits 1, a bad id 2", async () => {
+    // Prepare: p11 bills once its consent is recorded.
+    const review = await reviewWorld();
+    await review.world.seed(episode("p11", [{ practitionerId: "dr-adams", minutes: 12 }]));
+    await review.decideAgain();
+    await review.resolve("p11", { action: "record-consent", consentDate: "2025-12-01" });
+    const [sent] = await review.decideAgain();
+    const claimLineId = sent?.claimLineId ?? "";
+    const target = [
+      "--endpoint",
+      inject("localAws").dynamodbEndpoint,
+      "--table",
+      review.world.resources.tableName,
+    ];
+    const run = async (...args: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await runAudit([...args, ...target], { out: (l) => out.push(l), err: (l) => err.push(l) });
+      return { code, out: out.join("\n"), err: err.join("\n") };
+    };
+
+    // Act
+    const printed = await run(claimLineId);
+    const html = await run(claimLineId, "--html");
+    const unknown = await run("cl_00000000000000000000000000000000");
+    const bad = await run("not-a-line");
+    const served = (await review.call("GET", `/review/claim-lines/${claimLineId}`)).json;
+
+    // Assess
+    expect(printed.code).toBe(0);
+    expect(JSON.parse(printed.out)).toEqual(served);
+    expect(html.out).toContain("<h1>Audit packet: claim line");
+    expect([unknown.code, bad.code]).toEqual([1, 2]);
+    expect(unknown.err).toContain("no claim line");
   });
 });
