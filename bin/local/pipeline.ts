@@ -173,6 +173,7 @@ export class LocalPipeline {
     this.finalizeHandler = createFinalizeHandler({
       store: new DynamoEpisodeStore(documents, tableName),
       quarantine: new DynamoQuarantine(documents, tableName),
+      worklist: new DynamoFiguresStore(documents, tableName),
       claims: new SqsClaimSink(this.sqs, resources.claimsUrl),
       tenant,
       configVersions: this.configs,

@@ -5,7 +5,7 @@ import { type DateRange, redecisions } from "../domain/config-changes.js";
 import { decisionStart, lookbackSince, inScope as needed, scopeReach } from "../domain/decision-scope.js";
 import { decideEpisodes, type EngineResult } from "../domain/engine.js";
 import type { ThreadRoot } from "../domain/episodes.js";
-import type { Outcome } from "../domain/outcome.js";
+import type { Outcome, Reason } from "../domain/outcome.js";
 import { DAY } from "../domain/time.js";
 import type { ClaimSink } from "../queue/claims-sender.js";
 import type { TenantConfigSource, TenantConfigStore } from "../store/config-store.js";
@@ -17,6 +17,7 @@ import type {
   StoredFact,
 } from "../store/episode-store.js";
 import { CorruptItemError } from "../store/errors.js";
+import type { DynamoFiguresStore } from "../store/figures-store.js";
 import type { Quarantine, QuarantinedPatient } from "../store/quarantine-store.js";
 import { ALWAYS_READ, allDueShards } from "../store/table-design.js";
 import { type DecisionContext, decidedWindow, planDecision, sentLines } from "./decision-records.js";
@@ -39,6 +40,8 @@ export interface FinalizeDependencies {
   budgetMs: number;
   /** Due markers read per shard and page. */
   pageSize?: number;
+  /** The worklist's open items, counted after each run for the capture figures (issue 15); absent: not counted. */
+  worklist?: Pick<DynamoFiguresStore, "openItems">;
   /** Told of each patient set aside (no PHI: a hash of the patient id and the reason). */
   onQuarantine?: (event: { patient: string; reason: string; error: string; automaticRetry: boolean }) => void;
 }
@@ -67,6 +70,14 @@ export interface FinalizeReport {
   unknownClinicianMinutes: number;
   /** Patients made due again because a new configuration version put a clinician in force on their dates (R18). */
   patientsRechecked: number;
+  /** Of the episodes finalized, those with clinician time (the capture rate's denominator, issue 15). */
+  episodesWithClinicianTime: number;
+  /** Of the episodes finalized that did not bill, each reason they list, counted. */
+  episodesNotBilled: Partial<Record<Reason, number>>;
+  /** Minutes of the episodes finalized, by practitioner id (no PHI): logged, not a metric (one per clinician). */
+  clinicianMinutes: Record<string, number>;
+  /** Open worklist items after the run, by kind, with the oldest one's age in hours (when counted). */
+  openReviewItems?: Array<{ kind: string; open: number; oldestAgeHours: number | null }>;
 }
 
 /** Patients decided together: their lines share SQS batches of 10, their DynamoDB calls run side by side. */
@@ -100,6 +111,9 @@ export async function finalizeDueEpisodes(deps: FinalizeDependencies): Promise<F
     patientsRetrying: 0,
     unknownClinicianMinutes: 0,
     patientsRechecked: 0,
+    episodesWithClinicianTime: 0,
+    episodesNotBilled: {},
+    clinicianMinutes: {},
   };
   const tenant = await deps.tenant.get();
   const context: DecisionContext = {
@@ -308,8 +322,15 @@ async function preparePatient(
     report.conflicts += 1;
     return undefined;
   }
-  for (const episode of plan.finalized)
+  for (const episode of plan.finalized) {
     report.episodesFinalized[episode.outcome] = (report.episodesFinalized[episode.outcome] ?? 0) + 1;
+    if (episode.totalSeconds > 0) report.episodesWithClinicianTime += 1;
+    if (episode.outcome !== "billable")
+      for (const reason of episode.reasons)
+        report.episodesNotBilled[reason] = (report.episodesNotBilled[reason] ?? 0) + 1;
+    for (const { practitionerId, minutes } of episode.minutesByClinician)
+      report.clinicianMinutes[practitionerId] = (report.clinicianMinutes[practitionerId] ?? 0) + minutes;
+  }
   report.unknownClinicianMinutes += Math.floor(
     plan.unknownTime.reduce((seconds, time) => seconds + time.seconds, 0) / 60,
   );

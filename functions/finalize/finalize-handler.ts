@@ -5,6 +5,7 @@ import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { NEVER_LOG_EVENTS, observability } from "../observability.js";
+import { captureFigures } from "../review/figures.js";
 import {
   type FinalizeDependencies,
   type FinalizeReport,
@@ -47,7 +48,30 @@ export function createFinalizeHandler(
     // R18: time no roster entry covered (counted, never dropped), and patients a configuration change re-opened.
     metrics.addMetric("UnknownClinicianMinutes", MetricUnit.Count, report.unknownClinicianMinutes);
     metrics.addMetric("PatientsRechecked", MetricUnit.Count, report.patientsRechecked);
-    logger.info("finalizer run", { ...report });
+    // Capture (issue 15): the dashboard's capture rate is billable / episodes with clinician time; the reasons
+    // episodes did not bill are a closed list, so a dimension each.
+    metrics.addMetric("EpisodesWithClinicianTime", MetricUnit.Count, report.episodesWithClinicianTime);
+    for (const [reason, count] of Object.entries(report.episodesNotBilled)) {
+      const metric = metrics.singleMetric();
+      metric.addDimension("reason", reason);
+      metric.addMetric("EpisodesNotBilled", MetricUnit.Count, count);
+    }
+    // A single metric is flushed at its first value: one per metric and kind.
+    for (const item of report.openReviewItems ?? [])
+      for (const [name, value] of [
+        ["OpenReviewItems", item.open],
+        ["OldestOpenReviewItemHours", item.oldestAgeHours ?? 0],
+      ] as const) {
+        const metric = metrics.singleMetric();
+        metric.addDimension("kind", item.kind);
+        metric.addMetric(name, MetricUnit.Count, value);
+      }
+    // Minutes per clinician: one log line each (a metric per clinician would cost per practitioner per month);
+    // the dashboard sums them with Logs Insights. Practitioner ids and minutes only: no patient.
+    for (const [practitionerId, minutes] of Object.entries(report.clinicianMinutes))
+      logger.info("clinician minutes", { practitionerId, minutes });
+    const { clinicianMinutes: _byClinician, ...summary } = report;
+    logger.info("finalizer run", { ...summary });
   };
 
   return middy(async (_event: unknown, context: Context): Promise<FinalizeReport> => {
@@ -61,6 +85,12 @@ export function createFinalizeHandler(
       // A hash of the patient id and the reason: what an operator needs, and no PHI.
       onQuarantine: (event) => logger.error("patient quarantined", event),
     });
+    if (deps.worklist !== undefined)
+      report.openReviewItems = captureFigures(
+        [],
+        await deps.worklist.openItems(),
+        deps.clock(),
+      ).openReviewItems;
     record(report);
     return report;
   })

@@ -4,6 +4,7 @@ import { configFromEnv, finalizeConfigSchema } from "../runtime-config.js";
 import { sqsClient } from "../sqs-client.js";
 import { CurrentTenantConfig, DynamoTenantConfigStore } from "../store/config-store.js";
 import { DynamoEpisodeStore } from "../store/episode-store.js";
+import { DynamoFiguresStore } from "../store/figures-store.js";
 import { DynamoQuarantine } from "../store/quarantine-store.js";
 import { createFinalizeHandler } from "./finalize-handler.js";
 
@@ -16,6 +17,7 @@ const configVersions = new DynamoTenantConfigStore(documents, tableName);
 export const handler = createFinalizeHandler({
   store: new DynamoEpisodeStore(documents, tableName),
   quarantine: new DynamoQuarantine(documents, tableName),
+  worklist: new DynamoFiguresStore(documents, tableName),
   claims: new SqsClaimSink(sqsClient(config), config.claimsQueueUrl),
   // Read from the table once per run at most a minute old: a push changes the next run, without a deploy.
   tenant: new CurrentTenantConfig(configVersions, { maxAgeMs: 60_000 }),

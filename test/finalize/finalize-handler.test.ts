@@ -116,6 +116,54 @@ describe("the finalize handler", () => {
     expect(report).toMatchObject({ patientsDecided: 1, lagMs: 3_600_000, stoppedEarly: false });
   });
 
+  it("emits the capture figures (issue 15): episodes with clinician time, open review items by kind and age, minutes per clinician as log lines", async () => {
+    // Prepare: one open episode item first opened five hours before the run.
+    const info = vi.spyOn(console, "info").mockImplementation(() => undefined);
+    const handler = createFinalizeHandler({
+      store: memoryStore(),
+      quarantine: noQuarantine,
+      claims: { send: async () => undefined },
+      tenant: fixedTenantConfig(TENANT),
+      retentionDays: 2190,
+      adjustmentHorizonDays: 365,
+      clock: () => AS_OF,
+      maxBudgetMs: 60_000,
+      worklist: { openItems: async () => [{ kind: "episode", openedAt: AS_OF - 5 * 3_600_000 }] },
+    });
+
+    // Act
+    await handler({}, lambdaContext("finalize"));
+
+    // Assess
+    const documents = log.mock.calls
+      .map((call: unknown[]) => String(call[0]))
+      .filter((line: string) => line.includes('"_aws"'))
+      .map((line: string) => JSON.parse(line));
+    const lines = info.mock.calls.map((call: unknown[]) => String(call[0]));
+    expect(documents.find((d: Record<string, unknown>) => "EpisodesWithClinicianTime" in d)).toMatchObject({
+      EpisodesWithClinicianTime: 1,
+    });
+    const byKind = (name: string) =>
+      documents
+        .filter((d: Record<string, unknown>) => name in d)
+        .map((d: Record<string, unknown>) => [d.kind, d[name]]);
+    expect(byKind("OpenReviewItems")).toEqual([
+      ["episode", 1],
+      ["unattributed-time", 0],
+      ["quarantined-patient", 0],
+    ]);
+    expect(byKind("OldestOpenReviewItemHours")).toEqual([
+      ["episode", 5],
+      ["unattributed-time", 0],
+      ["quarantined-patient", 0],
+    ]);
+    const minutes = lines
+      .filter((line) => line.includes("clinician minutes"))
+      .map((line) => JSON.parse(line));
+    expect(minutes).toEqual([expect.objectContaining({ practitionerId: "dr-adams", minutes: 12 })]);
+    expect(lines.join("\n")).not.toContain(PATIENT);
+  });
+
   it("keeps its time budget 30 s short of the Lambda timeout", async () => {
     // Prepare: a context with 20 s left leaves no budget: the run takes no patient.
     const handler = createFinalizeHandler({
