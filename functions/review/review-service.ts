@@ -4,7 +4,7 @@ import type { Attestation } from "../domain/facts.js";
 import { attestationIdPrefix, type DynamoAuditStore } from "../store/audit-store.js";
 import type { FactWriter } from "../store/fact-store.js";
 import type { DynamoFiguresStore } from "../store/figures-store.js";
-import { type DynamoReviewStore, type ReviewItem, reviewItemKey } from "../store/review-store.js";
+import type { DynamoReviewStore, ReviewItem } from "../store/review-store.js";
 import type { ReviewStatus } from "../store/table-design.js";
 import { type AuditPacket, attestationIdsOf, auditPacket } from "./audit-packet.js";
 import { ResolutionConflictError, ReviewError } from "./errors.js";
@@ -64,7 +64,7 @@ export class ReviewService {
    * it), or an action the item cannot take (a clinician mapping where no unknown clinician's time is).
    */
   async resolve(itemId: string, request: ResolutionRequest): Promise<Resolved> {
-    const key = reviewItemKey(itemId);
+    const key = await this.deps.reviews.keyOf(itemId);
     if (key === undefined) throw new ReviewItemNotFoundError();
     const item = await this.deps.reviews.getReviewItem(key);
     if (item === undefined) throw new ReviewItemNotFoundError();

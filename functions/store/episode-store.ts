@@ -34,9 +34,12 @@ import {
   PATIENT_PREFIX,
   patientKey,
   RECHECK_PREFIX,
+  REVIEW_ID_SORT_KEY,
   REVIEW_KEY,
   type ReviewStatus,
   recheckSortKey,
+  reviewIdKey,
+  reviewItemIdOf,
   reviewSortKey,
   STATE_SORT_KEY,
   tableDesign,
@@ -390,7 +393,7 @@ export class DynamoEpisodeStore implements EpisodeStore {
         ],
       });
     for (const review of commit.reviews ?? [])
-      parts.push({ actions: 2, build: () => this.reviewWrites(review) });
+      parts.push({ actions: 3, build: () => this.reviewWrites(review) });
     for (const figure of commit.figures ?? [])
       parts.push({ actions: 1, build: () => [this.figureWrite(figure)] });
     for (const update of commit.facts)
@@ -636,7 +639,23 @@ export class DynamoEpisodeStore implements EpisodeStore {
    */
   private reviewWrites(review: ReviewWrite) {
     const other: ReviewStatus = review.status === "open" ? "resolved" : "open";
+    const kind = review.subject.startsWith("time:") ? "unattributed-time" : "episode";
     return [
+      // What the item's opaque id names (table-design.ts `reviewItemIdOf`), written again with each write.
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            [tableDesign.partitionKey]: reviewIdKey(reviewItemIdOf(kind, review.patientId, review.subject)),
+            [tableDesign.sortKey]: REVIEW_ID_SORT_KEY,
+            type: "review-id",
+            kind,
+            patientId: review.patientId,
+            subject: review.subject,
+            [tableDesign.ttlAttribute]: review.expiresAt,
+          },
+        },
+      },
       {
         Update: {
           TableName: this.tableName,

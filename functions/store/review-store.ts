@@ -2,6 +2,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
+  type QueryCommandOutput,
   TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
@@ -9,8 +10,11 @@ import { CorruptItemError } from "./errors.js";
 import {
   PATIENT_PREFIX,
   QUARANTINE_KEY,
+  REVIEW_ID_SORT_KEY,
   REVIEW_KEY,
   type ReviewStatus,
+  reviewIdKey,
+  reviewItemIdOf,
   reviewSortKey,
   reviewSubject,
   tableDesign,
@@ -40,9 +44,13 @@ export interface ReviewItem {
   evidence: Record<string, unknown>;
 }
 
+/** A listing's cursor: the phase it is in and the last item given, by its opaque id (no patient id). */
 const cursorSchema = z.object({
   phase: z.enum(["episodes", "quarantine"]),
-  key: z.record(z.string(), z.string()).optional(),
+  after: z
+    .string()
+    .regex(/^ri_[0-9a-f]{32}$/)
+    .optional(),
 });
 type Cursor = z.infer<typeof cursorSchema>;
 
@@ -71,23 +79,15 @@ export interface ReviewItemKey {
   subject?: string;
 }
 
+/** An item's id: opaque (a hash), so no URL or cursor that carries it carries a patient id. */
 export const reviewItemId = (key: ReviewItemKey): string =>
-  Buffer.from(JSON.stringify([key.kind, key.patientId, key.subject ?? null])).toString("base64url");
+  reviewItemIdOf(key.kind, key.patientId, key.subject);
 
-const itemIdSchema = z.tuple([z.enum(reviewItemKinds), z.string().min(1), z.string().min(1).nullable()]);
-
-/** The key an item id names; undefined for an id this API never gave out. */
-export function reviewItemKey(id: string): ReviewItemKey | undefined {
-  try {
-    const [kind, patientId, subject] = itemIdSchema.parse(
-      JSON.parse(Buffer.from(id, "base64url").toString()),
-    );
-    if ((kind === "quarantined-patient") !== (subject === null)) return undefined;
-    return subject === null ? { kind, patientId } : { kind, patientId, subject };
-  } catch {
-    return undefined;
-  }
-}
+const pointerSchema = z.object({
+  kind: z.enum(["episode", "unattributed-time"]),
+  patientId: z.string().min(1),
+  subject: z.string().min(1),
+});
 
 const episodeItemSchema = z
   .object({
@@ -128,33 +128,98 @@ export class DynamoReviewStore {
     let at: Cursor | undefined = cursor === undefined ? { phase: "episodes" } : decode(cursor);
     const items: ReviewItem[] = [];
     while (at !== undefined && items.length < limit) {
-      const phase: Cursor["phase"] = at.phase;
-      const page = await this.client.send(
+      if (at.phase === "quarantine") {
+        // Few at any time (each waits for an operator): read whole, continued after the last one given.
+        const after = at.after;
+        const all = (await this.quarantined()).map(quarantinedItem);
+        const from = after === undefined ? 0 : all.findIndex((item) => item.id === after) + 1;
+        if (after !== undefined && from === 0) throw new InvalidCursorError();
+        const page = all.slice(from, from + limit - items.length);
+        items.push(...page);
+        const last = page.at(-1);
+        at =
+          from + page.length < all.length && last !== undefined
+            ? { phase: "quarantine", after: last.id }
+            : undefined;
+        break;
+      }
+      const start: string | undefined =
+        at.after === undefined ? undefined : await this.sortKeyOf(at.after, status);
+      const page: QueryCommandOutput = await this.client.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression:
-            phase === "episodes" ? "#pk = :pk AND begins_with(#sk, :status)" : "#pk = :pk",
-          ExpressionAttributeNames: {
-            "#pk": tableDesign.partitionKey,
-            ...(phase === "episodes" && { "#sk": tableDesign.sortKey }),
-          },
-          ExpressionAttributeValues: {
-            ":pk": phase === "episodes" ? REVIEW_KEY : QUARANTINE_KEY,
-            ...(phase === "episodes" && { ":status": `${status}#` }),
-          },
-          ExclusiveStartKey: at.key,
+          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :status)",
+          ExpressionAttributeNames: { "#pk": tableDesign.partitionKey, "#sk": tableDesign.sortKey },
+          ExpressionAttributeValues: { ":pk": REVIEW_KEY, ":status": `${status}#` },
+          ExclusiveStartKey:
+            start === undefined
+              ? undefined
+              : { [tableDesign.partitionKey]: REVIEW_KEY, [tableDesign.sortKey]: start },
           Limit: limit - items.length,
           ConsistentRead: true,
         }),
       );
-      for (const item of page.Items ?? [])
-        items.push(phase === "episodes" ? reviewItemOf(item, status) : quarantinedItem(item));
-      const key = page.LastEvaluatedKey as Record<string, string> | undefined;
-      if (key !== undefined) at = { phase, key };
-      else if (phase === "episodes" && status === "open") at = { phase: "quarantine" };
+      const given: ReviewItem[] = (page.Items ?? []).map((item: Record<string, unknown>) =>
+        reviewItemOf(item, status),
+      );
+      items.push(...given);
+      const last: ReviewItem | undefined = given.at(-1);
+      if (page.LastEvaluatedKey !== undefined && last !== undefined)
+        at = { phase: "episodes", after: last.id };
+      else if (status === "open") at = { phase: "quarantine" };
       else at = undefined;
     }
     return at === undefined ? { items } : { items, next: encode(at) };
+  }
+
+  /** The sort key of the item an id names under a status, for a listing continued after it. */
+  private async sortKeyOf(id: string, status: ReviewStatus): Promise<string> {
+    const key = await this.keyOf(id);
+    if (key?.subject === undefined) throw new InvalidCursorError();
+    return reviewSortKey(status, key.patientId, key.subject);
+  }
+
+  /** What an opaque item id names; undefined for an id no item ever had. */
+  async keyOf(id: string): Promise<ReviewItemKey | undefined> {
+    if (!/^ri_[0-9a-f]{32}$/.test(id)) return undefined;
+    const answer = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [tableDesign.partitionKey]: reviewIdKey(id), [tableDesign.sortKey]: REVIEW_ID_SORT_KEY },
+        ConsistentRead: true,
+      }),
+    );
+    if (answer.Item !== undefined) {
+      const pointer = pointerSchema.safeParse(answer.Item);
+      if (!pointer.success)
+        throw new CorruptItemError(REVIEW_ID_SORT_KEY, "review id is not the shape the finalizer writes");
+      return pointer.data;
+    }
+    // A quarantined patient has no pointer: its item is found among the few set aside.
+    const quarantined = (await this.quarantined()).map(quarantinedItem).find((item) => item.id === id);
+    return quarantined === undefined
+      ? undefined
+      : { kind: "quarantined-patient", patientId: quarantined.patientId };
+  }
+
+  private async quarantined(): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "#pk = :pk",
+          ExpressionAttributeNames: { "#pk": tableDesign.partitionKey },
+          ExpressionAttributeValues: { ":pk": QUARANTINE_KEY },
+          ExclusiveStartKey: start,
+          ConsistentRead: true,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return items;
   }
 
   /** The item a key names, open or resolved; undefined when there is none. */

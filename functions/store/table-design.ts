@@ -165,6 +165,18 @@ export const reviewSubject = {
 export const FIGURES_PREFIX = "FIGURES#";
 export const figuresKey = (week: string): string => `${FIGURES_PREFIX}${week}`;
 
+/**
+ * A worklist item's id as the review API gives it: a hash of its kind, patient and subject, so no URL, cursor or
+ * log line that carries an id carries a patient id. `REVIEWID#<id>` holds what it names, written with the item.
+ */
+export const reviewItemIdOf = (kind: string, patientId: string, subject?: string): string =>
+  `ri_${createHash("sha256")
+    .update(JSON.stringify([kind, patientId, subject ?? null]))
+    .digest("hex")
+    .slice(0, 32)}`;
+export const reviewIdKey = (id: string): string => `REVIEWID#${id}`;
+export const REVIEW_ID_SORT_KEY = "REVIEWID";
+
 /** Patients the finalizer set aside, one item each, in a partition of their own. */
 export const QUARANTINE_KEY = "QUARANTINE";
 

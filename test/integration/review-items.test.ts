@@ -92,6 +92,46 @@ describe("review items (issue 15) against DynamoDB Local", () => {
     ]);
   });
 
+  it("ids and cursors carry no patient id (they travel in URLs, which access logs keep)", async () => {
+    // Prepare: three patients needing review and one quarantined.
+    const world = await finalizerWorld();
+    const reviews = new DynamoReviewStore(world.documents, world.resources.tableName);
+    await world.seed([
+      ...episode("p-alpha", [{ practitionerId: "dr-adams", minutes: 12 }]),
+      ...episode("p-bravo", [{ practitionerId: "dr-adams", minutes: 12 }]),
+      ...episode("p-charlie", [{ practitionerId: "dr-adams", minutes: 12 }]),
+    ]);
+    await world.quarantine.add("p-delta", {
+      reason: "an unreadable fact item",
+      error: "CorruptItemError",
+      at: AS_OF,
+    });
+    await world.run(AS_OF, CONSENT_REQUIRED);
+
+    // Act: one item a page, keeping every cursor given.
+    const cursors: string[] = [];
+    const ids: string[] = [];
+    let next: string | undefined;
+    do {
+      const page = await reviews.listReviewItems("open", next, 1);
+      ids.push(...page.items.map((item) => item.id));
+      next = page.next;
+      if (next !== undefined) cursors.push(next);
+    } while (next !== undefined);
+
+    // Assess
+    expect(ids).toHaveLength(4);
+    for (const id of ids) expect(id).toMatch(/^ri_[0-9a-f]{32}$/);
+    for (const cursor of cursors)
+      expect(Buffer.from(cursor, "base64url").toString()).not.toMatch(/p-(alpha|bravo|charlie|delta)/);
+    expect(await Promise.all(ids.map((id) => reviews.keyOf(id)))).toEqual([
+      { kind: "episode", patientId: "p-alpha", subject: expect.stringMatching(/^ep_/) },
+      { kind: "episode", patientId: "p-bravo", subject: expect.stringMatching(/^ep_/) },
+      { kind: "episode", patientId: "p-charlie", subject: expect.stringMatching(/^ep_/) },
+      { kind: "quarantined-patient", patientId: "p-delta" },
+    ]);
+  });
+
   it("a cursor it did not give out is refused", async () => {
     // Prepare
     const world = await finalizerWorld();
