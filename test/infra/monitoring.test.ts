@@ -101,6 +101,8 @@ describe("alarm routing", () => {
         "apply-throttles",
         "finalize-errors",
         "finalize-throttles",
+        "review-errors",
+        "review-throttles",
         "api-server-errors",
         ...perFormat,
         "webhook-secrets-unreadable",
@@ -356,7 +358,7 @@ describe("vendor APIs, FHIR subscriptions and the finalizer", () => {
 });
 
 describe("functions, API and table", () => {
-  it.each(["ingest", "apply", "finalize"])(
+  it.each(["ingest", "apply", "finalize", "review"])(
     "%s: alarms on errors and throttles in two of three periods",
     (name) => {
       const functionRef = JSON.stringify({
