@@ -309,7 +309,7 @@ export class Monitoring extends Construct {
 
     custom(
       "ApiServerErrors",
-      `More than ${config.apiServerErrorAlarmPercent}% of webhook requests got a 5xx answer in two of three five-minute periods; vendors retry, but deliveries are delayed.`,
+      `More than ${config.apiServerErrorAlarmPercent}% of API requests (webhooks and the review API) got a 5xx answer in two of three five-minute periods; vendors retry, but deliveries are delayed, and billers' calls fail.`,
       serverErrorPercent,
       {
         threshold: config.apiServerErrorAlarmPercent,

@@ -103,6 +103,15 @@ describe("review routes", () => {
     );
   });
 
+  it("attributes each call in the access log to the caller's IAM principal (CloudTrail does not log invocations)", () => {
+    const [stage] = Object.values(template.findResources("AWS::ApiGateway::Stage"));
+
+    expect(JSON.parse(stage?.Properties.AccessLogSetting.Format)).toMatchObject({
+      caller: "$context.identity.userArn",
+      resourcePath: "$context.resourcePath",
+    });
+  });
+
   it("gives the review page's URL as a stack output", () => {
     const outputs = template.findOutputs("ReviewApiUrl");
 
