@@ -151,7 +151,11 @@ export class PortaltimeStack extends Stack {
       "Claim lines the connector failed",
     );
     output("VendorSecretPrefix", secrets.vendorSecretPrefix, 'Put {"active":["<key>"]} at <prefix>/<format>');
-    output("ReviewApiUrl", this.reviewApi.baseUrl, "The review page; every call is signed with IAM (SigV4)");
+    output(
+      "ReviewApiUrl",
+      this.reviewApi.baseUrl,
+      "The review API (GET it for the page); every call is signed with IAM (SigV4)",
+    );
     output(
       "ReviewBillersPolicyArn",
       this.reviewApi.billersPolicy.managedPolicyArn,

@@ -110,9 +110,12 @@ export class ReviewApi extends Construct {
     );
   }
 
-  /** The review page's URL; the API's routes are under it. */
+  /**
+   * The review API's base: GET it for the page, the routes are under it. Without a trailing slash, so the
+   * execute-api ARN IAM checks is the route's own (`GET/review`), as the policies name it.
+   */
   get baseUrl(): string {
-    return this.api.urlForPath("/review/");
+    return this.api.urlForPath("/review");
   }
 
   /** The execute-api ARN of a route on the stage: path parameters become `*` (IAM matches them as any text). */

@@ -116,7 +116,7 @@ describe("review routes", () => {
     const outputs = template.findOutputs("ReviewApiUrl");
 
     expect(text(outputs.ReviewApiUrl?.Value)).toBe(
-      `https://<${apiId()}>.execute-api.<AWS::Region>.<AWS::URLSuffix>/<${stageId()}>/review/`,
+      `https://<${apiId()}>.execute-api.<AWS::Region>.<AWS::URLSuffix>/<${stageId()}>/review`,
     );
   });
 });
