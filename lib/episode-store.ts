@@ -220,6 +220,27 @@ export class EpisodeStore extends Construct {
     );
   }
 
+  /**
+   * The review function (issue 15): queries of the worklist, quarantine, tenant configuration and patient
+   * partitions, and of the claim line index (the audit packet's way in); reads of single items and of a
+   * patient's facts in batches; an attestation written as every fact is (fact-store.ts `put`: one
+   * TransactWriteItems of conditional puts) and a mapped unattributed item moved to resolved (one
+   * TransactWriteItems of a delete and a put). IAM authorizes each action inside a transaction by its own name;
+   * none of them is an update or a condition check.
+   */
+  grantReviewAccess(grantee: iam.IGrantable): void {
+    this.grantItems(
+      grantee,
+      ["dynamodb:Query"],
+      [this.table.tableArn, this.indexArn(tableDesign.claimLineIndex.name)],
+    );
+    this.grantItems(
+      grantee,
+      ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+      [this.table.tableArn],
+    );
+  }
+
   private indexArn(indexName: string): string {
     return `${this.table.tableArn}/index/${indexName}`;
   }

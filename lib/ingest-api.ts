@@ -163,7 +163,11 @@ export class IngestApi extends Construct {
   }
 }
 
-/** One JSON line per request: who, what, outcome and timings. Bodies and headers are never in it. */
+/**
+ * One JSON line per request: who, what, outcome and timings. Bodies and headers are never in it. `caller` is the
+ * IAM principal of a signed review call (a biller's SSO role session), null for webhooks: CloudTrail does not
+ * record execute-api invocations, so this log and the review function's are where each call is attributed.
+ */
 function accessLogFormat(): apigateway.AccessLogFormat {
   const field = apigateway.AccessLogField;
   return apigateway.AccessLogFormat.custom(
@@ -171,6 +175,7 @@ function accessLogFormat(): apigateway.AccessLogFormat {
       requestId: field.contextRequestId(),
       extendedRequestId: field.contextExtendedRequestId(),
       ip: field.contextIdentitySourceIp(),
+      caller: field.contextIdentityUserArn(),
       requestTime: field.contextRequestTime(),
       httpMethod: field.contextHttpMethod(),
       resourcePath: field.contextResourcePath(),

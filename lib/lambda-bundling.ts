@@ -11,6 +11,7 @@ export const functionEntries = {
   ingest: "functions/ingest/handler.ts",
   apply: "functions/apply/handler.ts",
   finalize: "functions/finalize/handler.ts",
+  review: "functions/review/handler.ts",
 } as const;
 export type FunctionName = keyof typeof functionEntries;
 

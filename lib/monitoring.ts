@@ -309,11 +309,23 @@ export class Monitoring extends Construct {
 
     custom(
       "ApiServerErrors",
-      `More than ${config.apiServerErrorAlarmPercent}% of webhook requests got a 5xx answer in two of three five-minute periods; vendors retry, but deliveries are delayed.`,
+      `More than ${config.apiServerErrorAlarmPercent}% of API requests (webhooks and the review API) got a 5xx answer in two of three five-minute periods; vendors retry, but deliveries are delayed, and billers' calls fail.`,
       serverErrorPercent,
       {
         threshold: config.apiServerErrorAlarmPercent,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
+    );
+
+    // The review function answers a failed store call with 500 itself, so its Lambda errors alarm never sees it.
+    custom(
+      "ReviewServerErrors",
+      "The review API answered billers with 500 (a DynamoDB or KMS call failed) in two of three five-minute periods; see the review function's log for the route and error.",
+      appMetric("review", "ReviewRequests", "Sum", "Review 500s", { status: "500" }),
+      {
+        threshold: 1,
+        comparisonOperator: atLeast,
         treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING,
       },
     );
@@ -598,6 +610,8 @@ export class Monitoring extends Construct {
         [finalizerLag],
       ),
       graph("Quarantined patients", Object.values(quarantine), 8),
+      // The billers' review API (issue 15), by the status it answered; 403s of unsigned calls stop at API Gateway.
+      graph("Review requests by status", [breakdown("ReviewRequests", ["status"])], 24),
       new cloudwatch.AlarmStatusWidget({ title: "Alarms", alarms: this.alarms, width: 24, height: 4 }),
     );
   }

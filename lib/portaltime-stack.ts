@@ -12,6 +12,7 @@ import { IngestApi } from "./ingest-api.js";
 import { InitialTenantConfig } from "./initial-tenant-config.js";
 import { PortaltimeKeys } from "./keys.js";
 import { Monitoring } from "./monitoring.js";
+import { ReviewApi } from "./review-api.js";
 import { WebhookSecrets } from "./webhook-secrets.js";
 
 export interface PortaltimeStackProps extends StackProps {
@@ -27,6 +28,7 @@ export class PortaltimeStack extends Stack {
   readonly ingestApi: IngestApi;
   readonly apply: Apply;
   readonly finalizer: Finalizer;
+  readonly reviewApi: ReviewApi;
   /** Present when the deployment carries an initial tenant configuration. */
   readonly initialTenantConfig?: InitialTenantConfig;
   readonly monitoring: Monitoring;
@@ -88,6 +90,14 @@ export class PortaltimeStack extends Stack {
       claims: this.claims,
       ...logs,
     });
+    // The billers' review API (issue 15) on the same stage, behind the same firewall, authorized by IAM.
+    this.reviewApi = new ReviewApi(this, "ReviewApi", {
+      config,
+      settings: { tableName, retentionDays: config.retentionDays },
+      api: this.ingestApi.api,
+      store: this.store,
+      ...logs,
+    });
     // The tenant configuration is data in the table (functions/store/config-store.ts); the deployment's `tenant`
     // is only its first version, stored if the table has none.
     if (config.tenant !== undefined) {
@@ -108,6 +118,7 @@ export class PortaltimeStack extends Stack {
         ingest: this.ingestApi.ingest.function,
         apply: this.apply.apply.function,
         finalize: this.finalizer.finalize.function,
+        review: this.reviewApi.review.function,
       },
       inbox: this.inbox,
       claims: this.claims,
@@ -140,6 +151,21 @@ export class PortaltimeStack extends Stack {
       "Claim lines the connector failed",
     );
     output("VendorSecretPrefix", secrets.vendorSecretPrefix, 'Put {"active":["<key>"]} at <prefix>/<format>');
+    output(
+      "ReviewApiUrl",
+      this.reviewApi.baseUrl,
+      "The review API (GET it for the page); every call is signed with IAM (SigV4)",
+    );
+    output(
+      "ReviewBillersPolicyArn",
+      this.reviewApi.billersPolicy.managedPolicyArn,
+      "Attach to the billing team's SSO permission set (by name as a customer managed policy)",
+    );
+    output(
+      "ReviewAuditorsPolicyArn",
+      this.reviewApi.auditorsPolicy.managedPolicyArn,
+      "Read-only review access (no resolutions)",
+    );
     output("DashboardName", this.monitoring.dashboard.dashboardName, "CloudWatch dashboard");
   }
 }

@@ -78,6 +78,9 @@ describe("cdk-nag: AWS Solutions and HIPAA Security", () => {
       "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]",
       "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
       "AwsSolutions-IAM5[Resource::*]",
+      // The review routes with a path parameter, in the billers' policy (lib/review-api.ts).
+      "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<IngestApi9A114750>/v1/GET/review/claim-lines/*]",
+      "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<IngestApi9A114750>/v1/POST/review/items/*/resolutions]",
       "AwsSolutions-SMG4",
       "HIPAA.Security-APIGWCacheEnabledAndEncrypted",
       "HIPAA.Security-APIGWSSLEnabled",

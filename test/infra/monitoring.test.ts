@@ -101,6 +101,9 @@ describe("alarm routing", () => {
         "apply-throttles",
         "finalize-errors",
         "finalize-throttles",
+        "review-errors",
+        "review-throttles",
+        "review-server-errors",
         "api-server-errors",
         ...perFormat,
         "webhook-secrets-unreadable",
@@ -356,7 +359,7 @@ describe("vendor APIs, FHIR subscriptions and the finalizer", () => {
 });
 
 describe("functions, API and table", () => {
-  it.each(["ingest", "apply", "finalize"])(
+  it.each(["ingest", "apply", "finalize", "review"])(
     "%s: alarms on errors and throttles in two of three periods",
     (name) => {
       const functionRef = JSON.stringify({
@@ -383,6 +386,25 @@ describe("functions, API and table", () => {
       }
     },
   );
+
+  it("alarms when the review API answers billers with 500, which its errors alarm cannot see, two periods of three", () => {
+    const alarm = alarmNamed("review-server-errors");
+    expect(metricsRead(alarm)).toEqual([
+      {
+        metric: "portaltime/ReviewRequests",
+        dimensions: { service: "review", status: "500" },
+        period: 300,
+        stat: "Sum",
+      },
+    ]);
+    expect(alarm).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      TreatMissingData: "notBreaching",
+    });
+  });
 
   it("alarms on the 5xx rate and on DynamoDB throttles of the table and its indexes", () => {
     expect(expressionOf(alarmNamed("api-server-errors"))).toBe("100 * errors / requests");
@@ -414,6 +436,7 @@ it("keeps the dashboard's breakdowns and the business line", () => {
     String.raw`{portaltime,format,reason,service} MetricName=\\\"DeliveriesIgnored\\\"`,
     String.raw`{portaltime,outcome,service} MetricName=\\\"EpisodesFinalized\\\"`,
     String.raw`{portaltime,action,service} MetricName=\\\"ClaimLinesSent\\\"`,
+    String.raw`{portaltime,status,service} MetricName=\\\"ReviewRequests\\\"`,
   ]) {
     expect(dashboard).toContain(search);
   }

@@ -10,6 +10,7 @@ import {
   ingestConfigSchema,
   initialConfigSchema,
   RuntimeConfigError,
+  reviewConfigSchema,
 } from "../../functions/runtime-config.js";
 import { platformVariables, type Setting, settingVariables } from "../../functions/settings.js";
 import { episodeTableName, TENANT_CONFIG_KEY, tableDesign } from "../../functions/store/table-design.js";
@@ -55,6 +56,7 @@ const functionSchemas = {
   apply: applyConfigSchema,
   finalize: finalizeConfigSchema,
   "initial-config": initialConfigSchema,
+  review: reviewConfigSchema,
 };
 const environmentOf = (name: string): Record<string, unknown> =>
   template.findResources("AWS::Lambda::Function")[functionId(name)]?.Properties.Environment.Variables;
@@ -96,8 +98,8 @@ describe("encryption everywhere", () => {
 
   it("declares every log group with the logs key and the configured retention", () => {
     const groups = Object.values(template.findResources("AWS::Logs::LogGroup"));
-    // Four functions (the deploy-time one included), API access and execution logs, the firewall's blocked requests.
-    expect(groups).toHaveLength(7);
+    // Five functions (the deploy-time one included), API access and execution logs, the firewall's blocked requests.
+    expect(groups).toHaveLength(8);
     for (const group of groups) {
       expect(group.Properties.KmsKeyId).toEqual(arnOf(keyId("logs")));
       expect(group.Properties.RetentionInDays).toBe(365);
@@ -152,14 +154,15 @@ describe("episode table", () => {
     template.hasResourceProperties("AWS::DynamoDB::Table", { TableName: episodeTableName("portaltime") });
   });
 
-  it("has the sparse global indexes the finalizer queries: due work with where each change starts, clinicians' time (keys only)", () => {
-    const { dueIndex, clinicianIndex } = tableDesign;
+  it("has the sparse global indexes the finalizer and the audit packet query: due work with where each change starts, clinicians' time and claim lines' senders (keys only)", () => {
+    const { dueIndex, clinicianIndex, claimLineIndex } = tableDesign;
     template.hasResourceProperties("AWS::DynamoDB::Table", {
       AttributeDefinitions: Match.arrayWith([
         { AttributeName: dueIndex.partitionKey, AttributeType: "S" },
         { AttributeName: dueIndex.sortKey, AttributeType: "N" },
         { AttributeName: clinicianIndex.partitionKey, AttributeType: "S" },
         { AttributeName: clinicianIndex.sortKey, AttributeType: "N" },
+        { AttributeName: claimLineIndex.partitionKey, AttributeType: "S" },
       ]),
       GlobalSecondaryIndexes: [
         {
@@ -175,6 +178,14 @@ describe("episode table", () => {
           KeySchema: [
             { AttributeName: clinicianIndex.partitionKey, KeyType: "HASH" },
             { AttributeName: clinicianIndex.sortKey, KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "KEYS_ONLY" },
+        },
+        {
+          IndexName: claimLineIndex.name,
+          KeySchema: [
+            { AttributeName: claimLineIndex.partitionKey, KeyType: "HASH" },
+            { AttributeName: claimLineIndex.sortKey, KeyType: "RANGE" },
           ],
           Projection: { ProjectionType: "KEYS_ONLY" },
         },
@@ -242,8 +253,8 @@ describe("queues", () => {
 describe("functions", () => {
   it("are Node.js 24 on arm64, traced, logging to their own group, bundled as minified ESM", () => {
     const functions = Object.values(template.findResources("AWS::Lambda::Function"));
-    // Ingest, apply, finalize, and the deploy-time function storing the initial tenant configuration.
-    expect(functions).toHaveLength(4);
+    // Ingest, apply, finalize, review, and the deploy-time function storing the initial tenant configuration.
+    expect(functions).toHaveLength(5);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: "nodejs24.x",
@@ -287,6 +298,7 @@ describe("functions", () => {
       "ADJUSTMENT_HORIZON_DAYS",
       "FINALIZE_BUDGET_MS",
     ]);
+    expect(present("review")).toEqual(["TABLE_NAME", "RETENTION_DAYS"]);
     // The deploy-time function is told its table with each request (functions/initial-config).
     expect(present("initial-config")).toEqual([]);
     // Nothing else but what the runtime and Powertools read themselves.
@@ -453,6 +465,17 @@ describe("least privilege", () => {
       ),
     );
     expect(actionsOf("initial-config")).toEqual(withLogsAndTraces("dynamodb:PutItem", ...tableKey));
+    // No queue, no secret: the worklist, audit packets and attestations are all in the table.
+    expect(actionsOf("review")).toEqual(
+      withLogsAndTraces(
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+        ...tableKey,
+      ),
+    );
   });
 
   it("lets the initial configuration function put items only into the tenant configuration's partition", () => {
@@ -506,6 +529,23 @@ describe("least privilege", () => {
     );
   });
 
+  it("lets the review function query the table and the claim line index, read items, and write only by put and delete", () => {
+    const table = arnOf(logicalId("AWS::DynamoDB::Table", {}));
+
+    expect(tableGrantsOf("review")).toEqual(
+      new Map([
+        // The worklist, quarantine, tenant configuration and patient partitions; a line's senders (audit packet).
+        ["dynamodb:Query", [table, indexArn(tableDesign.claimLineIndex.name)]],
+        // A review item, a configuration version; a patient's facts by id.
+        ["dynamodb:GetItem", [table]],
+        ["dynamodb:BatchGetItem", [table]],
+        // An attestation (transaction of conditional puts); an unattributed item moved to resolved (delete, put).
+        ["dynamodb:PutItem", [table]],
+        ["dynamodb:DeleteItem", [table]],
+      ]),
+    );
+  });
+
   it("grants each index of the table, by name, to exactly the functions that query it", () => {
     const table = template.findResources("AWS::DynamoDB::Table")[logicalId("AWS::DynamoDB::Table", {})];
     const indexes = [
@@ -513,11 +553,13 @@ describe("least privilege", () => {
       ...(table?.Properties.LocalSecondaryIndexes ?? []),
     ].map((index: { IndexName: string }) => index.IndexName);
     // Who queries which index (functions/store/episode-store.ts): the finalizer reads due work and patients.
-    const { dueIndex, clinicianIndex, reachIndex, messageIndex, lookbackIndex } = tableDesign;
+    const { dueIndex, clinicianIndex, reachIndex, messageIndex, lookbackIndex, claimLineIndex } = tableDesign;
     const queries: Record<string, string[]> = {
       ingest: [],
       apply: [],
       finalize: [dueIndex.name, clinicianIndex.name, reachIndex.name, messageIndex.name, lookbackIndex.name],
+      // The audit packet finds a line's senders through it (functions/store/audit-store.ts).
+      review: [claimLineIndex.name],
     };
 
     expect(Object.values(queries).flat().sort()).toEqual([...indexes].sort());
@@ -714,7 +756,7 @@ describe("configuration", () => {
         0,
       );
     const functions = Object.values(large.findResources("AWS::Lambda::Function"));
-    expect(functions).toHaveLength(4);
+    expect(functions).toHaveLength(5);
     for (const fn of functions) {
       expect(environmentBytes(fn.Properties.Environment.Variables), fn.Properties.FunctionName).toBeLessThan(
         3000,

@@ -9,6 +9,7 @@ import {
   finalizeConfigSchema,
   ingestConfigSchema,
   initialConfigSchema,
+  reviewConfigSchema,
 } from "../../functions/runtime-config.js";
 import { formatNames } from "../../functions/vendors/format.js";
 import type { DeploymentConfigInput } from "../../lib/deployment-config.js";
@@ -30,6 +31,7 @@ const functionSchemas = {
   apply: applyConfigSchema,
   finalize: finalizeConfigSchema,
   "initial-config": initialConfigSchema,
+  review: reviewConfigSchema,
 };
 
 /** The Secrets Manager names a function's code reads, given the environment the stack sets. */
