@@ -4,6 +4,7 @@ import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
+import type * as logs from "aws-cdk-lib/aws-logs";
 import * as sns from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import {
@@ -26,6 +27,8 @@ export interface MonitoringProps {
   stage: apigateway.Stage;
   firewall: WebhookFirewall;
   functions: Record<FunctionName, lambda.IFunction>;
+  /** The finalizer's log group: minutes per clinician are log lines summed by Logs Insights (issue 15). */
+  finalizeLogGroup: logs.ILogGroup;
   inbox: FifoQueueWithDlq;
   claims: FifoQueueWithDlq;
   table: dynamodb.ITable;
@@ -610,6 +613,65 @@ export class Monitoring extends Construct {
         [finalizerLag],
       ),
       graph("Quarantined patients", Object.values(quarantine), 8),
+    );
+    // Capture (issue 15): what the practice bills of the clinician time its portal carries, and what stands in
+    // the way. The billers' page shows the same figures per week from the table (GET /review/figures).
+    const billable = appMetric("finalize", "EpisodesFinalized", "Sum", "Billable", { outcome: "billable" });
+    const withTime = appMetric("finalize", "EpisodesWithClinicianTime", "Sum", "With clinician time");
+    this.dashboard.addWidgets(
+      new cloudwatch.TextWidget({ markdown: "## Capture", width: 24, height: 1 }),
+      graph(
+        "Episodes by outcome per week",
+        [
+          new cloudwatch.MathExpression({
+            expression: `SEARCH('{${METRICS_NAMESPACE},outcome,service} MetricName="EpisodesFinalized"', 'Sum', 604800)`,
+            usingMetrics: {},
+            label: `\${PROP('Dim.outcome')}`,
+            period: Duration.days(7),
+          }),
+        ],
+        8,
+      ),
+      graph(
+        "Capture rate (%): billable / episodes with clinician time",
+        [
+          new cloudwatch.MathExpression({
+            expression: "100 * billable / withTime",
+            usingMetrics: {
+              billable: billable.with({ period: Duration.days(1) }),
+              withTime: withTime.with({ period: Duration.days(1) }),
+            },
+            label: "Capture rate (%)",
+            period: Duration.days(1),
+          }),
+        ],
+        8,
+      ),
+      graph("Why episodes did not bill", [breakdown("EpisodesNotBilled", ["reason"])], 8),
+      graph("Open review items by kind", [breakdown("OpenReviewItems", ["kind"])], 12, [
+        new cloudwatch.MathExpression({
+          expression: `SEARCH('{${METRICS_NAMESPACE},kind,service} MetricName="OldestOpenReviewItemHours"', 'Maximum', 300)`,
+          usingMetrics: {},
+          label: `oldest (h) \${PROP('Dim.kind')}`,
+          period: FIVE_MINUTES,
+        }),
+      ]),
+      new cloudwatch.LogQueryWidget({
+        title: "Minutes per clinician (finalized episodes)",
+        logGroupNames: [props.finalizeLogGroup.logGroupName],
+        queryLines: [
+          "fields practitionerId, minutes",
+          'filter message = "clinician minutes"',
+          "stats sum(minutes) as minutes by practitionerId",
+          "sort minutes desc",
+          "limit 50",
+        ],
+        view: cloudwatch.LogQueryVisualizationType.TABLE,
+        width: 12,
+        height: 6,
+      }),
+    );
+    this.dashboard.addWidgets(
       // The billers' review API (issue 15), by the status it answered; 403s of unsigned calls stop at API Gateway.
       graph("Review requests by status", [breakdown("ReviewRequests", ["status"])], 24),
       new cloudwatch.AlarmStatusWidget({ title: "Alarms", alarms: this.alarms, width: 24, height: 4 }),

@@ -120,6 +120,7 @@ export class PortaltimeStack extends Stack {
         finalize: this.finalizer.finalize.function,
         review: this.reviewApi.review.function,
       },
+      finalizeLogGroup: this.finalizer.finalize.logGroup,
       inbox: this.inbox,
       claims: this.claims,
       table: this.store.table,
