@@ -616,15 +616,16 @@ export class Monitoring extends Construct {
     );
     // Capture (issue 15): what the practice bills of the clinician time its portal carries, and what stands in
     // the way. The billers' page shows the same figures per week from the table (GET /review/figures).
-    const billable = appMetric("finalize", "EpisodesFinalized", "Sum", "Billable", { outcome: "billable" });
-    const withTime = appMetric("finalize", "EpisodesWithClinicianTime", "Sum", "With clinician time");
+    // Net counts: an episode decided again takes back its earlier count, so each counts once, as last decided.
+    const billable = appMetric("finalize", "CaptureEpisodes", "Sum", "Billable", { outcome: "billable" });
+    const withTime = appMetric("finalize", "CaptureEpisodesWithTime", "Sum", "With clinician time");
     this.dashboard.addWidgets(
       new cloudwatch.TextWidget({ markdown: "## Capture", width: 24, height: 1 }),
       graph(
         "Episodes by outcome per week",
         [
           new cloudwatch.MathExpression({
-            expression: `SEARCH('{${METRICS_NAMESPACE},outcome,service} MetricName="EpisodesFinalized"', 'Sum', 604800)`,
+            expression: `SEARCH('{${METRICS_NAMESPACE},outcome,service} MetricName="CaptureEpisodes"', 'Sum', 604800)`,
             usingMetrics: {},
             label: `\${PROP('Dim.outcome')}`,
             period: Duration.days(7),
@@ -647,7 +648,7 @@ export class Monitoring extends Construct {
         ],
         8,
       ),
-      graph("Why episodes did not bill", [breakdown("EpisodesNotBilled", ["reason"])], 8),
+      graph("Why episodes did not bill", [breakdown("CaptureEpisodesNotBilled", ["reason"])], 8),
       graph("Open review items by kind", [breakdown("OpenReviewItems", ["kind"])], 12, [
         new cloudwatch.MathExpression({
           expression: `SEARCH('{${METRICS_NAMESPACE},kind,service} MetricName="OldestOpenReviewItemHours"', 'Maximum', 300)`,

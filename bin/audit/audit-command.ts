@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { auditPacketHtml } from "../../functions/review/audit-packet.js";
 import { ClaimLineNotFoundError, ReviewService } from "../../functions/review/review-service.js";
 import { DynamoAuditStore } from "../../functions/store/audit-store.js";
+import { CurrentTenantConfig, DynamoTenantConfigStore } from "../../functions/store/config-store.js";
 import { DynamoFiguresStore } from "../../functions/store/figures-store.js";
 import { DynamoReviewStore } from "../../functions/store/review-store.js";
 import type { OpsOutput } from "../ops/command-output.js";
@@ -62,6 +63,7 @@ export async function runAudit(args: readonly string[], env: AuditEnvironment): 
     env.err(`audit: ${table.where}`);
     const { documents, tableName } = table;
     const service = new ReviewService({
+      tenant: new CurrentTenantConfig(new DynamoTenantConfigStore(documents, tableName)),
       reviews: new DynamoReviewStore(documents, tableName),
       audit: new DynamoAuditStore(documents, tableName),
       figures: new DynamoFiguresStore(documents, tableName),

@@ -157,6 +157,7 @@ export class LocalPipeline {
       settleHours: async () => (await tenant.get()).config.settleHours,
     });
     this.review = new ReviewService({
+      tenant,
       reviews: new DynamoReviewStore(documents, tableName),
       audit: new DynamoAuditStore(documents, tableName),
       figures: new DynamoFiguresStore(documents, tableName),

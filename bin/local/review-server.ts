@@ -40,6 +40,10 @@ export function send(response: ServerResponse, answer: ReviewResponse): void {
   response.end(answer.body);
 }
 
+/** `localhost`, `127.0.0.1` or `[::1]`, on any port. */
+export const isLoopbackHost = (host: string | undefined): boolean =>
+  host !== undefined && /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(host);
+
 const bearerMatches = (header: string | undefined, token: string): boolean => {
   const given = Buffer.from(header ?? "");
   const expected = Buffer.from(`Bearer ${token}`);
@@ -58,6 +62,11 @@ export async function serveReview(
 ): Promise<void> {
   const url = new URL(request.url ?? "/", "http://localhost");
   const headers = headersOf(request);
+  // The token is public: a page of another site that made its name resolve here (DNS rebinding) is refused.
+  if (!isLoopbackHost(headers.host)) {
+    send(response, problem(421, "misdirected", "The local review API answers only on a loopback address"));
+    return;
+  }
   if (!OPEN_PATHS.has(url.pathname) && !bearerMatches(headers.authorization, token)) {
     const answer = problem(401, "unauthorized", "The review API needs the development token", {
       path: "headers.authorization",

@@ -62,12 +62,9 @@ export async function startReviewConsole(options: ReviewConsoleOptions): Promise
       );
       return;
     }
-    if (
-      request.method !== "GET" &&
-      request.method !== "HEAD" &&
-      headers["sec-fetch-site"] !== undefined &&
-      headers["sec-fetch-site"] !== "same-origin"
-    ) {
+    // A cross-site navigation, image or no-cors fetch: refused whatever its method, before anything is signed.
+    const site = headers["sec-fetch-site"];
+    if (site !== undefined && site !== "same-origin" && site !== "none") {
       send(
         response,
         problem(403, "cross-origin", "Requests from another site are refused", {
@@ -76,10 +73,12 @@ export async function startReviewConsole(options: ReviewConsoleOptions): Promise
       );
       return;
     }
-    if (
-      request.method === "GET" &&
-      (url.pathname === "/" || url.pathname === "/review" || url.pathname === "/review/")
-    ) {
+    if (request.method === "GET" && (url.pathname === "/" || url.pathname === "/review")) {
+      response.writeHead(302, { location: "/review/", "cache-control": "no-store" });
+      response.end();
+      return;
+    }
+    if (request.method === "GET" && url.pathname === "/review/") {
       response.writeHead(200, {
         "content-type": "text/html; charset=utf-8",
         "cache-control": "no-store",
@@ -124,9 +123,12 @@ export async function startReviewConsole(options: ReviewConsoleOptions): Promise
       redirect: "error",
       signal: AbortSignal.timeout(30_000),
     });
+    // The answer holds PHI: never framed, sniffed or cached, and no script of its own (the audit page has none).
     response.writeHead(answer.status, {
       "content-type": answer.headers.get("content-type") ?? "application/octet-stream",
       "cache-control": "no-store",
+      "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+      "x-content-type-options": "nosniff",
     });
     response.end(Buffer.from(await answer.arrayBuffer()));
   };

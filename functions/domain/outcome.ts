@@ -149,7 +149,11 @@ export function decideEpisode(
     if (at < draft.start || at >= draft.end) continue;
     const related =
       config.laterVisit === "any-visit" ? "related" : relatedness(visit, allDiagnoses, attested, used);
-    if (related === "unknown") applicable.add("relatedness-unknown");
+    // A visit whose relatedness is unknown is evidence too: the biller decides it (R19) by its id.
+    if (related === "unknown") {
+      applicable.add("relatedness-unknown");
+      evidenceVisits.push(visit.id);
+    }
     if (related === "related" && bundledVisit === undefined) {
       bundledVisit = { visitId: visit.id, minutes: totalMinutes };
       evidenceVisits.push(visit.id);
@@ -165,7 +169,10 @@ export function decideEpisode(
     const at = toMillis(visit.at);
     if (at < priorFrom || at >= draft.start) continue;
     const related = relatedness(visit, allDiagnoses, attested, used);
-    if (related === "unknown") applicable.add("relatedness-unknown");
+    if (related === "unknown") {
+      applicable.add("relatedness-unknown");
+      evidenceVisits.push(visit.id);
+    }
     if (related === "related" && priorVisitId === undefined) {
       priorVisitId = visit.id;
       evidenceVisits.push(visit.id);

@@ -58,6 +58,41 @@ export function sentLines(view: PatientView, from: number, context: DecisionCont
     .map((head) => head.line as ClaimLine);
 }
 
+/** What a decision changes in the capture metrics: net counts, negative where an earlier decision is undone. */
+export interface CaptureDelta {
+  outcomes: Record<string, number>;
+  notBilled: Record<string, number>;
+  withTime: number;
+  minutes: Record<string, number>;
+}
+
+export const emptyCapture = (): CaptureDelta => ({ outcomes: {}, notBilled: {}, withTime: 0, minutes: {} });
+
+/** Adds (sign 1) or takes away (sign -1) one decision's count. */
+export function addCounted(delta: CaptureDelta, counted: EpisodeHead["counted"], sign: 1 | -1): void {
+  if (counted === undefined) return;
+  const add = (into: Record<string, number>, key: string, by: number) => {
+    const next = (into[key] ?? 0) + by;
+    if (next === 0) delete into[key];
+    else into[key] = next;
+  };
+  add(delta.outcomes, counted.outcome, sign);
+  if (counted.outcome !== "billable")
+    for (const reason of counted.reasons) add(delta.notBilled, reason, sign);
+  if (counted.withTime) delta.withTime += sign;
+  for (const [practitionerId, minutes] of Object.entries(counted.minutes))
+    add(delta.minutes, practitionerId, sign * minutes);
+}
+
+const countedOf = (episode: Episode): NonNullable<EpisodeHead["counted"]> => ({
+  outcome: episode.outcome,
+  reasons: [...episode.reasons],
+  withTime: episode.totalSeconds > 0,
+  minutes: Object.fromEntries(
+    episode.minutesByClinician.map((clinician) => [clinician.practitionerId, clinician.minutes]),
+  ),
+});
+
 export interface PlannedDecision {
   /** Undefined when the decision changes nothing stored (a marker already accounted for, read again). */
   commit?: Commit;
@@ -65,6 +100,8 @@ export interface PlannedDecision {
   finalized: Episode[];
   /** Unknown clinicians' time this decision accounts for the first time (R4, R18), for the metric. */
   unknownTime: UnknownClinicianTime[];
+  /** What the records it writes change in the capture metrics (only what is committed counts). */
+  capture: CaptureDelta;
 }
 
 export function planDecision(
@@ -86,6 +123,7 @@ export function planDecision(
   const records: EpisodeRecordWrite[] = [];
   const reviews: ReviewWrite[] = [];
   const figures: FigureWrite[] = [];
+  const capture = emptyCapture();
   const finalized: Episode[] = [];
   const produced = new Set<string>();
   for (const episode of result.episodes) {
@@ -104,9 +142,12 @@ export function planDecision(
       digest: decisionDigest(episode),
       line: line ?? previous?.line,
       ...(episode.outcome === "needs-review" && { review: true as const }),
+      counted: countedOf(episode),
     };
     const changed = previous === undefined || !previous.current || previous.digest !== head.digest;
     if (!changed && line === undefined) continue;
+    addCounted(capture, previous?.current ? previous.counted : undefined, -1);
+    addCounted(capture, head.counted, 1);
     if (changed && episode.status === "due") finalized.push(episode);
     if (head.review || previous?.review)
       reviews.push({
@@ -176,8 +217,15 @@ export function planDecision(
       episodeId: previous.episodeId,
       expiresAt: expiresAt(previous.end),
     });
+    addCounted(capture, previous.counted, -1);
     records.push({
-      head: { ...previous, current: false, review: undefined, line: line ?? previous.line },
+      head: {
+        ...previous,
+        current: false,
+        review: undefined,
+        counted: undefined,
+        line: line ?? previous.line,
+      },
       record: {
         decision: "superseded",
         decidedAt,
@@ -251,7 +299,7 @@ export function planDecision(
     view.state !== undefined &&
     view.state.pending?.dueAt === pending?.dueAt &&
     view.state.pending?.changedAt === pending?.changedAt;
-  if (unchanged) return { finalized, unknownTime };
+  if (unchanged) return { finalized, unknownTime, capture: emptyCapture() };
   return {
     commit: {
       patientId: view.patientId,
@@ -267,6 +315,7 @@ export function planDecision(
     },
     finalized,
     unknownTime,
+    capture,
   };
 }
 

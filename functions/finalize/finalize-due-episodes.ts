@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
 import type { ClaimLine } from "../domain/claim-line.js";
-import type { TenantConfig } from "../domain/config.js";
+import { rosterByPractitioner, rosterEntryOn, type TenantConfig } from "../domain/config.js";
 import { type DateRange, redecisions } from "../domain/config-changes.js";
 import { decisionStart, lookbackSince, inScope as needed, scopeReach } from "../domain/decision-scope.js";
 import { decideEpisodes, type EngineResult } from "../domain/engine.js";
 import type { ThreadRoot } from "../domain/episodes.js";
-import type { Outcome, Reason } from "../domain/outcome.js";
-import { DAY } from "../domain/time.js";
+import type { Outcome } from "../domain/outcome.js";
+import { DAY, localDate } from "../domain/time.js";
 import type { ClaimSink } from "../queue/claims-sender.js";
 import type { TenantConfigSource, TenantConfigStore } from "../store/config-store.js";
 import type {
@@ -20,7 +20,14 @@ import { CorruptItemError } from "../store/errors.js";
 import type { DynamoFiguresStore } from "../store/figures-store.js";
 import type { Quarantine, QuarantinedPatient } from "../store/quarantine-store.js";
 import { ALWAYS_READ, allDueShards } from "../store/table-design.js";
-import { type DecisionContext, decidedWindow, planDecision, sentLines } from "./decision-records.js";
+import {
+  type CaptureDelta,
+  type DecisionContext,
+  decidedWindow,
+  emptyCapture,
+  planDecision,
+  sentLines,
+} from "./decision-records.js";
 
 export interface FinalizeDependencies {
   store: EpisodeStore;
@@ -70,12 +77,13 @@ export interface FinalizeReport {
   unknownClinicianMinutes: number;
   /** Patients made due again because a new configuration version put a clinician in force on their dates (R18). */
   patientsRechecked: number;
-  /** Of the episodes finalized, those with clinician time (the capture rate's denominator, issue 15). */
-  episodesWithClinicianTime: number;
-  /** Of the episodes finalized that did not bill, each reason they list, counted. */
-  episodesNotBilled: Partial<Record<Reason, number>>;
-  /** Minutes of the episodes finalized, by practitioner id (no PHI): logged, not a metric (one per clinician). */
-  clinicianMinutes: Record<string, number>;
+  /**
+   * What this run's decisions changed in the capture figures (issue 15), net: an episode decided again takes back
+   * what its earlier decision counted, so summed over time each episode counts once, as last decided. Episodes by
+   * outcome, those with clinician time, the reasons of those that do not bill, and minutes by practitioner id (no
+   * PHI: logged, not a metric, one per clinician).
+   */
+  capture: CaptureDelta;
   /** Open worklist items after the run, by kind, with the oldest one's age in hours (when counted). */
   openReviewItems?: Array<{ kind: string; open: number; oldestAgeHours: number | null }>;
 }
@@ -111,9 +119,7 @@ export async function finalizeDueEpisodes(deps: FinalizeDependencies): Promise<F
     patientsRetrying: 0,
     unknownClinicianMinutes: 0,
     patientsRechecked: 0,
-    episodesWithClinicianTime: 0,
-    episodesNotBilled: {},
-    clinicianMinutes: {},
+    capture: emptyCapture(),
   };
   const tenant = await deps.tenant.get();
   const context: DecisionContext = {
@@ -231,9 +237,28 @@ async function actOnConfigChanges(
   }
   const patients = [...due].map(([patientId, changedAt]) => ({ patientId, changedAt }));
   await deps.store.recheck(patients, tenant.version, context.now);
+  // Unattributed time a version now covers is decided again by the re-check; its worklist item is resolved here,
+  // since no decision names time it attributes.
+  const roster = rosterByPractitioner(tenant.config);
+  await deps.store.resolveCoveredTime?.(
+    patients.map((patient) => patient.patientId),
+    (practitionerId, at) =>
+      rosterEntryOn(roster, practitionerId, localDate(at, tenant.config.timezone)) !== undefined,
+    tenant.version,
+  );
   // Another run that acted on the same versions wrote the same re-checks: either one's progress will do.
   await deps.store.recordConfigProgress(tenant.version, acted);
   return patients.length;
+}
+
+function mergeCapture(into: CaptureDelta, delta: CaptureDelta): void {
+  const merge = (a: Record<string, number>, b: Record<string, number>) => {
+    for (const [key, value] of Object.entries(b)) a[key] = (a[key] ?? 0) + value;
+  };
+  merge(into.outcomes, delta.outcomes);
+  merge(into.notBilled, delta.notBilled);
+  merge(into.minutes, delta.minutes);
+  into.withTime += delta.withTime;
 }
 
 /** The UTC midnight starting a practice-local date's calendar day (within a day of its local start). */
@@ -322,15 +347,9 @@ async function preparePatient(
     report.conflicts += 1;
     return undefined;
   }
-  for (const episode of plan.finalized) {
+  for (const episode of plan.finalized)
     report.episodesFinalized[episode.outcome] = (report.episodesFinalized[episode.outcome] ?? 0) + 1;
-    if (episode.totalSeconds > 0) report.episodesWithClinicianTime += 1;
-    if (episode.outcome !== "billable")
-      for (const reason of episode.reasons)
-        report.episodesNotBilled[reason] = (report.episodesNotBilled[reason] ?? 0) + 1;
-    for (const { practitionerId, minutes } of episode.minutesByClinician)
-      report.clinicianMinutes[practitionerId] = (report.clinicianMinutes[practitionerId] ?? 0) + minutes;
-  }
+  mergeCapture(report.capture, plan.capture);
   report.unknownClinicianMinutes += Math.floor(
     plan.unknownTime.reduce((seconds, time) => seconds + time.seconds, 0) / 60,
   );

@@ -48,14 +48,20 @@ export function createFinalizeHandler(
     // R18: time no roster entry covered (counted, never dropped), and patients a configuration change re-opened.
     metrics.addMetric("UnknownClinicianMinutes", MetricUnit.Count, report.unknownClinicianMinutes);
     metrics.addMetric("PatientsRechecked", MetricUnit.Count, report.patientsRechecked);
-    // Capture (issue 15): the dashboard's capture rate is billable / episodes with clinician time; the reasons
-    // episodes did not bill are a closed list, so a dimension each.
-    metrics.addMetric("EpisodesWithClinicianTime", MetricUnit.Count, report.episodesWithClinicianTime);
-    for (const [reason, count] of Object.entries(report.episodesNotBilled)) {
-      const metric = metrics.singleMetric();
-      metric.addDimension("reason", reason);
-      metric.addMetric("EpisodesNotBilled", MetricUnit.Count, count);
-    }
+    // Capture (issue 15), net of earlier decisions of the same episodes (an episode counts once, as last
+    // decided): episodes by outcome, those with clinician time (the capture rate is billable / with time), and the
+    // reasons of those not billed, a closed list, so a dimension each.
+    const { capture } = report;
+    metrics.addMetric("CaptureEpisodesWithTime", MetricUnit.Count, capture.withTime);
+    for (const [dimension, name, counts] of [
+      ["outcome", "CaptureEpisodes", capture.outcomes],
+      ["reason", "CaptureEpisodesNotBilled", capture.notBilled],
+    ] as const)
+      for (const [value, count] of Object.entries(counts)) {
+        const metric = metrics.singleMetric();
+        metric.addDimension(dimension, value);
+        metric.addMetric(name, MetricUnit.Count, count);
+      }
     // A single metric is flushed at its first value: one per metric and kind.
     for (const item of report.openReviewItems ?? [])
       for (const [name, value] of [
@@ -68,9 +74,9 @@ export function createFinalizeHandler(
       }
     // Minutes per clinician: one log line each (a metric per clinician would cost per practitioner per month);
     // the dashboard sums them with Logs Insights. Practitioner ids and minutes only: no patient.
-    for (const [practitionerId, minutes] of Object.entries(report.clinicianMinutes))
+    for (const [practitionerId, minutes] of Object.entries(capture.minutes))
       logger.info("clinician minutes", { practitionerId, minutes });
-    const { clinicianMinutes: _byClinician, ...summary } = report;
+    const { capture: _capture, ...summary } = report;
     logger.info("finalizer run", { ...summary });
   };
 

@@ -22,3 +22,14 @@ export class ResolutionConflictError extends ReviewError {
     this.name = "ResolutionConflictError";
   }
 }
+
+/** The resolution names something the item does not hold (a visit, a practitioner): 400 with the field's path. */
+export class InvalidResolutionError extends ReviewError {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`${path}: ${reason}`, 400);
+    this.name = "InvalidResolutionError";
+  }
+}

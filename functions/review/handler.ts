@@ -19,6 +19,7 @@ const tenant = new CurrentTenantConfig(new DynamoTenantConfigStore(documents, ta
 /** Lambda entry point: configuration is read and validated once, at cold start. */
 export const handler = createReviewHandler(
   new ReviewService({
+    tenant,
     reviews: new DynamoReviewStore(documents, tableName),
     audit: new DynamoAuditStore(documents, tableName),
     figures: new DynamoFiguresStore(documents, tableName),

@@ -2,7 +2,7 @@ import * as z from "zod";
 import { InvalidCursorError } from "../store/review-store.js";
 import { reviewStatuses } from "../store/table-design.js";
 import { auditPacketHtml, auditPacketSchema } from "./audit-packet.js";
-import { ReviewError } from "./errors.js";
+import { InvalidResolutionError, ReviewError } from "./errors.js";
 import { captureFiguresSchema } from "./figures.js";
 import { resolutionRequestSchema } from "./resolution.js";
 import { reviewPageCsp, reviewPageHtml } from "./review-page.js";
@@ -116,7 +116,10 @@ export async function handleReviewRequest(
 ): Promise<ReviewResponse> {
   const { method, path } = request;
   try {
-    if (method === "GET" && (path === "/review" || path === "/review/"))
+    // The page calls the API by relative URLs: it must be loaded from `/review/`.
+    if (method === "GET" && path === "/review")
+      return { statusCode: 301, headers: { location: "review/", "cache-control": "no-store" }, body: "" };
+    if (method === "GET" && path === "/review/")
       return {
         statusCode: 200,
         headers: {
@@ -194,6 +197,13 @@ export async function handleReviewRequest(
       return problem(400, "invalid-request", "The cursor is not one this listing gave out", {
         path: "query.cursor",
       });
+    if (error instanceof InvalidResolutionError)
+      return problem(400, "invalid-request", "The resolution is not valid for this item", {
+        path: error.path,
+        detail: error.message,
+        errors: [{ path: error.path, message: error.reason }],
+      });
+    if (error instanceof URIError) return problem(404, "not-found", "Not found");
     if (error instanceof ReviewError) {
       const reason =
         error.statusCode === 404 ? "not-found" : error.statusCode === 409 ? "conflict" : "review-error";

@@ -2,12 +2,13 @@ import { randomBytes } from "node:crypto";
 import { DateTime } from "luxon";
 import type { Attestation } from "../domain/facts.js";
 import { attestationIdPrefix, type DynamoAuditStore } from "../store/audit-store.js";
+import type { TenantConfigSource } from "../store/config-store.js";
 import type { FactWriter } from "../store/fact-store.js";
 import type { DynamoFiguresStore } from "../store/figures-store.js";
 import type { DynamoReviewStore, ReviewItem } from "../store/review-store.js";
 import type { ReviewStatus } from "../store/table-design.js";
 import { type AuditPacket, attestationIdsOf, auditPacket } from "./audit-packet.js";
-import { ResolutionConflictError, ReviewError } from "./errors.js";
+import { InvalidResolutionError, ResolutionConflictError, ReviewError } from "./errors.js";
 import { type CaptureFigures, captureFigures } from "./figures.js";
 import { attestationOf, type ResolutionRequest } from "./resolution.js";
 
@@ -19,6 +20,8 @@ import { attestationOf, type ResolutionRequest } from "./resolution.js";
  */
 
 export interface ReviewServiceDependencies {
+  /** The tenant configuration in force: the roster a clinician mapping must name, the practice's calendar. */
+  tenant: TenantConfigSource;
   reviews: DynamoReviewStore;
   audit: DynamoAuditStore;
   figures: DynamoFiguresStore;
@@ -80,7 +83,14 @@ export class ReviewService {
       );
     const subject = key.subject as string;
     const now = this.deps.now().toISOString();
-    const evidence = item.evidence as { unknownActivityIds?: string[]; at?: string; factId?: string };
+    const evidence = item.evidence as {
+      unknownActivityIds?: string[];
+      at?: string;
+      factId?: string;
+      priorVisitId?: string;
+      evidence?: { visits?: string[] };
+    };
+    await this.check(request, item, evidence);
     const attestation = attestationOf(
       request,
       item.kind === "episode"
@@ -109,13 +119,55 @@ export class ReviewService {
     return { item, attestation };
   }
 
+  /**
+   * A resolution must answer what the item needs: 409 when its action answers none of the item's reasons (the
+   * decision would not change), 400 naming the field when it names what the item does not hold (a visit the
+   * decision did not consider, a practitioner the roster does not hold).
+   */
+  private async check(
+    request: ResolutionRequest,
+    item: ReviewItem,
+    evidence: { priorVisitId?: string; evidence?: { visits?: string[] } },
+  ): Promise<void> {
+    const reasons = new Set(item.reasons);
+    const answers: Record<ResolutionRequest["action"], readonly string[] | undefined> = {
+      "record-consent": ["consent-missing"],
+      "supply-diagnoses": ["diagnosis-missing", "relatedness-unknown"],
+      "decide-relatedness": ["relatedness-unknown"],
+      "map-clinician": ["unknown-clinician"],
+      // Whatever the reasons: a biller may always decide an episode is not billed.
+      "do-not-bill": undefined,
+    };
+    const needed = answers[request.action];
+    if (needed !== undefined && !needed.some((reason) => reasons.has(reason)))
+      throw new ResolutionConflictError(
+        request.action,
+        `the item needs none of what it answers (${needed.join(", ")}); its reasons are ${item.reasons.join(", ") || "none"}`,
+      );
+    if (request.action === "decide-relatedness") {
+      const visits = new Set([
+        ...(evidence.evidence?.visits ?? []),
+        ...(evidence.priorVisitId === undefined ? [] : [evidence.priorVisitId]),
+      ]);
+      if (!visits.has(request.priorVisitId))
+        throw new InvalidResolutionError("priorVisitId", "not a visit this episode's decision considered");
+    }
+    if (request.action === "map-clinician") {
+      const { config } = await this.deps.tenant.get();
+      if (!config.roster.some((entry) => entry.practitionerId === request.practitionerId))
+        throw new InvalidResolutionError("practitionerId", "not a practitioner of the roster in force");
+    }
+  }
+
   /** The capture figures of the last `weeks` ISO weeks (this one included) and the open items' ages. */
   async figures(weeks: number): Promise<CaptureFigures> {
     const now = this.deps.now();
+    // Weeks of the practice's calendar, as the finalizer names them (the window start's local ISO week).
+    const { config } = await this.deps.tenant.get();
     const names = Array.from(
       { length: weeks },
       (_, back) =>
-        DateTime.fromJSDate(now, { zone: "utc" })
+        DateTime.fromJSDate(now, { zone: config.timezone })
           .minus({ weeks: weeks - 1 - back })
           .toISOWeekDate()
           ?.slice(0, 8) ?? "",

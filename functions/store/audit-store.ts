@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { BatchGetCommand, type DynamoDBDocumentClient, paginateQuery } from "@aws-sdk/lib-dynamodb";
 import { type Fact, factSchema } from "../domain/facts.js";
 import { CorruptItemError } from "./errors.js";
@@ -33,10 +34,12 @@ export interface ClaimLineHistory {
 const BATCH_GET_LIMIT = 100;
 
 /**
- * Attestation ids the review API gives: `att:<subject>:<instant>:<random>`, so the attestations about one
- * episode or one unattributed activity are a key range of the patient's partition.
+ * Attestation ids the review API gives: `att:<hash of the subject>:<instant>:<random>` (at most 73 characters,
+ * whatever the subject), so the attestations about one episode or one unattributed activity are a key range of
+ * the patient's partition.
  */
-export const attestationIdPrefix = (subject: string): string => `att:${subject}:`;
+export const attestationIdPrefix = (subject: string): string =>
+  `att:${createHash("sha256").update(subject).digest("hex").slice(0, 32)}:`;
 
 export class DynamoAuditStore {
   constructor(

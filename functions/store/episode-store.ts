@@ -41,6 +41,7 @@ import {
   reviewIdKey,
   reviewItemIdOf,
   reviewSortKey,
+  reviewSubject,
   STATE_SORT_KEY,
   tableDesign,
   unattributedSortKey,
@@ -73,6 +74,18 @@ export const episodeHeadSchema = z.object({
   line: claimLineSchema.optional(),
   /** Set when the decision was `needs-review`: the episode is on the worklist (issue 15). */
   review: z.literal(true).optional(),
+  /**
+   * What this decision counts for in the capture metrics (issue 15): the next decision of the episode counts the
+   * difference, so an episode decided again counts once, with its latest decision.
+   */
+  counted: z
+    .object({
+      outcome: z.string(),
+      reasons: z.array(z.string()),
+      withTime: z.boolean(),
+      minutes: z.record(z.string(), z.number()),
+    })
+    .optional(),
 });
 export type EpisodeHead = z.infer<typeof episodeHeadSchema>;
 
@@ -235,6 +248,15 @@ export interface EpisodeStore {
   configProgress(): Promise<number | undefined>;
   /** Records that the finalizer acted on `version`; false when another run moved it first. */
   recordConfigProgress(version: number, previous: number | undefined): Promise<boolean>;
+  /**
+   * R18: the open worklist items of these patients' unattributed time (issue 15) whose practitioner `covers` on
+   * its instant, moved to resolved by configuration `version`. Returns how many.
+   */
+  resolveCoveredTime?(
+    patientIds: readonly string[],
+    covers: (practitionerId: string, at: number) => boolean,
+    version: number,
+  ): Promise<number>;
 }
 
 /** DynamoDB's limit of actions in one TransactWriteItems. */
@@ -540,6 +562,67 @@ export class DynamoEpisodeStore implements EpisodeStore {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
+  }
+
+  async resolveCoveredTime(
+    patientIds: readonly string[],
+    covers: (practitionerId: string, at: number) => boolean,
+    version: number,
+  ): Promise<number> {
+    let resolved = 0;
+    for (const patientId of patientIds) {
+      const open = await this.query({
+        TableName: this.tableName,
+        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :open)",
+        ExpressionAttributeNames: { "#pk": tableDesign.partitionKey, "#sk": tableDesign.sortKey },
+        ExpressionAttributeValues: {
+          ":pk": REVIEW_KEY,
+          ":open": reviewSortKey("open", patientId, reviewSubject.unattributedTime("")),
+        },
+        ConsistentRead: true,
+      });
+      for (const item of open) {
+        const held = JSON.parse(String(item.item)) as { practitionerId?: string; at?: string };
+        if (held.practitionerId === undefined || held.at === undefined) continue;
+        if (!covers(held.practitionerId, Date.parse(held.at))) continue;
+        const subject = String(item.subject);
+        try {
+          await this.client.send(
+            new TransactWriteCommand({
+              TransactItems: [
+                {
+                  Delete: {
+                    TableName: this.tableName,
+                    Key: {
+                      [tableDesign.partitionKey]: REVIEW_KEY,
+                      [tableDesign.sortKey]: item[tableDesign.sortKey],
+                    },
+                    ConditionExpression: "attribute_exists(#pk)",
+                    ExpressionAttributeNames: { "#pk": tableDesign.partitionKey },
+                  },
+                },
+                {
+                  Put: {
+                    TableName: this.tableName,
+                    Item: {
+                      ...item,
+                      [tableDesign.sortKey]: reviewSortKey("resolved", patientId, subject),
+                      status: "resolved",
+                      item: JSON.stringify({ ...held, resolvedBy: { configVersion: version } }),
+                    },
+                  },
+                },
+              ],
+            }),
+          );
+          resolved += 1;
+        } catch (error) {
+          // Resolved meanwhile (a biller's mapping): nothing left to do.
+          if ((error as Error).name !== "TransactionCanceledException") throw error;
+        }
+      }
+    }
+    return resolved;
   }
 
   private async query(input: QueryCommandInput): Promise<Record<string, unknown>[]> {

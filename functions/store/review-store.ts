@@ -131,14 +131,16 @@ export class DynamoReviewStore {
       if (at.phase === "quarantine") {
         // Few at any time (each waits for an operator): read whole, continued after the last one given.
         const after = at.after;
-        const all = (await this.quarantined()).map(quarantinedItem);
-        const from = after === undefined ? 0 : all.findIndex((item) => item.id === after) + 1;
-        if (after !== undefined && from === 0) throw new InvalidCursorError();
-        const page = all.slice(from, from + limit - items.length);
+        // In id order, continued after the last id given: a patient released meanwhile changes nothing.
+        const all = (await this.quarantined())
+          .map(quarantinedItem)
+          .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        const rest = after === undefined ? all : all.filter((item) => item.id > after);
+        const page = rest.slice(0, limit - items.length);
         items.push(...page);
         const last = page.at(-1);
         at =
-          from + page.length < all.length && last !== undefined
+          page.length < rest.length && last !== undefined
             ? { phase: "quarantine", after: last.id }
             : undefined;
         break;

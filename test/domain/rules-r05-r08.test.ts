@@ -832,6 +832,8 @@ describe("R8 related visit in the prior 7 days", () => {
     expect(episode.reasons).toEqual(["relatedness-unknown"]);
     expect(episode.priorVisitId).toBeUndefined();
     expect(episode.claimLine).toBeUndefined();
+    // The visit in question is evidence: a biller decides its relatedness by its id (R19).
+    expect(episode.evidence.visits).toEqual(["v1"]);
   });
 
   it("R8: an episode without diagnosis codes makes relatedness unknown and is diagnosis-missing", () => {
@@ -902,6 +904,8 @@ describe("R8 related visit in the prior 7 days", () => {
     expect(episode.outcome).toBe("needs-review");
     expect(episode.reasons).toEqual(["relatedness-unknown"]);
     expect(episode.priorVisitId).toBeUndefined();
+    // Only the uncoded one is in question (the J06.9 visit is unrelated, so it decides nothing).
+    expect(episode.evidence.visits).toEqual(["v2"]);
   });
 
   for (const [relatedAt, uncodedAt] of [

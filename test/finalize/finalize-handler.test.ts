@@ -140,8 +140,12 @@ describe("the finalize handler", () => {
       .filter((line: string) => line.includes('"_aws"'))
       .map((line: string) => JSON.parse(line));
     const lines = info.mock.calls.map((call: unknown[]) => String(call[0]));
-    expect(documents.find((d: Record<string, unknown>) => "EpisodesWithClinicianTime" in d)).toMatchObject({
-      EpisodesWithClinicianTime: 1,
+    expect(documents.find((d: Record<string, unknown>) => "CaptureEpisodesWithTime" in d)).toMatchObject({
+      CaptureEpisodesWithTime: 1,
+    });
+    expect(documents.find((d: Record<string, unknown>) => "CaptureEpisodes" in d)).toMatchObject({
+      CaptureEpisodes: 1,
+      outcome: "billable",
     });
     const byKind = (name: string) =>
       documents

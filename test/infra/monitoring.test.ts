@@ -453,10 +453,10 @@ it("keeps the dashboard's breakdowns and the business line", () => {
 it("shows the capture figures (issue 15): outcomes per week, capture rate, reasons not billed, open items, minutes per clinician", () => {
   const dashboard = JSON.stringify(Object.values(template.findResources("AWS::CloudWatch::Dashboard"))[0]);
   for (const shown of [
-    String.raw`{portaltime,outcome,service} MetricName=\\\"EpisodesFinalized\\\"', 'Sum', 604800)`,
+    String.raw`{portaltime,outcome,service} MetricName=\\\"CaptureEpisodes\\\"', 'Sum', 604800)`,
     "100 * billable / withTime",
-    "EpisodesWithClinicianTime",
-    String.raw`{portaltime,reason,service} MetricName=\\\"EpisodesNotBilled\\\"`,
+    "CaptureEpisodesWithTime",
+    String.raw`{portaltime,reason,service} MetricName=\\\"CaptureEpisodesNotBilled\\\"`,
     String.raw`{portaltime,kind,service} MetricName=\\\"OpenReviewItems\\\"`,
     String.raw`{portaltime,kind,service} MetricName=\\\"OldestOpenReviewItemHours\\\"`,
     String.raw`filter message = \\\"clinician minutes\\\"`,

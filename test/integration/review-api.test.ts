@@ -1,6 +1,7 @@
 import { describe, expect, inject, it } from "vitest";
 import { runAudit } from "../../bin/audit/audit-command.js";
 import type { ClaimLine } from "../../functions/domain/claim-line.js";
+import type { FinalizeReport } from "../../functions/finalize/finalize-due-episodes.js";
 import { auditPacketSchema } from "../../functions/review/audit-packet.js";
 import { captureFiguresSchema } from "../../functions/review/figures.js";
 import {
@@ -33,6 +34,7 @@ async function reviewWorld(options = CONSENT_REQUIRED) {
   const { tableName } = world.resources;
   let now = AS_OF + HOUR;
   const service = new ReviewService({
+    tenant: options.tenant,
     reviews: new DynamoReviewStore(world.documents, tableName),
     audit: new DynamoAuditStore(world.documents, tableName),
     figures: new DynamoFiguresStore(world.documents, tableName),
@@ -52,7 +54,7 @@ async function reviewWorld(options = CONSENT_REQUIRED) {
       service,
     );
     // biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field, or parsed with their schema
-    const json: any = answer.body.startsWith("<") ? undefined : JSON.parse(answer.body);
+    const json: any = answer.body === "" || answer.body.startsWith("<") ? undefined : JSON.parse(answer.body);
     return { ...answer, json };
   };
   const list = async (status: string) =>
@@ -65,10 +67,11 @@ async function reviewWorld(options = CONSENT_REQUIRED) {
   };
   const resolve = async (patientId: string, body: Record<string, unknown>) =>
     call("POST", `/review/items/${(await itemOf(patientId)).id}/resolutions`, { by: "Pat Biller", ...body });
+  const reports: FinalizeReport[] = [];
   /** The finalizer's next run, an hour after the last step, and the lines it sent. */
   const decideAgain = async (): Promise<ClaimLine[]> => {
     now += HOUR;
-    await world.run(now, options);
+    reports.push(await world.run(now, options));
     return world.takeClaims();
   };
   await world.run(AS_OF, options);
@@ -81,6 +84,7 @@ async function reviewWorld(options = CONSENT_REQUIRED) {
     itemOf,
     resolve,
     decideAgain,
+    reports,
     setNow: (at: number) => (now = at),
   };
 }
@@ -264,11 +268,26 @@ describe("review API (issue 15) against DynamoDB Local", () => {
   });
 
   it("bad input is a 400 naming the field; an unknown item 404; an item resolved or a resolution that does not apply 409", async () => {
-    // Prepare: p8 needs review for consent; p9 is billable (no item); a quarantined patient.
+    // Prepare: p8 needs review for consent; p9 is billable (no item); p13 for relatedness (a prior visit with no
+    // problem code) and p14 for an unknown clinician, both with consent on file; a quarantined patient.
     const review = await reviewWorld();
+    const onFile = (patientId: string) =>
+      consent({ id: `${patientId}-c`, patientId, at: "2025-12-01T12:00:00Z" });
     await review.world.seed([
       ...episode("p8", [{ practitionerId: "dr-adams", minutes: 12 }]),
-      consent({ id: "p8-c", patientId: "p9", at: "2025-12-01T12:00:00Z" }),
+      onFile("p9"),
+      ...episode("p13", [{ practitionerId: "dr-adams", minutes: 12 }]),
+      visit({ id: "p13-v", patientId: "p13", at: "2026-02-27T15:00:00Z", diagnosisCodes: [] }),
+      onFile("p13"),
+      ...episode("p14", [{ practitionerId: "dr-adams", minutes: 12 }]),
+      activity({
+        id: "p14-x",
+        patientId: "p14",
+        at: "2026-03-04T15:00:00Z",
+        practitionerId: "dr-unknown",
+        minutes: 10,
+      }),
+      onFile("p14"),
     ]);
     await review.world.quarantine.add("p-broken", {
       reason: "an unreadable fact item",
@@ -287,12 +306,25 @@ describe("review API (issue 15) against DynamoDB Local", () => {
     const badStatus = await review.call("GET", "/review/items?status=pending");
     const badCursor = await review.call("GET", "/review/items?cursor=bm90IGEgY3Vyc29y");
     const unknownId = await post("bm90LWFuLWlk", { action: "do-not-bill", reason: "x", by: "Pat" });
-    const noSuchItem = await post(
-      Buffer.from(JSON.stringify(["episode", "p9", "ep_00000000000000000000000000000000"])).toString(
-        "base64url",
-      ),
-      { action: "do-not-bill", reason: "x", by: "Pat" },
-    );
+    const noSuchItem = await post(`ri_${"0".repeat(32)}`, { action: "do-not-bill", reason: "x", by: "Pat" });
+    const badEncoding = await post("%E0", { action: "do-not-bill", reason: "x", by: "Pat" });
+    const wrongVisit = await post((await review.itemOf("p13")).id, {
+      action: "decide-relatedness",
+      priorVisitId: "not-a-visit-of-p13",
+      related: false,
+      by: "Pat",
+    });
+    const offRoster = await post((await review.itemOf("p14")).id, {
+      action: "map-clinician",
+      practitionerId: "dr-nobody",
+      by: "Pat",
+    });
+    const answersNothing = await post(item.id, {
+      action: "decide-relatedness",
+      priorVisitId: "p13-v",
+      related: false,
+      by: "Pat",
+    });
     const noUnknownTime = await post(item.id, {
       action: "map-clinician",
       practitionerId: "dr-adams",
@@ -320,10 +352,17 @@ describe("review API (issue 15) against DynamoDB Local", () => {
       expect(answer.body).not.toContain("2026-02-30");
       expect(answer.body).not.toContain("bill-anyway");
     }
-    expect([unknownId, noSuchItem].map((answer) => answer.statusCode)).toEqual([404, 404]);
-    expect([noUnknownTime, quarantined, resolvedAlready].map((answer) => answer.statusCode)).toEqual([
-      409, 409, 409,
+    expect([wrongVisit, offRoster].map(problemOf)).toEqual([
+      { status: 400, type: "application/problem+json", path: "priorVisitId" },
+      { status: 400, type: "application/problem+json", path: "practitionerId" },
     ]);
+    expect([unknownId, noSuchItem, badEncoding].map((answer) => answer.statusCode)).toEqual([404, 404, 404]);
+    expect(
+      [noUnknownTime, answersNothing, quarantined, resolvedAlready].map((answer) => answer.statusCode),
+    ).toEqual([409, 409, 409, 409]);
+    expect(answersNothing.json.title).toContain("consent-missing");
+    const page = await review.call("GET", "/review");
+    expect([page.statusCode, page.headers.location]).toEqual([301, "review/"]);
     expect(resolvedAlready.json.detail ?? resolvedAlready.json.title).toContain("resolved");
   });
 
@@ -499,5 +538,89 @@ describe("review API (issue 15) against DynamoDB Local", () => {
     expect(html.out).toContain("<h1>Audit packet: claim line");
     expect([unknown.code, bad.code]).toEqual([1, 2]);
     expect(unknown.err).toContain("no claim line");
+  });
+  it("capture metrics count each episode once, as last decided: needs review, then billable, then 22 min instead of 12", async () => {
+    // Prepare: 12 min by Dr Adams, no consent: needs review; the consent makes it bill; Dr Evans's late 10 min.
+    const review = await reviewWorld();
+    await review.world.seed(episode("p12", [{ practitionerId: "dr-adams", minutes: 12 }]));
+    await review.decideAgain();
+    await review.resolve("p12", { action: "record-consent", consentDate: "2025-12-01" });
+    await review.decideAgain();
+    await review.world.seed([
+      activity({
+        id: "p12-late",
+        patientId: "p12",
+        at: "2026-03-05T16:00:00Z",
+        practitionerId: "dr-evans",
+        minutes: 10,
+        inResponseTo: "p12-q",
+      }),
+    ]);
+    await review.decideAgain();
+
+    // Act: the net deltas of every run, summed as CloudWatch sums them.
+    const sum = (key: "outcomes" | "notBilled" | "minutes") => {
+      const total: Record<string, number> = {};
+      for (const { capture } of review.reports)
+        for (const [name, value] of Object.entries<number>(capture[key]))
+          total[name] = (total[name] ?? 0) + value;
+      return Object.fromEntries(Object.entries(total).filter(([, value]) => value !== 0));
+    };
+    const withTime = review.reports.reduce((total, { capture }) => total + capture.withTime, 0);
+
+    // Assess: one episode, billable, with time; its 22 minutes by clinician, counted once.
+    expect(sum("outcomes")).toEqual({ billable: 1 });
+    expect(sum("notBilled")).toEqual({});
+    expect(withTime).toBe(1);
+    expect(sum("minutes")).toEqual({ "dr-adams": 12, "dr-evans": 10 });
+    expect(review.reports[0]?.capture.outcomes).toEqual({ "needs-review": 1 });
+  });
+  it("R18: a roster version that adds the unknown clinician resolves the unattributed-time item and the time bills (10 min: 99421)", async () => {
+    // Prepare: only Dr Unknown answered p15's inquiry: no window, the time is unattributed (version 1).
+    const v1 = tenant();
+    const v2 = tenant({
+      roster: [
+        ...v1.roster,
+        { practitionerId: "dr-unknown", npi: "1003000183", credential: "MD", name: "Synthetic Ford" },
+      ],
+    });
+    const stored = (config: typeof v1, version: number) => ({
+      version,
+      config,
+      pushedAt: "",
+      by: "test",
+      digest: "",
+    });
+    const versions = {
+      version: async (n: number) => (n === 1 ? stored(v1, 1) : n === 2 ? stored(v2, 2) : undefined),
+    };
+    const review = await reviewWorld({ tenant: fixedTenantConfig(v1, 1) });
+    await review.world.seed([
+      inquiry({ id: "p15-q", patientId: "p15", at: "2026-03-02T14:00:00Z" }),
+      activity({
+        id: "p15-x",
+        patientId: "p15",
+        at: "2026-03-02T19:00:00Z",
+        practitionerId: "dr-unknown",
+        minutes: 10,
+        inResponseTo: "p15-q",
+      }),
+    ]);
+    await review.world.run(AS_OF + HOUR, { tenant: fixedTenantConfig(v1, 1), configVersions: versions });
+    expect((await review.itemOf("p15")).kind).toBe("unattributed-time");
+
+    // Act: version 2 holds Dr Unknown's roster entry.
+    await review.world.run(AS_OF + 2 * HOUR, { tenant: fixedTenantConfig(v2, 2), configVersions: versions });
+    await review.world.run(AS_OF + 3 * HOUR, { tenant: fixedTenantConfig(v2, 2), configVersions: versions });
+    const lines = await review.world.takeClaims();
+
+    // Assess
+    expect(await review.open()).toEqual([]);
+    const [resolved] = await review.list("resolved");
+    expect(resolved).toMatchObject({
+      kind: "unattributed-time",
+      evidence: { resolvedBy: { configVersion: 2 } },
+    });
+    expect(lines.map(line)).toEqual([["p15", "original", 0, "99421", 10, ["E11.9"]]]);
   });
 });

@@ -49,6 +49,7 @@ describe.skipIf(!hasChromium)("review page in Chromium (issue 15)", () => {
     const { tableName } = world.resources;
     let now = AS_OF + HOUR;
     const service = new ReviewService({
+      tenant: CONSENT_REQUIRED.tenant,
       reviews: new DynamoReviewStore(world.documents, tableName),
       audit: new DynamoAuditStore(world.documents, tableName),
       figures: new DynamoFiguresStore(world.documents, tableName),

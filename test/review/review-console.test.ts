@@ -79,6 +79,9 @@ describe("review console", () => {
     expect(page.headers.get("content-security-policy")).toMatch(/script-src 'sha256-[A-Za-z0-9+/=]+'/);
     expect(await page.text()).toContain("portaltime: review");
     expect([listed.status, posted.status]).toEqual([200, 201]);
+    // What the API answers holds PHI: never framed or sniffed, and it brings no script.
+    expect(listed.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    expect(listed.headers.get("x-content-type-options")).toBe("nosniff");
     expect(seen.map((r) => [r.method, r.url])).toEqual([
       ["GET", "/v1/review/items?status=open"],
       ["POST", "/v1/review/items/abc/resolutions"],
@@ -105,9 +108,38 @@ describe("review console", () => {
     });
     const rebound = await raw(`${base}/review/items`, { headers: { host: `attacker.example:${port}` } });
     const otherPath = await raw(`${base}/webhooks/fhir`);
+    // A cross-site GET (an image, a navigation, a no-cors fetch) carries no Origin, only Sec-Fetch-Site.
+    const crossSiteGet = await raw(`${base}/review/claim-lines/cl_${"0".repeat(32)}`, {
+      headers: { "sec-fetch-site": "cross-site", "sec-fetch-mode": "no-cors" },
+    });
 
     // Assess
-    expect([crossSite.status, rebound.status, otherPath.status]).toEqual([403, 421, 404]);
+    expect([crossSite.status, rebound.status, otherPath.status, crossSiteGet.status]).toEqual([
+      403, 421, 404, 403,
+    ]);
     expect(seen).toEqual([]);
+  });
+});
+
+describe("the local review server", () => {
+  it("answers only requests that name a loopback host (the token is public: DNS rebinding is refused)", async () => {
+    // Prepare: npm start's /review, with a service that must never be reached.
+    const { serveReview } = await import("../../bin/local/review-server.js");
+    const unreachable = new Proxy({}, { get: () => () => Promise.reject(new Error("reached")) });
+    const server = createServer((request, response) => {
+      void serveReview(request, response, unreachable as never, "portaltime-local-review-token");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+
+    // Act
+    const rebound = await raw(`http://127.0.0.1:${port}/review/items`, {
+      headers: { host: `attacker.example:${port}`, authorization: "Bearer portaltime-local-review-token" },
+    });
+    const noToken = await raw(`http://127.0.0.1:${port}/review/items`);
+    server.close();
+
+    // Assess
+    expect([rebound.status, noToken.status]).toEqual([421, 401]);
   });
 });
