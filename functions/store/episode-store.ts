@@ -19,6 +19,7 @@ import type { ThreadRoot } from "../domain/episodes.js";
 import { factDigest } from "../domain/fact-digest.js";
 import { type Fact, factSchema } from "../domain/facts.js";
 import { CorruptItemError } from "./errors.js";
+import { resolveOpenItem } from "./review-resolution.js";
 import {
   ALWAYS_READ,
   CONFIG_PROGRESS_KEY,
@@ -585,41 +586,8 @@ export class DynamoEpisodeStore implements EpisodeStore {
         const held = JSON.parse(String(item.item)) as { practitionerId?: string; at?: string };
         if (held.practitionerId === undefined || held.at === undefined) continue;
         if (!covers(held.practitionerId, Date.parse(held.at))) continue;
-        const subject = String(item.subject);
-        try {
-          await this.client.send(
-            new TransactWriteCommand({
-              TransactItems: [
-                {
-                  Delete: {
-                    TableName: this.tableName,
-                    Key: {
-                      [tableDesign.partitionKey]: REVIEW_KEY,
-                      [tableDesign.sortKey]: item[tableDesign.sortKey],
-                    },
-                    ConditionExpression: "attribute_exists(#pk)",
-                    ExpressionAttributeNames: { "#pk": tableDesign.partitionKey },
-                  },
-                },
-                {
-                  Put: {
-                    TableName: this.tableName,
-                    Item: {
-                      ...item,
-                      [tableDesign.sortKey]: reviewSortKey("resolved", patientId, subject),
-                      status: "resolved",
-                      item: JSON.stringify({ ...held, resolvedBy: { configVersion: version } }),
-                    },
-                  },
-                },
-              ],
-            }),
-          );
+        if (await resolveOpenItem(this.client, this.tableName, item, { configVersion: version }))
           resolved += 1;
-        } catch (error) {
-          // Resolved meanwhile (a biller's mapping): nothing left to do.
-          if ((error as Error).name !== "TransactionCanceledException") throw error;
-        }
       }
     }
     return resolved;

@@ -3,10 +3,10 @@ import {
   GetCommand,
   QueryCommand,
   type QueryCommandOutput,
-  TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { CorruptItemError } from "./errors.js";
+import { resolveOpenItem } from "./review-resolution.js";
 import {
   PATIENT_PREFIX,
   QUARANTINE_KEY,
@@ -273,38 +273,7 @@ export class DynamoReviewStore {
       }),
     );
     if (open.Item === undefined) return false;
-    const item = { ...JSON.parse(String(open.Item.item)), resolvedBy: resolution };
-    try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Delete: {
-                TableName: this.tableName,
-                Key: this.reviewKey("open", patientId, subject),
-                ConditionExpression: "attribute_exists(#pk)",
-                ExpressionAttributeNames: { "#pk": tableDesign.partitionKey },
-              },
-            },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  ...open.Item,
-                  ...this.reviewKey("resolved", patientId, subject),
-                  status: "resolved",
-                  item: JSON.stringify(item),
-                },
-              },
-            },
-          ],
-        }),
-      );
-      return true;
-    } catch (error) {
-      if ((error as Error).name === "TransactionCanceledException") return false;
-      throw error;
-    }
+    return resolveOpenItem(this.client, this.tableName, open.Item, resolution);
   }
 
   private reviewKey(status: ReviewStatus, patientId: string, subject: string) {

@@ -9,14 +9,9 @@ import {
   listResponseSchema,
   type ReviewResponse,
 } from "../../functions/review/review-api.js";
-import { ReviewService } from "../../functions/review/review-service.js";
-import { DynamoAuditStore } from "../../functions/store/audit-store.js";
 import { fixedTenantConfig } from "../../functions/store/config-store.js";
-import { DynamoFactStore } from "../../functions/store/fact-store.js";
-import { DynamoFiguresStore } from "../../functions/store/figures-store.js";
-import { DynamoReviewStore } from "../../functions/store/review-store.js";
 import { activity, consent, inquiry, tenant, visit } from "../support/domain-builders.js";
-import { AS_OF, episode, finalizerWorld } from "../support/finalizer-world.js";
+import { AS_OF, episode, finalizerWorld, reviewServiceOf } from "../support/finalizer-world.js";
 
 /**
  * The review API (issue 15) end to end against DynamoDB Local and the SQS-compatible server: items the real
@@ -31,16 +26,8 @@ const CONSENT_REQUIRED = { tenant: fixedTenantConfig(tenant({ consent: "required
 
 async function reviewWorld(options = CONSENT_REQUIRED) {
   const world = await finalizerWorld();
-  const { tableName } = world.resources;
   let now = AS_OF + HOUR;
-  const service = new ReviewService({
-    tenant: options.tenant,
-    reviews: new DynamoReviewStore(world.documents, tableName),
-    audit: new DynamoAuditStore(world.documents, tableName),
-    figures: new DynamoFiguresStore(world.documents, tableName),
-    facts: new DynamoFactStore(world.documents, { tableName, retentionDays: 2190, settleHours: 48 }),
-    now: () => new Date(now),
-  });
+  const service = reviewServiceOf(world, options.tenant, () => now);
   const call = async (method: string, path: string, body?: unknown, accept = "application/json") => {
     const [pathname, search] = path.split("?");
     const answer = await handleReviewRequest(

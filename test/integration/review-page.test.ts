@@ -5,14 +5,9 @@ import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEV_REVIEW_TOKEN } from "../../bin/local/dev-secrets.js";
 import { serveReview } from "../../bin/local/review-server.js";
-import { ReviewService } from "../../functions/review/review-service.js";
-import { DynamoAuditStore } from "../../functions/store/audit-store.js";
 import { fixedTenantConfig } from "../../functions/store/config-store.js";
-import { DynamoFactStore } from "../../functions/store/fact-store.js";
-import { DynamoFiguresStore } from "../../functions/store/figures-store.js";
-import { DynamoReviewStore } from "../../functions/store/review-store.js";
 import { tenant } from "../support/domain-builders.js";
-import { AS_OF, episode, finalizerWorld } from "../support/finalizer-world.js";
+import { AS_OF, episode, finalizerWorld, reviewServiceOf } from "../support/finalizer-world.js";
 
 /**
  * The biller's page (issue 15) in a real headless browser: Debian's Chromium driven by playwright-core (no
@@ -46,16 +41,8 @@ describe.skipIf(!hasChromium)("review page in Chromium (issue 15)", () => {
   it("lists the consent-missing episode, records the consent through the form, and the line it bills shows in its audit packet", async () => {
     // Prepare: p-page needs review (12 min by Dr Adams, no consent), decided at AS_OF; the page served as npm start does.
     const world = await finalizerWorld();
-    const { tableName } = world.resources;
     let now = AS_OF + HOUR;
-    const service = new ReviewService({
-      tenant: CONSENT_REQUIRED.tenant,
-      reviews: new DynamoReviewStore(world.documents, tableName),
-      audit: new DynamoAuditStore(world.documents, tableName),
-      figures: new DynamoFiguresStore(world.documents, tableName),
-      facts: new DynamoFactStore(world.documents, { tableName, retentionDays: 2190, settleHours: 48 }),
-      now: () => new Date(now),
-    });
+    const service = reviewServiceOf(world, CONSENT_REQUIRED.tenant, () => now);
     await world.seed(episode("p-page", [{ practitionerId: "dr-adams", minutes: 12 }]));
     await world.run(AS_OF, CONSENT_REQUIRED);
     server = createServer((request, response) => {

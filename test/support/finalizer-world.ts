@@ -10,10 +10,14 @@ import {
   finalizeDueEpisodes,
 } from "../../functions/finalize/finalize-due-episodes.js";
 import { SqsClaimSink } from "../../functions/queue/claims-sender.js";
-import { fixedTenantConfig } from "../../functions/store/config-store.js";
+import { ReviewService } from "../../functions/review/review-service.js";
+import { DynamoAuditStore } from "../../functions/store/audit-store.js";
+import { fixedTenantConfig, type TenantConfigSource } from "../../functions/store/config-store.js";
 import { DynamoEpisodeStore, type EpisodeStore } from "../../functions/store/episode-store.js";
 import { DynamoFactStore } from "../../functions/store/fact-store.js";
+import { DynamoFiguresStore } from "../../functions/store/figures-store.js";
 import { DynamoQuarantine } from "../../functions/store/quarantine-store.js";
+import { DynamoReviewStore } from "../../functions/store/review-store.js";
 import { activity, inquiry, tenant } from "./domain-builders.js";
 import { isolatedResources } from "./integration.js";
 
@@ -168,4 +172,24 @@ export function bind(store: EpisodeStore): EpisodeStore {
       ).bind(store),
     ]),
   ) as unknown as EpisodeStore;
+}
+
+/**
+ * The review service (issue 15) over a world's table, with the real stores, as the review function builds it:
+ * the tenant configuration the world's runs use, and a clock the test sets.
+ */
+export function reviewServiceOf(
+  world: FinalizerWorld,
+  tenant: TenantConfigSource,
+  now: () => number,
+): ReviewService {
+  const { tableName } = world.resources;
+  return new ReviewService({
+    tenant,
+    reviews: new DynamoReviewStore(world.documents, tableName),
+    audit: new DynamoAuditStore(world.documents, tableName),
+    figures: new DynamoFiguresStore(world.documents, tableName),
+    facts: new DynamoFactStore(world.documents, { tableName, retentionDays: 2190, settleHours: 48 }),
+    now: () => new Date(now()),
+  });
 }
