@@ -182,6 +182,14 @@ const windowOf = (episode: Episode): DecidedWindow & { episode: Episode } => ({
   start: Date.parse(episode.windowStart),
   end: Date.parse(episode.windowEnd),
   patientInitiated: !episode.reasons.includes("not-patient-initiated"),
+  // R20: what the finalizer keeps of a billed episode in its head.
+  ...(episode.outcome === "billable" && {
+    billed: {
+      episodeId: episode.episodeId,
+      serviceDate: episode.serviceDate,
+      diagnosisCodes: episode.diagnosisCodes,
+    },
+  }),
   episode,
 });
 
