@@ -385,7 +385,12 @@ function decidePatient(
       }
     }
     if (episode.outcome === "billable")
-      billed.push({ episodeId, serviceDate: episode.serviceDate, diagnosisCodes: episode.diagnosisCodes });
+      billed.push({
+        episodeId,
+        start: draft.start,
+        serviceDate: episode.serviceDate,
+        diagnosisCodes: episode.diagnosisCodes,
+      });
     return episode;
   });
 

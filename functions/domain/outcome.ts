@@ -93,6 +93,8 @@ const icdCategory = (code: string): string => code.replace(".", "").slice(0, 3).
 /** R20: an episode that billed, as a later episode of the same patient sees it. */
 export interface BilledEpisode {
   episodeId: string;
+  /** Its window's start (epoch ms): only an episode that started before this one can be its prior e-visit. */
+  start: number;
   /** Practice-local YYYY-MM-DD. */
   serviceDate: string;
   diagnosisCodes: readonly string[];
@@ -206,6 +208,8 @@ export function decideEpisode(
       .minus({ days: PRIOR_E_VISIT_DAYS })
       .toISODate() as string;
     for (const prior of [...billedBefore].reverse()) {
+      // Episodes opened the same instant (two families answering one inquiry, R5) follow neither one another.
+      if (prior.start >= draft.start) continue;
       if (prior.serviceDate > startDate || prior.serviceDate < earliest) continue;
       const related = relatedness(
         { id: prior.episodeId, diagnosisCodes: [...prior.diagnosisCodes] },

@@ -146,6 +146,7 @@ export function planDecision(
       ...(episode.outcome === "billable" && {
         billed: {
           episodeId: episode.episodeId,
+          start: toMillis(episode.windowStart),
           serviceDate: episode.serviceDate,
           diagnosisCodes: episode.diagnosisCodes,
         },

@@ -77,7 +77,12 @@ export const episodeHeadSchema = z.object({
   review: z.literal(true).optional(),
   /** R20: set when the episode bills: its date of service and problem codes, for the episodes after it. */
   billed: z
-    .object({ episodeId: z.string(), serviceDate: z.string(), diagnosisCodes: z.array(z.string()) })
+    .object({
+      episodeId: z.string(),
+      start: z.number(),
+      serviceDate: z.string(),
+      diagnosisCodes: z.array(z.string()),
+    })
     .optional(),
   /**
    * What this decision counts for in the capture metrics (issue 15): the next decision of the episode counts the

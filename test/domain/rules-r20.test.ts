@@ -130,6 +130,23 @@ describe("R20 prior e-visit", () => {
     ]);
   });
 
+  it("R20: two families answering one inquiry open the same day: neither is the other's prior e-visit (R5)", () => {
+    // Prepare: Dr Adams and the PT both answer A's inquiry on 2026-03-02.
+    const facts = [
+      ...A(),
+      activity({ id: "pt-1", at: "2026-03-02T11:00:00-05:00", practitionerId: "pt-chen", minutes: 12 }),
+    ];
+
+    // Act
+    const episodes = decide(facts);
+
+    // Assess
+    expect(episodes.map((e) => [e.family, e.outcome, e.reasons]).sort()).toEqual([
+      ["digital-assessment", "billable", []],
+      ["digital-em", "billable", []],
+    ]);
+  });
+
   it("R20: in another billing group too", () => {
     // Prepare: Dr Evans is in group "north"; B by him on 2026-03-09.
     const config = tenant({
