@@ -107,6 +107,11 @@ export const tenantConfigSchema = z
       )
       .default("11"),
     inquiryLookbackDays: z.number().int().min(1).max(31).default(7),
+    /**
+     * R20: an episode starting within 7 days after the date of service of a billed episode of the same patient,
+     * for a related problem, needs review (`prior-e-visit`), or bills (`allow`).
+     */
+    priorEVisit: z.enum(["needs-review", "allow"]).default("needs-review"),
     roster: z.array(rosterEntrySchema).default([]),
     /**
      * R18: the practice's fee schedules, each in force from its date until the next one's (sorted here). Before

@@ -2,6 +2,7 @@ import type { Family } from "./code-table.js";
 import type { TenantConfig } from "./config.js";
 import { type ThreadContext, windowOf } from "./episodes.js";
 import type { Fact } from "./facts.js";
+import { type BilledEpisode, PRIOR_E_VISIT_DAYS } from "./outcome.js";
 import { DAY, toMillis } from "./time.js";
 
 /**
@@ -20,6 +21,8 @@ export interface DecidedWindow {
   start: number;
   end: number;
   patientInitiated: boolean;
+  /** R20: set when the episode billed, what a later episode compares itself to. */
+  billed?: BilledEpisode;
 }
 
 export interface DecisionScope {
@@ -51,10 +54,17 @@ export function decisionStart(
 
 /**
  * The earliest `reach` (see `factReach`) a fact or decided window may have and still matter to a decision
- * from `from`: R1's inquiry look-back before it. Facts rules look back to further reach further themselves.
+ * from `from`: R1's inquiry look-back before it, and R20's week before it for episodes billed. Facts rules look back to further reach further themselves.
  */
 export const scopeReach = (from: number, config: TenantConfig): number =>
-  from - config.inquiryLookbackDays * DAY;
+  from -
+  Math.max(
+    config.inquiryLookbackDays,
+    // R20: an episode billed with a date of service up to 7 local days before the start (its record's reach is
+    // its window end, after that date), plus a day for a DST-lengthened week.
+    config.priorEVisit === "needs-review" ? PRIOR_E_VISIT_DAYS + 1 : 0,
+  ) *
+    DAY;
 
 /** R8: visits in the 7 local days before a window start, plus a day for a DST-lengthened week. */
 const VISIT_REACH = 8 * DAY;

@@ -17,7 +17,13 @@ import {
 } from "./episodes.js";
 import { supersedes } from "./fact-digest.js";
 import { type Consent, type Fact, type Visit, visitTookPlace } from "./facts.js";
-import { type ClinicianTime, decideEpisode, type Outcome, type Reason } from "./outcome.js";
+import {
+  type BilledEpisode,
+  type ClinicianTime,
+  decideEpisode,
+  type Outcome,
+  type Reason,
+} from "./outcome.js";
 import { HOUR, toIso, toMillis } from "./time.js";
 
 export type EpisodeStatus = "open" | "settling" | "due";
@@ -49,6 +55,8 @@ export interface Episode {
   reasons: Reason[];
   bundledVisit?: { visitId: string; minutes: number };
   priorVisitId?: string;
+  /** R20: the billed episode this one follows within 7 days for a related problem (set only then). */
+  priorEpisodeId?: string;
   /**
    * The fact ids the decision used: inquiries, counted activity, activity seen but not counted, visits, consents,
    * and the R19 attestations (present only when some were used, so earlier decisions keep their digest).
@@ -262,9 +270,20 @@ function decidePatient(
   const consents = facts.filter((fact): fact is Consent => fact.kind === "consent").sort(byTime);
 
   const contains = (draft: EpisodeDraft, at: number): boolean => at >= draft.start && at < draft.end;
-  const episodes = drafts.map((draft) => {
+  // R20: episodes are decided in time order, each seeing those billed before it: decided earlier (the scope's
+  // windows) or in this pass.
+  const billed: BilledEpisode[] = earlier
+    .filter((window) => window.start < from)
+    .flatMap((window) => (window.billed === undefined ? [] : [window.billed]))
+    .sort((a, b) => compareStrings(a.serviceDate, b.serviceDate) || compareStrings(a.episodeId, b.episodeId));
+  const ordered = drafts
+    .map((draft) => ({
+      draft,
+      episodeId: `ep_${digest([patientId, draft.group, draft.family, draft.start, draft.patientInitiated])}`,
+    }))
+    .sort((a, b) => a.draft.start - b.draft.start || compareStrings(a.episodeId, b.episodeId));
+  const episodes = ordered.map(({ draft, episodeId }) => {
     const unknownInWindow = unknownTime.filter((activity) => contains(draft, activity.at));
-    const episodeId = `ep_${digest([patientId, draft.group, draft.family, draft.start, draft.patientInitiated])}`;
     const decision = decideEpisode(
       draft,
       visits,
@@ -272,6 +291,7 @@ function decidePatient(
       unknownInWindow.length > 0,
       config,
       attested.episodes.get(episodeId),
+      billed,
     );
     const uncountedInWindow = uncounted.filter(({ at }) => contains(draft, at));
     // R19: the mappings behind the activity the episode holds, and the attestations its decision used.
@@ -319,6 +339,7 @@ function decidePatient(
       reasons: decision.reasons,
       bundledVisit: decision.bundledVisit,
       priorVisitId: decision.priorVisitId,
+      ...(decision.priorEpisodeId !== undefined && { priorEpisodeId: decision.priorEpisodeId }),
       evidence: {
         inquiries: draft.inquiries.map(({ fact }) => fact.id),
         counted: draft.activities.map(({ fact }) => fact.id),
@@ -363,6 +384,13 @@ function decidePatient(
         };
       }
     }
+    if (episode.outcome === "billable")
+      billed.push({
+        episodeId,
+        start: draft.start,
+        serviceDate: episode.serviceDate,
+        diagnosisCodes: episode.diagnosisCodes,
+      });
     return episode;
   });
 

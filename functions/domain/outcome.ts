@@ -6,7 +6,7 @@ import { compareStrings, type EpisodeDraft } from "./episodes.js";
 import type { Consent, Visit } from "./facts.js";
 import { HOUR, localDate, localMidnight, minusYears, toMillis } from "./time.js";
 
-/** Why an episode ended as it did. The needs-review reasons are the last seven. */
+/** Why an episode ended as it did. The needs-review reasons are the last eight. */
 export const reasons = [
   "not-patient-initiated",
   "unsupported-date",
@@ -19,6 +19,7 @@ export const reasons = [
   "not-established",
   "unknown-clinician",
   "diagnosis-missing",
+  "prior-e-visit",
   "invalid-claim-line",
   "fee-missing",
 ] as const;
@@ -42,6 +43,7 @@ const needsReview: ReadonlySet<Reason> = new Set([
   "not-established",
   "unknown-clinician",
   "diagnosis-missing",
+  "prior-e-visit",
   "invalid-claim-line",
   "fee-missing",
 ]);
@@ -78,6 +80,8 @@ export interface Decision {
   reasons: Reason[];
   bundledVisit?: { visitId: string; minutes: number };
   priorVisitId?: string;
+  /** R20: the billed episode this one follows within 7 days for a related problem (or one not known to differ). */
+  priorEpisodeId?: string;
   /** `attestations`: the R19 attestations this decision used. */
   evidence: { visits: string[]; consents: string[]; attestations: string[] };
 }
@@ -86,12 +90,25 @@ const MAX_DIAGNOSES = 12;
 
 const icdCategory = (code: string): string => code.replace(".", "").slice(0, 3).toUpperCase();
 
+/** R20: an episode that billed, as a later episode of the same patient sees it. */
+export interface BilledEpisode {
+  episodeId: string;
+  /** Its window's start (epoch ms): only an episode that started before this one can be its prior e-visit. */
+  start: number;
+  /** Practice-local YYYY-MM-DD. */
+  serviceDate: string;
+  diagnosisCodes: readonly string[];
+}
+
+/** R20: how many days after a billed episode's date of service a window start is a prior e-visit's. */
+export const PRIOR_E_VISIT_DAYS = 7;
+
 /**
  * R8's relatedness: any shared ICD-10-CM category; unknown when either side has no codes. A biller's decision
  * about the visit (R19) settles it whatever the codes show: a person can see a relation the categories miss.
  */
 function relatedness(
-  visit: Visit,
+  visit: Pick<Visit, "id" | "diagnosisCodes">,
   diagnosisCodes: readonly string[],
   attested: EpisodeAttestations | undefined,
   used: Set<string>,
@@ -118,6 +135,7 @@ export function decideEpisode(
   unknownClinicianActivity: boolean,
   config: TenantConfig,
   attested?: EpisodeAttestations,
+  billedBefore: readonly BilledEpisode[] = [],
 ): Decision {
   const zone = config.timezone;
   const clinicians = clinicianTimes(draft);
@@ -180,6 +198,32 @@ export function decideEpisode(
     }
   }
 
+  // R20: a billed episode (any group or family) whose date of service is at most 7 local days before this window
+  // starts, for a related problem (R8's relatedness; a biller's decision about that episode settles it). Not known
+  // to differ is treated as related: paying twice for one problem is what the edit exists to stop.
+  let priorEpisodeId: string | undefined;
+  if (config.priorEVisit === "needs-review") {
+    const startDate = localDate(draft.start, zone);
+    const earliest = DateTime.fromISO(startDate, { zone })
+      .minus({ days: PRIOR_E_VISIT_DAYS })
+      .toISODate() as string;
+    for (const prior of [...billedBefore].reverse()) {
+      // Episodes opened the same instant (two families answering one inquiry, R5) follow neither one another.
+      if (prior.start >= draft.start) continue;
+      if (prior.serviceDate > startDate || prior.serviceDate < earliest) continue;
+      const related = relatedness(
+        { id: prior.episodeId, diagnosisCodes: [...prior.diagnosisCodes] },
+        allDiagnoses,
+        attested,
+        used,
+      );
+      if (related === "unrelated") continue;
+      priorEpisodeId = prior.episodeId;
+      applicable.add("prior-e-visit");
+      break;
+    }
+  }
+
   if (totalMinutes < 5) applicable.add("below-threshold"); // R6
 
   // R11: an active consent dated within the validity period (local calendar days) before the window start, and
@@ -235,6 +279,7 @@ export function decideEpisode(
     reasons: listed,
     bundledVisit,
     priorVisitId,
+    ...(priorEpisodeId !== undefined && { priorEpisodeId }),
     evidence: {
       visits: [...new Set(evidenceVisits)],
       consents: evidenceConsents,

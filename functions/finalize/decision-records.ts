@@ -48,6 +48,7 @@ export const decidedWindow = (head: EpisodeHead): DecidedWindow => ({
   start: head.start,
   end: head.end,
   patientInitiated: head.patientInitiated,
+  ...(head.billed !== undefined && { billed: head.billed }),
 });
 
 /** The lines already sent for the episodes decided again from `from` (R16 compares against them). */
@@ -142,6 +143,14 @@ export function planDecision(
       digest: decisionDigest(episode),
       line: line ?? previous?.line,
       ...(episode.outcome === "needs-review" && { review: true as const }),
+      ...(episode.outcome === "billable" && {
+        billed: {
+          episodeId: episode.episodeId,
+          start: toMillis(episode.windowStart),
+          serviceDate: episode.serviceDate,
+          diagnosisCodes: episode.diagnosisCodes,
+        },
+      }),
       counted: countedOf(episode),
     };
     const changed = previous === undefined || !previous.current || previous.digest !== head.digest;
@@ -224,6 +233,7 @@ export function planDecision(
         current: false,
         review: undefined,
         counted: undefined,
+        billed: undefined,
         line: line ?? previous.line,
       },
       record: {
@@ -343,6 +353,8 @@ const reviewItemOf = (episode: Episode, unknownActivityIds: string[], configVers
   reasons: episode.reasons,
   evidence: episode.evidence,
   ...(episode.priorVisitId !== undefined && { priorVisitId: episode.priorVisitId }),
+  /** R20: the billed episode a relatedness decision about it names (as `priorVisitId`). */
+  ...(episode.priorEpisodeId !== undefined && { priorEpisodeId: episode.priorEpisodeId }),
   /** R4: the activity an unknown clinician authored in the window, what a clinician mapping maps (R19). */
   unknownActivityIds,
   configVersion,

@@ -88,6 +88,7 @@ export class ReviewService {
       at?: string;
       factId?: string;
       priorVisitId?: string;
+      priorEpisodeId?: string;
       evidence?: { visits?: string[] };
     };
     await this.check(request, item, evidence);
@@ -127,13 +128,13 @@ export class ReviewService {
   private async check(
     request: ResolutionRequest,
     item: ReviewItem,
-    evidence: { priorVisitId?: string; evidence?: { visits?: string[] } },
+    evidence: { priorVisitId?: string; priorEpisodeId?: string; evidence?: { visits?: string[] } },
   ): Promise<void> {
     const reasons = new Set(item.reasons);
     const answers: Record<ResolutionRequest["action"], readonly string[] | undefined> = {
       "record-consent": ["consent-missing"],
       "supply-diagnoses": ["diagnosis-missing", "relatedness-unknown"],
-      "decide-relatedness": ["relatedness-unknown"],
+      "decide-relatedness": ["relatedness-unknown", "prior-e-visit"],
       "map-clinician": ["unknown-clinician"],
       // Whatever the reasons: a biller may always decide an episode is not billed.
       "do-not-bill": undefined,
@@ -148,6 +149,8 @@ export class ReviewService {
       const visits = new Set([
         ...(evidence.evidence?.visits ?? []),
         ...(evidence.priorVisitId === undefined ? [] : [evidence.priorVisitId]),
+        // R20: the billed episode this one follows, decided like a visit.
+        ...(evidence.priorEpisodeId === undefined ? [] : [evidence.priorEpisodeId]),
       ]);
       if (!visits.has(request.priorVisitId))
         throw new InvalidResolutionError("priorVisitId", "not a visit this episode's decision considered");

@@ -75,6 +75,15 @@ export const episodeHeadSchema = z.object({
   line: claimLineSchema.optional(),
   /** Set when the decision was `needs-review`: the episode is on the worklist (issue 15). */
   review: z.literal(true).optional(),
+  /** R20: set when the episode bills: its date of service and problem codes, for the episodes after it. */
+  billed: z
+    .object({
+      episodeId: z.string(),
+      start: z.number(),
+      serviceDate: z.string(),
+      diagnosisCodes: z.array(z.string()),
+    })
+    .optional(),
   /**
    * What this decision counts for in the capture metrics (issue 15): the next decision of the episode counts the
    * difference, so an episode decided again counts once, with its latest decision.

@@ -47,6 +47,7 @@ describe("tenant configuration", () => {
       settleHours: 48,
       placeOfService: "11",
       inquiryLookbackDays: 7,
+      priorEVisit: "needs-review",
       roster: [],
       feeSchedules: [],
     });

@@ -447,7 +447,8 @@ describe("R3 window length", () => {
     expect(second.windowStart).toBe("2026-05-11T00:00:00-04:00");
     expect(second.windowEnd).toBe("2026-05-18T00:00:00-04:00");
     expect(second.evidence.counted).toEqual(["a3"]);
-    expect(second.reasons).toEqual(["not-patient-initiated", "below-threshold"]);
+    // R20 listed too: it starts a day after the billed first episode's date of service (2026-05-10).
+    expect(second.reasons).toEqual(["not-patient-initiated", "below-threshold", "prior-e-visit"]);
   });
 
   it("R3: calendar-days: the start day is the practice's local day, not the UTC day", () => {

@@ -411,7 +411,8 @@ describe("R7 once per period", () => {
     expect(first.evidence.inquiries).toEqual(["q1"]);
     const second = episodeAt(result, 1);
     expect(second.outcome).toBe("not-patient-initiated");
-    expect(second.reasons).toEqual(["not-patient-initiated"]);
+    // R20 listed too: it starts 7 days after the billed first episode's date of service.
+    expect(second.reasons).toEqual(["not-patient-initiated", "prior-e-visit"]);
     expect(second.windowStart).toBe("2026-05-11T00:00:00-04:00");
     expect(second.windowEnd).toBe("2026-05-18T00:00:00-04:00");
     expect(second.evidence.counted).toEqual(["a2"]);
@@ -448,8 +449,8 @@ describe("R7 once per period", () => {
       activity({ id: "a2", at: "2026-05-11T09:00:00-04:00", practitionerId: "dr-adams", minutes: 12 }),
     ];
 
-    // Act
-    const result = run(facts);
+    // Act: R20 aside (the second starts 7 days after the first's date of service; rules-r20.test.ts).
+    const result = run(facts, tenant({ priorEVisit: "allow" }));
 
     // Assess
     expect(result.episodes).toHaveLength(2);
@@ -474,8 +475,8 @@ describe("R7 once per period", () => {
       activity({ id: "a2", at: "2026-05-11T08:00:00-04:00", practitionerId: "dr-adams", minutes: 6 }),
     ];
 
-    // Act
-    const result = run(facts);
+    // Act: R20 aside (the PT's episode starts a day after the MD's date of service; rules-r20.test.ts).
+    const result = run(facts, tenant({ priorEVisit: "allow" }));
 
     // Assess
     expect(result.episodes).toHaveLength(3);
@@ -507,7 +508,8 @@ describe("R7 once per period", () => {
     expect(episodeAt(result, 1).windowStart).toBe("2026-05-11T00:00:00-04:00");
     expect(episodeAt(result, 1).evidence.counted).toEqual(["a2", "a3"]);
     expect(episodeAt(result, 1).totalMinutes).toBe(6);
-    expect(episodeAt(result, 1).reasons).toEqual(["not-patient-initiated"]);
+    // R20 listed too (7 days after the first's date of service); the third is 14 days after it.
+    expect(episodeAt(result, 1).reasons).toEqual(["not-patient-initiated", "prior-e-visit"]);
     expect(episodeAt(result, 2).windowStart).toBe("2026-05-18T00:00:00-04:00");
     expect(episodeAt(result, 2).evidence.counted).toEqual(["a4"]);
     expect(episodeAt(result, 2).reasons).toEqual(["not-patient-initiated", "below-threshold"]);

@@ -693,7 +693,8 @@ describe("R17 determinism", () => {
       e.status,
     ]);
     expect(summary.map((row) => row.join(" ")).sort()).toEqual([
-      "pat-1 digital-assessment billable 98970 due",
+      // R20: the PT's window opens on 2026-03-17, the date of service of the MD's billed episode (same problem).
+      "pat-1 digital-assessment needs-review 98970 due",
       "pat-1 digital-em billable 99422 due",
       "pat-2 digital-em billable 99423 open",
     ]);

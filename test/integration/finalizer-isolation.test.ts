@@ -29,11 +29,16 @@ const DAY = 86_400_000;
  * A year of weekly episodes for one patient (Mondays from 2025-03-10 to 2026-03-02, 6 minutes each), all at
  * once: the first window ends 2025-03-17, inside the adjustment horizon of a run on 2026-03-12 (R16).
  */
+/**
+ * A year of weekly e-visits, each 7 days after the last one's date of service: the problems alternate between
+ * unrelated categories (E11.9, I10), so every week bills (R20 would hold back a related one).
+ */
 const yearOfWeeks = (patientId: string): Fact[] =>
   Array.from({ length: 52 }, (_, week) => {
     const monday = Date.parse("2025-03-10T14:00:00Z") + week * 7 * DAY;
+    const diagnosisCodes = [week % 2 === 0 ? "E11.9" : "I10"];
     return [
-      inquiry({ id: `${patientId}-q${week}`, patientId, at: new Date(monday).toISOString() }),
+      inquiry({ id: `${patientId}-q${week}`, patientId, at: new Date(monday).toISOString(), diagnosisCodes }),
       activity({
         id: `${patientId}-a${week}`,
         patientId,
@@ -41,6 +46,7 @@ const yearOfWeeks = (patientId: string): Fact[] =>
         practitionerId: "dr-adams",
         minutes: 6,
         inResponseTo: `${patientId}-q${week}`,
+        diagnosisCodes,
       }),
     ];
   }).flat();

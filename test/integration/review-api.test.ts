@@ -610,4 +610,45 @@ describe("review API (issue 15) against DynamoDB Local", () => {
     });
     expect(lines.map(line)).toEqual([["p15", "original", 0, "99421", 10, ["E11.9"]]]);
   });
+  it("R20, R19: a prior-e-visit item names the billed episode; deciding it unrelated through the API bills the second (99422)", async () => {
+    // Prepare: e-visits on Monday 2026-03-02 (billed, 99422) and Monday 2026-03-09, 7 days after its date of
+    // service, same problem (E11.9); consent not tracked. Decided on 2026-03-19, when both are due.
+    const review = await reviewWorld({ tenant: fixedTenantConfig(tenant()) });
+    await review.world.seed([
+      ...episode("p16", [{ practitionerId: "dr-adams", minutes: 12 }]),
+      inquiry({ id: "p16-q2", patientId: "p16", at: "2026-03-09T14:00:00Z" }),
+      activity({
+        id: "p16-b",
+        patientId: "p16",
+        at: "2026-03-09T19:00:00Z",
+        practitionerId: "dr-adams",
+        minutes: 12,
+        inResponseTo: "p16-q2",
+      }),
+    ]);
+    const later = Date.parse("2026-03-19T12:00:00Z");
+    review.setNow(later);
+    await review.world.run(later, { tenant: fixedTenantConfig(tenant()) });
+    const [first] = await review.world.takeClaims();
+    const item = await review.itemOf("p16");
+
+    // Act
+    const answer = await review.resolve("p16", {
+      action: "decide-relatedness",
+      priorVisitId: item.evidence.priorEpisodeId,
+      related: false,
+    });
+    await review.world.run(later + HOUR, { tenant: fixedTenantConfig(tenant()) });
+    const lines = await review.world.takeClaims();
+
+    // Assess
+    expect(first && line(first)).toEqual(["p16", "original", 0, "99422", 12, ["E11.9"]]);
+    expect(item).toMatchObject({
+      reasons: ["prior-e-visit"],
+      evidence: { priorEpisodeId: first?.episodeId },
+    });
+    expect(answer.statusCode).toBe(201);
+    expect(lines.map(line)).toEqual([["p16", "original", 0, "99422", 12, ["E11.9"]]]);
+    expect(lines[0]?.windowStart).toBe("2026-03-09T00:00:00-04:00");
+  });
 });
