@@ -18,10 +18,14 @@ import {
 
 export const usage = [
   "usage: npm run audit -- <claimLineId> [--html] <stack>",
+  "       npm run audit -- index-earlier-lines <stack>",
+  "  the second, once after upgrading: lets lines sent before the audit index existed be found by id",
   "  prints the claim line's audit packet (every revision sent, the decisions behind them rule by rule,",
   "  the attestations involved) as JSON, or as the printable page with --html",
   tableTargetUsage,
 ].join("\n");
+
+const INDEX_COMMAND = "index-earlier-lines";
 
 export interface AuditEnvironment extends OpsOutput {
   /** Where `npm start` leaves its local-stack file; the OS temp dir by default. */
@@ -48,7 +52,7 @@ export async function runAudit(args: readonly string[], env: AuditEnvironment): 
     }
     if (positionals.length !== 1) throw new UsageError("name one claim line id");
     claimLineId = positionals[0] as string;
-    if (!/^cl_[0-9a-f]{32}$/.test(claimLineId))
+    if (claimLineId !== INDEX_COMMAND && !/^cl_[0-9a-f]{32}$/.test(claimLineId))
       throw new UsageError("a claim line id is cl_ and 32 hex digits");
     html = values.html === true;
     target = tableTarget(values);
@@ -74,6 +78,11 @@ export async function runAudit(args: readonly string[], env: AuditEnvironment): 
       },
       now: () => new Date(),
     });
+    if (claimLineId === INDEX_COMMAND) {
+      const { scanned, indexed } = await new DynamoAuditStore(documents, tableName).indexEarlierLines();
+      env.out(`audit: ${indexed} record(s) that sent a line indexed, of ${scanned} without the index key`);
+      return 0;
+    }
     const packet = await service.auditPacket(claimLineId);
     env.out(html ? auditPacketHtml(packet) : JSON.stringify(packet, null, 2));
     return 0;

@@ -1,5 +1,11 @@
 import { createHash } from "node:crypto";
-import { BatchGetCommand, type DynamoDBDocumentClient, paginateQuery } from "@aws-sdk/lib-dynamodb";
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  paginateQuery,
+  paginateScan,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { type Fact, factSchema } from "../domain/facts.js";
 import { CorruptItemError } from "./errors.js";
 import {
@@ -77,6 +83,53 @@ export class DynamoAuditStore {
     for (const episodeId of episodes) decisions.push(...(await this.decisionsOf(first.patientId, episodeId)));
     decisions.sort((a, b) => (a.commit < b.commit ? -1 : a.commit > b.commit ? 1 : 0));
     return { patientId: first.patientId, decisions };
+  }
+
+  /**
+   * Records written before the `claimLine` index existed do not carry `claimLineId`: this one-off pass (a Scan,
+   * for an upgrade, never on a hot path) sets it on every record that sent a line, so their lines have an audit
+   * packet too. Only the index key is added; the record itself is not touched (invariant 12). Idempotent.
+   */
+  async indexEarlierLines(): Promise<{ scanned: number; indexed: number }> {
+    let scanned = 0;
+    let indexed = 0;
+    for await (const page of paginateScan(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        FilterExpression: "begins_with(#sk, :episode) AND attribute_not_exists(#line)",
+        ExpressionAttributeNames: {
+          "#sk": tableDesign.sortKey,
+          "#line": tableDesign.claimLineIndex.partitionKey,
+          "#pk": tableDesign.partitionKey,
+          "#record": "record",
+        },
+        ExpressionAttributeValues: { ":episode": EPISODE_PREFIX },
+        ProjectionExpression: "#pk, #sk, #record",
+      },
+    )) {
+      for (const item of page.Items ?? []) {
+        scanned += 1;
+        const sk = String(item[tableDesign.sortKey]);
+        const line = parseRecord(sk, item.record).line as { claimLineId?: unknown } | undefined;
+        if (typeof line?.claimLineId !== "string") continue;
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { [tableDesign.partitionKey]: item[tableDesign.partitionKey], [tableDesign.sortKey]: sk },
+            UpdateExpression: "SET #line = :line",
+            ConditionExpression: "attribute_exists(#pk)",
+            ExpressionAttributeNames: {
+              "#line": tableDesign.claimLineIndex.partitionKey,
+              "#pk": tableDesign.partitionKey,
+            },
+            ExpressionAttributeValues: { ":line": line.claimLineId },
+          }),
+        );
+        indexed += 1;
+      }
+    }
+    return { scanned, indexed };
   }
 
   /** Every decision record of one episode, oldest first (one Query of the patient's partition). */

@@ -1,3 +1,4 @@
+import { QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, inject, it } from "vitest";
 import { runAudit } from "../../bin/audit/audit-command.js";
 import type { ClaimLine } from "../../functions/domain/claim-line.js";
@@ -525,6 +526,55 @@ describe("review API (issue 15) against DynamoDB Local", () => {
     expect(html.out).toContain("<h1>Audit packet: claim line");
     expect([unknown.code, bad.code]).toEqual([1, 2]);
     expect(unknown.err).toContain("no claim line");
+  });
+
+  it("npm run audit -- index-earlier-lines: lines sent before the audit index existed get their packet", async () => {
+    // Prepare: p17's line, then its records as an earlier version wrote them (no claimLineId index key).
+    const review = await reviewWorld();
+    await review.world.seed(episode("p17", [{ practitionerId: "dr-adams", minutes: 12 }]));
+    await review.decideAgain();
+    await review.resolve("p17", { action: "record-consent", consentDate: "2025-12-01" });
+    const [sent] = await review.decideAgain();
+    const claimLineId = sent?.claimLineId ?? "";
+    const records = await review.world.documents.send(
+      new QueryCommand({
+        TableName: review.world.resources.tableName,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :episode)",
+        ExpressionAttributeValues: { ":pk": "PAT#p17", ":episode": "EPISODE#" },
+      }),
+    );
+    for (const item of records.Items ?? [])
+      await review.world.documents.send(
+        new UpdateCommand({
+          TableName: review.world.resources.tableName,
+          Key: { pk: item.pk, sk: item.sk },
+          UpdateExpression: "REMOVE claimLineId",
+        }),
+      );
+    const target = [
+      "--endpoint",
+      inject("localAws").dynamodbEndpoint,
+      "--table",
+      review.world.resources.tableName,
+    ];
+    const run = async (...args: string[]) => {
+      const out: string[] = [];
+      const code = await runAudit([...args, ...target], { out: (l) => out.push(l), err: () => undefined });
+      return { code, out: out.join("\n") };
+    };
+
+    // Act
+    const before = await run(claimLineId);
+    const indexed = await run("index-earlier-lines");
+    const again = await run("index-earlier-lines");
+    const after = await run(claimLineId);
+
+    // Assess: one record sent the line; a second pass finds nothing left to index.
+    expect(before.code).toBe(1);
+    expect(indexed.out).toContain("1 record(s) that sent a line indexed, of 2 without the index key");
+    expect(again.out).toContain("0 record(s) that sent a line indexed, of 1 without the index key");
+    expect(after.code).toBe(0);
+    expect(JSON.parse(after.out).revisions.map((r: { revision: number }) => r.revision)).toEqual([0]);
   });
   it("capture metrics count each episode once, as last decided: needs review, then billable, then 22 min instead of 12", async () => {
     // Prepare: 12 min by Dr Adams, no consent: needs review; the consent makes it bill; Dr Evans's late 10 min.
