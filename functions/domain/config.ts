@@ -69,14 +69,37 @@ export const feeScheduleSchema = z.object({
 });
 export type FeeSchedule = z.infer<typeof feeScheduleSchema>;
 
-/** The 2025 Medicare national non-facility amounts, in cents: the demo's and the default fee schedule. */
+/**
+ * The 2025 Medicare national non-facility amounts, in cents (DOMAIN.md's tables, from the 2025 RVU file and
+ * conversion factor 32.3465): the demo's and the default fee schedule. Codes the domain gives no amount for
+ * (99447-99449) are left out: a line for one needs the practice's schedule (`fee-missing`).
+ */
 export const defaultFeeSchedule: Readonly<Record<string, number>> = {
+  // Digital E/M (R6)
   "99421": 1456,
   "99422": 2846,
   "99423": 4496,
   "98970": 1132,
   "98971": 2135,
   "98972": 3235,
+  // Image review (R21)
+  G2010: 1197,
+  G2250: 1197,
+  // Care management (R22, R23)
+  "99490": 6049,
+  "99439": 4593,
+  "99491": 8216,
+  "99437": 5758,
+  "99487": 13165,
+  "99489": 7052,
+  "99424": 8087,
+  "99425": 5887,
+  "99426": 6178,
+  "99427": 5046,
+  // Interprofessional consultation (R25)
+  "99446": 1714,
+  "99451": 3299,
+  "99452": 3364,
 };
 
 /** Every policy of DOMAIN.md, with its default. The single source of the tenant configuration's shape. */

@@ -131,6 +131,25 @@ describe("tenant configuration", () => {
     expect(feesOn(config, "2026-12-31")["99422"]).toBeUndefined();
     expect(feesOn(config, "2027-06-01")).toEqual({ "99421": 1500, "99422": 2900 });
     expect(defaultFeeSchedule["99421"]).toBe(1456);
+    // DOMAIN.md's table for the other families (issue "More code families"); none given for 99447-99449.
+    expect(defaultFeeSchedule).toMatchObject({
+      G2010: 1197,
+      G2250: 1197,
+      "99490": 6049,
+      "99439": 4593,
+      "99491": 8216,
+      "99437": 5758,
+      "99487": 13165,
+      "99489": 7052,
+      "99424": 8087,
+      "99425": 5887,
+      "99426": 6178,
+      "99427": 5046,
+      "99446": 1714,
+      "99451": 3299,
+      "99452": 3364,
+    });
+    for (const code of ["99447", "99448", "99449"]) expect(defaultFeeSchedule[code]).toBeUndefined();
   });
 
   it("R18: two fee schedules taking effect on the same date are refused", () => {

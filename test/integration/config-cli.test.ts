@@ -133,8 +133,11 @@ describe("npm run config against DynamoDB Local", () => {
       "what a push would decide again (within the adjustment horizon):",
       "  time of dr-baker from 2026-11-01 on that was unattributed or unknown-clinician will be decided again",
       // The new schedule replaces the default and prices only two codes: the others lose their fee.
-      "  fees of 98970, 98971, 98972, 99421, 99422, 99423 differ for dates of service from 2027-01-01 on; " +
-        "98970, 98971, 98972, 99423 have no fee then (needs-review, fee-missing)",
+      // (The shipped default prices the other families' codes too: they lose theirs as well.)
+      "  fees of 98970, 98971, 98972, 99421, 99422, 99423, 99424, 99425, 99426, 99427, 99437, 99439, 99446, 99451, " +
+        "99452, 99487, 99489, 99490, 99491, G2010, G2250 differ for dates of service from 2027-01-01 on; " +
+        "98970, 98971, 98972, 99423, 99424, 99425, 99426, 99427, 99437, 99439, 99446, 99451, 99452, 99487, 99489, " +
+        "99490, 99491, G2010, G2250 have no fee then (needs-review, fee-missing)",
       "  lines with dates of service from 2026-11-01 on (within the adjustment horizon) will be decided again (R18)",
       "  policies are not dated: a changed policy applies to what is decided from the push on; a line already " +
         "sent changes with it only when its patient is decided again (R16)",
