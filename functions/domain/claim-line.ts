@@ -13,43 +13,51 @@ export const claimLineSchemaVersion = "1.0" as const;
 
 const localDay = z.iso.date();
 
-/** The fields every version carries. */
-const lineFields = {
-  claimLineId: z.string().regex(/^cl_[0-9a-f]{32}$/),
-  revision: z.number().int().nonnegative(),
-  action: z.enum(["original", "void", "replacement"]),
-  episodeId: z.string().regex(/^ep_[0-9a-f]{32}$/),
-  patientId: z.string().min(1),
-  billingGroup: z.string().min(1),
-  procedureCode: z.string().regex(/^[0-9A-Z]{5}$/),
-  modifiers: z.array(z.string().regex(/^[0-9A-Z]{2}$/)).max(4),
-  serviceDate: localDay,
-  placeOfService: z.string().regex(/^\d{2}$/),
-  renderingProviderNpi: npi,
-  diagnosisCodes: z.array(icd10Code).min(1).max(12),
-  windowStart: instant,
-  windowEnd: instant,
-  chargeCents: z.number().int().nonnegative(),
-  codeSetYear: z.number().int().min(2020),
-  /** For a void or replacement: the revision it adjusts. */
-  adjusts: z.number().int().nonnegative().optional(),
-};
+/**
+ * A version's fields, in the order lines are written and sent: the schema's output order is the order a resend
+ * serializes in, and a resend must be byte for byte the line first sent (docs/CLAIMS-QUEUE.md "Duplicates").
+ */
+function lineShape<V extends z.ZodLiteral<string>, U extends z.ZodType<number>, M extends z.ZodType<number>>(
+  schemaVersion: V,
+  units: U,
+  totalMinutes: M,
+) {
+  return {
+    schemaVersion,
+    claimLineId: z.string().regex(/^cl_[0-9a-f]{32}$/),
+    revision: z.number().int().nonnegative(),
+    action: z.enum(["original", "void", "replacement"]),
+    episodeId: z.string().regex(/^ep_[0-9a-f]{32}$/),
+    patientId: z.string().min(1),
+    billingGroup: z.string().min(1),
+    procedureCode: z.string().regex(/^[0-9A-Z]{5}$/),
+    modifiers: z.array(z.string().regex(/^[0-9A-Z]{2}$/)).max(4),
+    units,
+    serviceDate: localDay,
+    placeOfService: z.string().regex(/^\d{2}$/),
+    renderingProviderNpi: npi,
+    diagnosisCodes: z.array(icd10Code).min(1).max(12),
+    totalMinutes,
+    windowStart: instant,
+    windowEnd: instant,
+    chargeCents: z.number().int().nonnegative(),
+    codeSetYear: z.number().int().min(2020),
+    /** For a void or replacement: the revision it adjusts. */
+    adjusts: z.number().int().nonnegative().optional(),
+  };
+}
 
-const claimLine10 = z.object({
-  schemaVersion: z.literal("1.0"),
-  ...lineFields,
-  units: z.literal(1),
-  totalMinutes: z.number().int().min(5),
-});
+const claimLine10 = z.object(lineShape(z.literal("1.0"), z.literal(1), z.number().int().min(5)));
 
-const claimLine11 = z.object({
-  schemaVersion: z.literal("1.1"),
-  ...lineFields,
-  /** The code's count: 1, or for an add-on code how many times it applies (one line per code). */
-  units: z.number().int().min(1).max(99),
-  /** The time the line accounts for; an untimed code may carry less than 5 minutes. */
-  totalMinutes: z.number().int().min(0),
-});
+const claimLine11 = z.object(
+  lineShape(
+    z.literal("1.1"),
+    /** The code's count: 1, or for an add-on code how many times it applies (one line per code). */
+    z.number().int().min(1).max(99),
+    /** The time the line accounts for; an untimed code may carry less than 5 minutes. */
+    z.number().int().min(0),
+  ),
+);
 
 /**
  * The claim line contract: exactly what the clearinghouse queue receives, one JSON object per message.

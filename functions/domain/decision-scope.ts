@@ -61,8 +61,9 @@ export const scopeReach = (from: number, config: TenantConfig): number =>
   Math.max(
     config.inquiryLookbackDays,
     // R20: an episode billed with a date of service up to 7 local days before the start (its record's reach is
-    // its window end, after that date), plus a day for a DST-lengthened week.
-    config.priorEVisit === "needs-review" ? PRIOR_E_VISIT_DAYS + 1 : 0,
+    // its window end, after that date), plus two days: the start may fall late on its local day, and a
+    // DST-lengthened day adds an hour (a rolling window's end is not a local midnight).
+    config.priorEVisit === "needs-review" ? PRIOR_E_VISIT_DAYS + 2 : 0,
   ) *
     DAY;
 

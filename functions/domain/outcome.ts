@@ -100,6 +100,13 @@ export interface BilledEpisode {
   diagnosisCodes: readonly string[];
 }
 
+const laterBilled = (a: BilledEpisode, b: BilledEpisode): boolean =>
+  a.serviceDate !== b.serviceDate
+    ? a.serviceDate > b.serviceDate
+    : a.start !== b.start
+      ? a.start > b.start
+      : compareStrings(a.episodeId, b.episodeId) > 0;
+
 /** R20: how many days after a billed episode's date of service a window start is a prior e-visit's. */
 export const PRIOR_E_VISIT_DAYS = 7;
 
@@ -207,7 +214,10 @@ export function decideEpisode(
     const earliest = DateTime.fromISO(startDate, { zone })
       .minus({ days: PRIOR_E_VISIT_DAYS })
       .toISODate() as string;
-    for (const prior of [...billedBefore].reverse()) {
+    // Of several, the one named is fixed by its own fields (latest date of service, then window start, then id),
+    // never by the order the episodes came in (R17).
+    let named: BilledEpisode | undefined;
+    for (const prior of billedBefore) {
       // Episodes opened the same instant (two families answering one inquiry, R5) follow neither one another.
       if (prior.start >= draft.start) continue;
       if (prior.serviceDate > startDate || prior.serviceDate < earliest) continue;
@@ -218,9 +228,11 @@ export function decideEpisode(
         used,
       );
       if (related === "unrelated") continue;
-      priorEpisodeId = prior.episodeId;
+      if (named === undefined || laterBilled(prior, named)) named = prior;
+    }
+    if (named !== undefined) {
+      priorEpisodeId = named.episodeId;
       applicable.add("prior-e-visit");
-      break;
     }
   }
 

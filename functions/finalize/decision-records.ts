@@ -48,8 +48,24 @@ export const decidedWindow = (head: EpisodeHead): DecidedWindow => ({
   start: head.start,
   end: head.end,
   patientInitiated: head.patientInitiated,
-  ...(head.billed !== undefined && { billed: head.billed }),
+  ...(billedOf(head) !== undefined && { billed: billedOf(head) }),
 });
+
+/**
+ * R20: what a later episode compares itself to. A head written before heads kept it has none: its latest line
+ * sent (not a void) says the same of a due episode that billed.
+ */
+function billedOf(head: EpisodeHead): EpisodeHead["billed"] {
+  if (head.billed !== undefined || head.counted !== undefined) return head.billed;
+  const line = head.line;
+  if (line === undefined || line.action === "void") return undefined;
+  return {
+    episodeId: line.episodeId,
+    start: toMillis(line.windowStart),
+    serviceDate: line.serviceDate,
+    diagnosisCodes: line.diagnosisCodes,
+  };
+}
 
 /** The lines already sent for the episodes decided again from `from` (R16 compares against them). */
 export function sentLines(view: PatientView, from: number, context: DecisionContext): ClaimLine[] {

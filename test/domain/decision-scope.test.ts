@@ -354,20 +354,20 @@ describe("bounded decisions (decision-scope.ts) equal decisions over the whole h
     });
     const old = (days: number) => new Date(from - days * DAY).toISOString();
 
-    // Act / Assess: by reach, R1's look-back for messages (a day more under R20's default: billed episodes of the
-    // week before, plus a day), R8's week for visits, R11's year for consents.
+    // Act / Assess: by reach, R1's look-back for messages (two days more under R20's default: billed episodes of
+    // the week before, plus a late start on a DST-lengthened day), R8's week for visits, R11's year for consents.
     expect(factReach(inquiry({ id: "q", at }))).toBe(from);
     expect(factReach(activity({ id: "a", at, practitionerId: "dr-adams", minutes: 5 }))).toBe(from);
     expect(factReach(visit({ id: "v", at }))).toBe(from + 8 * DAY);
     expect(factReach(consent({ id: "c", at }))).toBe(from + 366 * DAY);
-    expect(scopeReach(from, defaults)).toBe(from - 8 * DAY);
+    expect(scopeReach(from, defaults)).toBe(from - 9 * DAY);
     expect(scopeReach(from, tenant({ inquiryLookbackDays: 7, priorEVisit: "allow" }))).toBe(from - 7 * DAY);
     expect(scopeReach(from, tenant({ inquiryLookbackDays: 14 }))).toBe(from - 14 * DAY);
     expect(lookbackSince(from, defaults)).toBeUndefined();
-    expect(needed(visit({ id: "v", at: old(16) }), from, defaults)).toBe(true);
-    expect(needed(visit({ id: "v", at: old(17) }), from, defaults)).toBe(false);
-    expect(needed(consent({ id: "c", at: old(374) }), from, defaults)).toBe(true);
-    expect(needed(consent({ id: "c", at: old(375) }), from, defaults)).toBe(false);
+    expect(needed(visit({ id: "v", at: old(17) }), from, defaults)).toBe(true);
+    expect(needed(visit({ id: "v", at: old(18) }), from, defaults)).toBe(false);
+    expect(needed(consent({ id: "c", at: old(375) }), from, defaults)).toBe(true);
+    expect(needed(consent({ id: "c", at: old(376) }), from, defaults)).toBe(false);
     // R12 required, R11 for two years: visits of three years, consents of two.
     expect(needed(visit({ id: "v", at: old(3 * 365) }), from, longer)).toBe(true);
     expect(needed(visit({ id: "v", at: old(3 * 366 + 2) }), from, longer)).toBe(false);

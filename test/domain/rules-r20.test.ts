@@ -243,4 +243,48 @@ describe("R20 prior e-visit", () => {
       { numRuns: 50 },
     );
   });
+  it("R20, R17: of several billed episodes, the one named is the latest by date of service, whatever the order they are seen in", () => {
+    // Prepare: A (MD) opens 2026-03-02, a 1-minute reply on 03-08 dates it 03-08 (13 min: 99422); B (PT) opens
+    // 03-03, dated 03-03 (98971); C (MD) opens 03-10, related to both: A's date of service is the latest.
+    const facts = [
+      ...A(),
+      activity({ id: "a-sun", at: "2026-03-08T10:00:00-04:00", practitionerId: "dr-adams", minutes: 1 }),
+      ...eVisit("2026-03-03", "-05:00", { practitionerId: "pt-chen" }),
+      ...eVisit("2026-03-10", "-04:00"),
+    ];
+
+    // Act: over the whole history, and from C's start with A and B as windows decided earlier (as the finalizer
+    // passes them, in either order).
+    const whole = decide(facts);
+    const [a, b, c] = [...whole].sort((x, y) => Date.parse(x.windowStart) - Date.parse(y.windowStart));
+    const window = (e: Episode) => ({
+      group: e.billingGroup,
+      family: e.family,
+      start: Date.parse(e.windowStart),
+      end: Date.parse(e.windowEnd),
+      patientInitiated: true,
+      billed: {
+        episodeId: e.episodeId,
+        start: Date.parse(e.windowStart),
+        serviceDate: e.serviceDate,
+        diagnosisCodes: e.diagnosisCodes,
+      },
+    });
+    const bounded = (earlier: Episode[]) =>
+      decideEpisodes(facts, tenant(), AS_OF, [], {
+        from: Date.parse(c?.windowStart ?? ""),
+        earlier: earlier.map(window),
+      }).episodes.find((e) => e.episodeId === c?.episodeId);
+
+    // Assess
+    expect([a?.serviceDate, b?.serviceDate, a?.outcome, b?.outcome]).toEqual([
+      "2026-03-08",
+      "2026-03-03",
+      "billable",
+      "billable",
+    ]);
+    expect(c?.priorEpisodeId).toBe(a?.episodeId);
+    expect(bounded([a as Episode, b as Episode])?.priorEpisodeId).toBe(a?.episodeId);
+    expect(bounded([b as Episode, a as Episode])?.priorEpisodeId).toBe(a?.episodeId);
+  });
 });
