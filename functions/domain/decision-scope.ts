@@ -3,7 +3,7 @@ import type { TenantConfig } from "./config.js";
 import { type ThreadContext, windowOf } from "./episodes.js";
 import type { Fact } from "./facts.js";
 import { type BilledEpisode, PRIOR_E_VISIT_DAYS } from "./outcome.js";
-import { DAY, toMillis } from "./time.js";
+import { DAY, localMidnight, toMillis } from "./time.js";
 
 /**
  * Deciding one patient from a point in time on, with only the facts that can change what is decided there
@@ -57,15 +57,15 @@ export function decisionStart(
  * from `from`: R1's inquiry look-back before it, and R20's week before it for episodes billed. Facts rules look back to further reach further themselves.
  */
 export const scopeReach = (from: number, config: TenantConfig): number =>
-  from -
-  Math.max(
-    config.inquiryLookbackDays,
-    // R20: an episode billed with a date of service up to 7 local days before the start (its record's reach is
-    // its window end, after that date), plus two days: the start may fall late on its local day, and a
-    // DST-lengthened day adds an hour (a rolling window's end is not a local midnight).
-    config.priorEVisit === "needs-review" ? PRIOR_E_VISIT_DAYS + 2 : 0,
-  ) *
-    DAY;
+  Math.min(
+    from - config.inquiryLookbackDays * DAY,
+    // R20: episodes billed with a date of service on or after the local day 7 days before the start. A record's
+    // reach is its window end less a millisecond, and a window ending at that midnight has its date of service
+    // before it: so exactly that midnight, whatever the window mode or a DST change in between.
+    config.priorEVisit === "needs-review"
+      ? localMidnight(from, config.timezone, -PRIOR_E_VISIT_DAYS)
+      : Number.POSITIVE_INFINITY,
+  );
 
 /** R8: visits in the 7 local days before a window start, plus a day for a DST-lengthened week. */
 const VISIT_REACH = 8 * DAY;

@@ -354,24 +354,38 @@ describe("bounded decisions (decision-scope.ts) equal decisions over the whole h
     });
     const old = (days: number) => new Date(from - days * DAY).toISOString();
 
-    // Act / Assess: by reach, R1's look-back for messages (two days more under R20's default: billed episodes of
-    // the week before, plus a late start on a DST-lengthened day), R8's week for visits, R11's year for consents.
+    // Act / Assess: by reach, R1's look-back for messages (to the local midnight 7 days before under R20's default:
+    // billed episodes of the week before), R8's week for visits, R11's year for consents.
     expect(factReach(inquiry({ id: "q", at }))).toBe(from);
     expect(factReach(activity({ id: "a", at, practitionerId: "dr-adams", minutes: 5 }))).toBe(from);
     expect(factReach(visit({ id: "v", at }))).toBe(from + 8 * DAY);
     expect(factReach(consent({ id: "c", at }))).toBe(from + 366 * DAY);
-    expect(scopeReach(from, defaults)).toBe(from - 9 * DAY);
+    // 2026-03-02T15:00Z is 10:00 EST: R20 reads back to the local midnight 7 days before, 2026-02-23T05:00Z,
+    // 10 hours more than the 7-day look-back; from a local midnight, nothing more (below).
+    expect(scopeReach(from, defaults)).toBe(Date.parse("2026-02-23T05:00:00Z"));
+    expect(scopeReach(Date.parse("2026-03-02T05:00:00Z"), defaults)).toBe(Date.parse("2026-02-23T05:00:00Z"));
     expect(scopeReach(from, tenant({ inquiryLookbackDays: 7, priorEVisit: "allow" }))).toBe(from - 7 * DAY);
     expect(scopeReach(from, tenant({ inquiryLookbackDays: 14 }))).toBe(from - 14 * DAY);
     expect(lookbackSince(from, defaults)).toBeUndefined();
-    expect(needed(visit({ id: "v", at: old(17) }), from, defaults)).toBe(true);
-    expect(needed(visit({ id: "v", at: old(18) }), from, defaults)).toBe(false);
-    expect(needed(consent({ id: "c", at: old(375) }), from, defaults)).toBe(true);
-    expect(needed(consent({ id: "c", at: old(376) }), from, defaults)).toBe(false);
+    expect(needed(visit({ id: "v", at: old(15) }), from, defaults)).toBe(true);
+    expect(needed(visit({ id: "v", at: old(16) }), from, defaults)).toBe(false);
+    expect(needed(consent({ id: "c", at: old(373) }), from, defaults)).toBe(true);
+    expect(needed(consent({ id: "c", at: old(374) }), from, defaults)).toBe(false);
     // R12 required, R11 for two years: visits of three years, consents of two.
     expect(needed(visit({ id: "v", at: old(3 * 365) }), from, longer)).toBe(true);
     expect(needed(visit({ id: "v", at: old(3 * 366 + 2) }), from, longer)).toBe(false);
     expect(needed(consent({ id: "c", at: old(730) }), from, longer)).toBe(true);
     expect(needed(inquiry({ id: "q", at: old(400) }), from, longer)).toBe(false);
+  });
+  it("R20: a rolling window billed on the day 7 days before a late start across the fall DST change is still read", () => {
+    // Prepare: A rolls 2026-10-18 00:15 -> 10-25 00:15 EDT, its date of service 10-25; C starts 2026-11-01 23:30
+    // EST, a week after that date, across the change back to EST (a 25-hour day).
+    const config = tenant({ windowMode: "rolling-168h" });
+    const aEnd = Date.parse("2026-10-25T00:15:00-04:00");
+    const cStart = Date.parse("2026-11-01T23:30:00-05:00");
+
+    // Act / Assess: A's record (reach = its end less a millisecond) is within what a decision from C reads.
+    expect(scopeReach(cStart, config)).toBe(Date.parse("2026-10-25T00:00:00-04:00"));
+    expect(aEnd - 1).toBeGreaterThanOrEqual(scopeReach(cStart, config));
   });
 });
