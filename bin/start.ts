@@ -15,7 +15,7 @@ import { localStackFile, removeLocalStackFile, writeLocalStackFile } from "./loc
 import { oneLineLogConsole } from "./local/one-line-logs.js";
 import { type EpisodeRecord, LocalPipeline } from "./local/pipeline.js";
 import { createResources, localDynamodbClient } from "./local/resources.js";
-import { isReviewPath, serveReview } from "./local/review-server.js";
+import { headersOf, isReviewPath, serveReview } from "./local/review-server.js";
 import { StartOptionsError, startOptions, startUsage } from "./local/start-options.js";
 
 /**
@@ -98,10 +98,7 @@ async function route(request: IncomingMessage, response: ServerResponse): Promis
     }
     chunks.push(chunk as Buffer);
   }
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
-  }
+  const headers = headersOf(request);
   const answer = await stack.live.invokeIngest({
     format: decodeURIComponent(match[1] as string),
     headers,

@@ -3,8 +3,7 @@ import type { AddressInfo } from "node:net";
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { AwsCredentialIdentityProvider, HttpRequest } from "@smithy/types";
-import { problem } from "../../functions/review/review-api.js";
-import { reviewPageCsp, reviewPageHtml } from "../../functions/review/review-page.js";
+import { problem, reviewPage } from "../../functions/review/review-api.js";
 import { headersOf, isReviewPath, readBody, send } from "../local/review-server.js";
 
 /**
@@ -79,13 +78,7 @@ export async function startReviewConsole(options: ReviewConsoleOptions): Promise
       return;
     }
     if (request.method === "GET" && url.pathname === "/review/") {
-      response.writeHead(200, {
-        "content-type": "text/html; charset=utf-8",
-        "cache-control": "no-store",
-        "content-security-policy": reviewPageCsp,
-        "x-content-type-options": "nosniff",
-      });
-      response.end(reviewPageHtml);
+      send(response, reviewPage());
       return;
     }
     if (!isReviewPath(url.pathname)) {

@@ -107,6 +107,18 @@ function invalid(error: z.ZodError, prefix?: string): ReviewResponse {
   });
 }
 
+/** The biller's page with its headers: only its own script (by hash), never framed or sniffed. */
+export const reviewPage = (): ReviewResponse => ({
+  statusCode: 200,
+  headers: {
+    "content-type": "text/html; charset=utf-8",
+    "cache-control": "no-store",
+    "content-security-policy": reviewPageCsp,
+    "x-content-type-options": "nosniff",
+  },
+  body: reviewPageHtml,
+});
+
 const ITEM_RESOLUTIONS = /^\/review\/items\/([^/]+)\/resolutions$/;
 const CLAIM_LINE = /^\/review\/claim-lines\/([^/]+)$/;
 
@@ -119,17 +131,7 @@ export async function handleReviewRequest(
     // The page calls the API by relative URLs: it must be loaded from `/review/`.
     if (method === "GET" && path === "/review")
       return { statusCode: 301, headers: { location: "review/", "cache-control": "no-store" }, body: "" };
-    if (method === "GET" && path === "/review/")
-      return {
-        statusCode: 200,
-        headers: {
-          "content-type": "text/html; charset=utf-8",
-          "cache-control": "no-store",
-          "content-security-policy": reviewPageCsp,
-          "x-content-type-options": "nosniff",
-        },
-        body: reviewPageHtml,
-      };
+    if (method === "GET" && path === "/review/") return reviewPage();
     if (method === "GET" && path === "/review/openapi.json") return json(200, reviewOpenApi());
     if (method === "GET" && path === "/review/figures") {
       const query = figuresQuerySchema.safeParse(Object.fromEntries(request.query));
