@@ -135,6 +135,16 @@ export const tenantConfigSchema = z
      * for a related problem, needs review (`prior-e-visit`), or bills (`allow`).
      */
     priorEVisit: z.enum(["needs-review", "allow"]).default("needs-review"),
+    /** R21: bill G2010/G2250 for an evaluation of patient-submitted images or video (`off` by default). */
+    imageReview: z.enum(["off", "when-digital-em-does-not-bill"]).default("off"),
+    /** R23: how many 99439 units a month may bill (Medicare: two). */
+    ccmAddOnMax: z.number().int().min(0).max(10).default(2),
+    /** R23: bill 99491 when the practitioner's own time reaches 30 minutes (`practitioner`), else 99490. */
+    ccmPreference: z.enum(["practitioner", "clinical-staff"]).default("practitioner"),
+    /** R23: a care-management month is dated on its last day, or on the day its base code's time was met. */
+    careManagementDateOfService: z.enum(["month-end", "threshold-met"]).default("month-end"),
+    /** R24: a clinician's minutes go to the e-visit episode they fall in when it bills, or to care management first. */
+    sharedTime: z.enum(["digital-em-first", "care-management-first"]).default("digital-em-first"),
     roster: z.array(rosterEntrySchema).default([]),
     /**
      * R18: the practice's fee schedules, each in force from its date until the next one's (sorted here). Before

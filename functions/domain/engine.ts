@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { type Billing, owedLines } from "./adjustments.js";
 import { attestationsInForce } from "./attestations.js";
 import { type ClaimLine, claimLineSchema, claimLineSchemaVersion } from "./claim-line.js";
-import { type Family, families } from "./code-table.js";
+import { type EVisitFamily, eVisitFamilies, type Family } from "./code-table.js";
 import { rosterByPractitioner, type TenantConfig } from "./config.js";
 import type { DecisionScope } from "./decision-scope.js";
 import {
@@ -228,7 +228,7 @@ function decidePatient(
 
   const earlier = scope?.earlier ?? [];
   /** R7 continued: where the walk's last patient-initiated window before the scope ended. */
-  const claimedBefore = (group: string, family: Family): number =>
+  const claimedBefore = (group: string, family: EVisitFamily): number =>
     Math.max(
       Number.NEGATIVE_INFINITY,
       ...earlier
@@ -238,7 +238,7 @@ function decidePatient(
   const drafts: EpisodeDraft[] = [];
   const groups = [...new Set(counted.map((activity) => activity.group))].sort(compareStrings);
   for (const group of groups) {
-    for (const family of families) {
+    for (const family of eVisitFamilies) {
       const activities = counted.filter((activity) => activity.group === group && activity.role === family);
       if (activities.length > 0)
         drafts.push(

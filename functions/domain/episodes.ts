@@ -1,5 +1,5 @@
 import type { ClinicianMapping } from "./attestations.js";
-import { credentialRole, type Family } from "./code-table.js";
+import { credentialRole, type EVisitFamily } from "./code-table.js";
 import { type RosterEntry, rosterEntryOn, type TenantConfig } from "./config.js";
 import type { ClinicianActivity, Credential, Fact, Inquiry, TimeEntry } from "./facts.js";
 import { DAY, HOUR, localDate, localMidnight, toMillis } from "./time.js";
@@ -16,7 +16,7 @@ export interface ClassifiedActivity {
   fact: Activity;
   at: number;
   practitionerId: string;
-  role: Family | "staff" | "unknown";
+  role: EVisitFamily | "staff" | "unknown";
   credential?: Credential;
   npi?: string;
   group: string;
@@ -33,7 +33,7 @@ export interface DatedInquiry {
 export interface EpisodeDraft {
   patientId: string;
   group: string;
-  family: Family;
+  family: EVisitFamily;
   /** False for time that no inquiry opened: kept as an episode so its outcome (R1) is explained too. */
   patientInitiated: boolean;
   start: number;
@@ -232,7 +232,7 @@ export function windowOf(start: number, config: TenantConfig): { start: number; 
 export function assembleEpisodes(
   patientId: string,
   group: string,
-  family: Family,
+  family: EVisitFamily,
   activities: readonly ClassifiedActivity[],
   inquiries: readonly DatedInquiry[],
   config: TenantConfig,

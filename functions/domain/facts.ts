@@ -51,6 +51,15 @@ const messageFields = {
   inResponseTo: z.string().min(1).max(256).optional(),
 };
 
+/** What a message carries (R21): recorded images or video a clinician can evaluate, or anything else. */
+export const attachmentKinds = ["image", "video", "other"] as const;
+export const attachmentSchema = z.object({
+  kind: z.enum(attachmentKinds),
+  /** The MIME type the source stated, e.g. `image/jpeg`; kept for audit. */
+  contentType: z.string().min(1).max(128).optional(),
+});
+export type Attachment = z.infer<typeof attachmentSchema>;
+
 export const inquirySchema = z.object({
   kind: z.literal("inquiry"),
   ...factBase,
@@ -58,6 +67,8 @@ export const inquirySchema = z.object({
   at: instant,
   author: z.enum(["patient", "related-person"]),
   diagnosisCodes: z.array(icd10Code).max(50).default([]),
+  /** R21: what the message carries. Absent (not empty) when the source says nothing, so older facts keep their digest. */
+  attachments: z.array(attachmentSchema).max(50).optional(),
 });
 
 export const clinicianActivitySchema = z.object({
@@ -75,6 +86,11 @@ export const clinicianActivitySchema = z.object({
     .nonnegative()
     .max(24 * 3600),
   diagnosisCodes: z.array(icd10Code).max(50).default([]),
+  /**
+   * R21: whom the message went to. A clinician's message in a patient's thread goes to the patient unless the
+   * source says otherwise, so absent reads as `patient`.
+   */
+  recipient: z.enum(["patient", "practitioner", "other"]).optional(),
 });
 
 export const staffActivitySchema = z.object({
@@ -214,6 +230,72 @@ export const attestationSchema = z
     message: "expected the episode the attestation resolves",
   });
 
+/** R22: the care-management programs a patient can be enrolled in. */
+export const programs = ["ccm", "ccm-complex", "pcm"] as const;
+export type Program = (typeof programs)[number];
+
+/**
+ * R22: a patient's enrollment in a care-management program, as the EHR keeps it (FHIR `EpisodeOfCare` with its
+ * `CarePlan`): the program, its chronic conditions, the billing practitioner, the practice-local dates it runs,
+ * and when consent was documented and the care plan made. `at` is when the source recorded it.
+ */
+export const enrollmentSchema = z
+  .object({
+    kind: z.literal("enrollment"),
+    ...factBase,
+    at: instant,
+    program: z.enum(programs),
+    status: z.enum(["active", "finished", "cancelled", "entered-in-error"]),
+    billingPractitionerId: z.string().min(1).max(256),
+    conditions: z.array(icd10Code).max(50).default([]),
+    startDate: z.iso.date(),
+    endDate: z.iso.date().optional(),
+    consentDate: z.iso.date().optional(),
+    carePlanDate: z.iso.date().optional(),
+  })
+  .refine((fact) => fact.endDate === undefined || fact.endDate >= fact.startDate, {
+    path: ["endDate"],
+    message: "expected an end date on or after the start date",
+  });
+
+/**
+ * R25: a treating clinician's request to a consultant about the patient (FHIR `ServiceRequest` or a
+ * `Communication` between practitioners). `seconds` is the requester's own documented time (99452).
+ */
+export const consultRequestSchema = z.object({
+  kind: z.literal("consult-request"),
+  ...factBase,
+  at: instant,
+  requesterId: z.string().min(1).max(256),
+  consultantId: z.string().min(1).max(256),
+  seconds: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(24 * 3600)
+    .default(0),
+  diagnosisCodes: z.array(icd10Code).max(50).default([]),
+});
+
+/** R25: the consultant's report on a request: its kind, the consultant's documented time, and whether care moved. */
+export const consultReportSchema = z.object({
+  kind: z.literal("consult-report"),
+  ...factBase,
+  at: instant,
+  /** The request's fact id, as portaltime holds it. */
+  requestId: z.string().min(1).max(256),
+  consultantId: z.string().min(1).max(256),
+  report: z.enum(["verbal-and-written", "written"]),
+  seconds: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(24 * 3600),
+  /** The consult ended in a transfer of care to the consultant (R25: not billed as a consult). */
+  transferOfCare: z.boolean().default(false),
+  diagnosisCodes: z.array(icd10Code).max(50).default([]),
+});
+
 export const factSchema = z.discriminatedUnion("kind", [
   inquirySchema,
   clinicianActivitySchema,
@@ -222,6 +304,9 @@ export const factSchema = z.discriminatedUnion("kind", [
   visitSchema,
   consentSchema,
   attestationSchema,
+  enrollmentSchema,
+  consultRequestSchema,
+  consultReportSchema,
 ]);
 
 export type Fact = z.infer<typeof factSchema>;
@@ -247,6 +332,9 @@ export type TimeEntry = z.infer<typeof timeEntrySchema>;
 export type Visit = z.infer<typeof visitSchema>;
 export type Consent = z.infer<typeof consentSchema>;
 export type Attestation = z.infer<typeof attestationSchema>;
+export type Enrollment = z.infer<typeof enrollmentSchema>;
+export type ConsultRequest = z.infer<typeof consultRequestSchema>;
+export type ConsultReport = z.infer<typeof consultReportSchema>;
 
 /** Visits that took place (R10): only these count for R8, R9 and R12. */
 export const visitTookPlace = (status: VisitStatus): boolean =>

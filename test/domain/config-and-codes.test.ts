@@ -3,7 +3,7 @@ import {
   type CodeRow,
   codeTable,
   credentialRole,
-  families,
+  eVisitFamilies,
   familyHasTimedCodes,
   timedCodeFor,
 } from "../../functions/domain/code-table.js";
@@ -48,6 +48,11 @@ describe("tenant configuration", () => {
       placeOfService: "11",
       inquiryLookbackDays: 7,
       priorEVisit: "needs-review",
+      imageReview: "off",
+      ccmAddOnMax: 2,
+      ccmPreference: "practitioner",
+      careManagementDateOfService: "month-end",
+      sharedTime: "digital-em-first",
       roster: [],
       feeSchedules: [],
     });
@@ -336,7 +341,7 @@ describe("code table", () => {
     return found;
   };
   const everyTier = (serviceDate: string) =>
-    families.flatMap((family) =>
+    eVisitFamilies.flatMap((family) =>
       Array.from({ length: 61 }, (_, minutes) => timedCodeFor(family, minutes, serviceDate)?.code),
     );
   const sampleDates = [
@@ -362,7 +367,7 @@ describe("code table", () => {
 
   it("code table: no family has a timed code before 2020-01-01, both have one from 2020-01-01", () => {
     // Act / Assess
-    for (const family of families) {
+    for (const family of eVisitFamilies) {
       expect(familyHasTimedCodes(family, "2019-12-31")).toBe(false);
       expect(familyHasTimedCodes(family, "2020-01-01")).toBe(true);
       expect(familyHasTimedCodes(family, "2026-03-16")).toBe(true);
