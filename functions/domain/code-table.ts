@@ -47,6 +47,16 @@ export const familyRules: Readonly<Record<Family, FamilyRules>> = {
   interprofessional: { family: "interprofessional", window: "per-consult", whoseTime: "the named clinician's own documented time", units: "one line, one unit", exclusions: "the consultant saw the patient in the 14 days before; a transfer of care or a visit with the consultant in the 14 days after; once per consultant per patient in 7 days", dateOfService: "the report's local date (consultant), the request's (requester)", rules: ["R25", "R10", "R11"] },
 };
 
+export const isEVisitFamily = (family: string): family is EVisitFamily =>
+  (eVisitFamilies as readonly string[]).includes(family);
+
+/** The family a procedure code belongs to (a sent line names its code, not its family). */
+export function familyOfCode(code: string): Family {
+  const family = codeTable.find((row) => row.code === code)?.family;
+  if (family === undefined || family === "virtual-check-in") throw new RangeError(`no family bills ${code}`);
+  return family;
+}
+
 /** Whom a credential makes: a counting clinician of a family, or clinical staff whose time never counts (R4). */
 export const credentialRole: Readonly<Record<Credential, EVisitFamily | "staff">> = {
   MD: "digital-em",

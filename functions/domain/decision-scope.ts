@@ -1,9 +1,10 @@
-import type { Family } from "./code-table.js";
+import { type Family, familyRules, isEVisitFamily } from "./code-table.js";
 import type { TenantConfig } from "./config.js";
+import { CONSULT_EXCLUSION_DAYS, CONSULT_REPORT_DAYS } from "./consults.js";
 import { type ThreadContext, windowOf } from "./episodes.js";
 import type { Fact } from "./facts.js";
 import { type BilledEpisode, PRIOR_E_VISIT_DAYS } from "./outcome.js";
-import { DAY, localMidnight, toMillis } from "./time.js";
+import { DAY, END_OF_TIME, localMidnight, toMillis } from "./time.js";
 
 /**
  * Deciding one patient from a point in time on, with only the facts that can change what is decided there
@@ -45,12 +46,23 @@ export function decisionStart(
   config: TenantConfig,
 ): number {
   let from = windowOf(changedAt, config).start;
+  // Only the e-visits' walk (R7) carries from one window to the next; the other families' windows are fixed by
+  // their own facts and are decided again whenever they reach into the scope (`decidedAgain`).
+  const walked = decided.filter((window) => isEVisitFamily(window.family));
   for (;;) {
-    const open = decided.filter((window) => window.start < from && from < window.end);
+    const open = walked.filter((window) => window.start < from && from < window.end);
     if (open.length === 0) return from;
     from = Math.min(...open.map((window) => window.start));
   }
 }
+
+/**
+ * Whether a decision from `from` decides an episode with this window again. The e-visits' windows from `from` on
+ * (R7's walk; none is open across it); the windows of the other families (a month, an inquiry's follow-up time,
+ * a consult) whenever they end after it, since a change inside one changes it whole.
+ */
+export const decidedAgain = (family: Family, start: number, end: number, from: number): boolean =>
+  familyRules[family].window === "7-day" ? start >= from : end > from;
 
 /**
  * The earliest `reach` (see `factReach`) a fact or decided window may have and still matter to a decision
@@ -72,6 +84,8 @@ const VISIT_REACH = 8 * DAY;
 /** R11 with the default validity (365 days), plus a day. A longer validity reads further (`lookbackSince`). */
 export const DEFAULT_CONSENT_REACH_DAYS = 366;
 const CONSENT_REACH = DEFAULT_CONSENT_REACH_DAYS * DAY;
+/** R22: a month and a day after an enrollment's last date: the month it ends in is decided whole. */
+const ENROLLMENT_AFTER_END = 33 * DAY;
 /** R12: a known visit within three calendar years before a window start. */
 const KNOWN_VISIT_LOOKBACK = (3 * 366 + 1) * DAY;
 
@@ -87,6 +101,13 @@ export function factReach(fact: Fact): number {
   const at = toMillis(fact.at);
   if (fact.kind === "visit") return at + VISIT_REACH;
   if (fact.kind === "consent") return at + CONSENT_REACH;
+  // R22: an enrollment matters to every month it runs; an open one always (a month past its end date needs it
+  // no more: the local date's instant plus a month and a day, whatever the zone).
+  if (fact.kind === "enrollment")
+    return fact.endDate === undefined ? END_OF_TIME : Date.parse(fact.endDate) + ENROLLMENT_AFTER_END;
+  // R25: a request matters until its consult's window ends (a report up to 30 days later, 14 days after that).
+  if (fact.kind === "consult-request") return at + (CONSULT_REPORT_DAYS + CONSULT_EXCLUSION_DAYS + 1) * DAY;
+  if (fact.kind === "consult-report") return at + (CONSULT_EXCLUSION_DAYS + 1) * DAY;
   return at;
 }
 

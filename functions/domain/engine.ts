@@ -1,10 +1,18 @@
 import { createHash } from "node:crypto";
 import { type Billing, owedLines } from "./adjustments.js";
 import { attestationsInForce } from "./attestations.js";
-import { type ClaimLine, claimLineSchema, claimLineSchemaVersion } from "./claim-line.js";
-import { type EVisitFamily, eVisitFamilies, type Family } from "./code-table.js";
+import { type CareTime, decideCareManagement, enrolledFrom } from "./care-management.js";
+import { type ClaimLine, claimLineSchema, claimLineVersionFor } from "./claim-line.js";
+import {
+  type EVisitFamily,
+  eVisitFamilies,
+  type Family,
+  familyOfCode,
+  isEVisitFamily,
+} from "./code-table.js";
 import { rosterByPractitioner, type TenantConfig } from "./config.js";
-import type { DecisionScope } from "./decision-scope.js";
+import { CONSULT_EXCLUSION_DAYS, decideConsults } from "./consults.js";
+import { type DecisionScope, decidedAgain, scopeReach } from "./decision-scope.js";
 import {
   assembleEpisodes,
   type ClassifiedActivity,
@@ -16,15 +24,26 @@ import {
   threadsOf,
 } from "./episodes.js";
 import { supersedes } from "./fact-digest.js";
-import { type Consent, type Fact, type Visit, visitTookPlace } from "./facts.js";
+import {
+  type Consent,
+  type ConsultReport,
+  type ConsultRequest,
+  type Enrollment,
+  type Fact,
+  type Visit,
+  visitTookPlace,
+} from "./facts.js";
+import type { FamilyContext, FamilyOutcome } from "./family-outcome.js";
+import { decideImageReviews } from "./image-review.js";
 import {
   type BilledEpisode,
   type ClinicianTime,
   decideEpisode,
   type Outcome,
+  primaryOutcome,
   type Reason,
 } from "./outcome.js";
-import { HOUR, toIso, toMillis } from "./time.js";
+import { DAY, HOUR, localDate, localMonthStart, toIso, toMillis } from "./time.js";
 
 export type EpisodeStatus = "open" | "settling" | "due";
 
@@ -50,6 +69,8 @@ export interface Episode {
   codeSetYear: number;
   diagnosisCodes: string[];
   procedureCode?: string;
+  /** R23: an add-on code's count (the families after e-visits; an e-visit line is always one unit). */
+  units?: number;
   chargeCents?: number;
   outcome: Outcome;
   reasons: Reason[];
@@ -68,6 +89,10 @@ export interface Episode {
     visits: string[];
     consents: string[];
     attestations?: string[];
+    /** R22: the enrollment a care-management month was decided under. */
+    enrollments?: string[];
+    /** R25: the consult request and report. */
+    consults?: string[];
   };
   /** The line this episode owes as an original when billable. */
   claimLine?: ClaimLine;
@@ -111,6 +136,11 @@ export interface EngineResult {
   missingMessages: Array<{ patientId: string; messageId: string }>;
   /** With a scope: set when the scope was not closed, i.e. a window would start before it; decide again from here. */
   restartFrom?: number;
+  /**
+   * With a scope: the families decided by month or consult need every fact from this instant on (their windows
+   * start before the scope); read back to here and decide again with the same scope.
+   */
+  readFrom?: number;
 }
 
 /**
@@ -153,6 +183,8 @@ export function decideEpisodes(
     result.missingMessages.push(...decided.missing.map((messageId) => ({ patientId, messageId })));
     if (decided.restartFrom !== undefined)
       result.restartFrom = Math.min(result.restartFrom ?? decided.restartFrom, decided.restartFrom);
+    if (decided.readFrom !== undefined)
+      result.readFrom = Math.min(result.readFrom ?? decided.readFrom, decided.readFrom);
   }
 
   const billings: Billing[] = result.episodes.map((episode) => ({
@@ -162,9 +194,16 @@ export function decideEpisodes(
     line: episode.claimLine,
   }));
   const patientIds = new Set(facts.map((fact) => fact.patientId));
-  // With a scope, only the lines of episodes from its start are decided again; earlier lines stand.
+  // With a scope, only the lines of episodes it decides again are compared; earlier lines stand.
   const from = scope?.from ?? Number.NEGATIVE_INFINITY;
-  const inScope = sent.filter((line) => toMillis(line.windowStart) >= from);
+  const inScope = sent.filter((line) =>
+    decidedAgain(
+      familyOfCode(line.procedureCode),
+      toMillis(line.windowStart),
+      toMillis(line.windowEnd),
+      from,
+    ),
+  );
   result.owed = owedLines(billings, inScope, patientIds);
   return result;
 }
@@ -196,6 +235,7 @@ function decidePatient(
   threads: ResolvedThread[];
   missing: string[];
   restartFrom?: number;
+  readFrom?: number;
 } {
   const from = scope?.from ?? Number.NEGATIVE_INFINITY;
   const facts = current.filter((fact) => !fact.retracted);
@@ -211,8 +251,27 @@ function decidePatient(
     activity.role !== "unknown" &&
     activity.fact.seconds > 0 &&
     !(activity.fact.kind === "time-entry" && activity.fact.countedBy !== undefined);
+  const zone = config.timezone;
+  const enrollments = facts
+    .filter((fact): fact is Enrollment => fact.kind === "enrollment")
+    .sort((a, b) => compareStrings(a.id, b.id));
+  // R24 `care-management-first`: the billing practitioner's own time on a date their enrollment covers goes to
+  // care management, never to an e-visit.
+  const careManagementFirst = (activity: ClassifiedActivity): boolean => {
+    if (config.sharedTime !== "care-management-first") return false;
+    const date = localDate(activity.at, zone);
+    return enrollments.some(
+      (enrollment) =>
+        (enrollment.status === "active" || enrollment.status === "finished") &&
+        enrollment.billingPractitionerId === activity.practitionerId &&
+        enrollment.startDate <= date &&
+        (enrollment.endDate === undefined || date <= enrollment.endDate),
+    );
+  };
   // Counted time before the scope belongs to the windows decided earlier.
-  const counted = classified.filter(counts).filter((activity) => activity.at >= from);
+  const counted = classified
+    .filter(counts)
+    .filter((activity) => activity.at >= from && !careManagementFirst(activity));
   // Evidence lists in time order (ties by id), never arrival order (R17).
   const uncounted = [
     ...classified
@@ -256,7 +315,7 @@ function decidePatient(
   }
   // The scope is closed when no earlier window is open across its start and no window starts before it.
   const starts = [
-    ...earlier.filter((w) => w.start < from && from < w.end).map((w) => w.start),
+    ...earlier.filter((w) => isEVisitFamily(w.family) && w.start < from && from < w.end).map((w) => w.start),
     ...drafts.filter((draft) => draft.start < from).map((draft) => draft.start),
   ];
   const restartFrom = starts.length === 0 ? undefined : Math.min(...starts);
@@ -273,7 +332,7 @@ function decidePatient(
   // R20: episodes are decided in time order, each seeing those billed before it: decided earlier (the scope's
   // windows) or in this pass.
   const billed: BilledEpisode[] = earlier
-    .filter((window) => window.start < from)
+    .filter((window) => isEVisitFamily(window.family) && window.start < from)
     .flatMap((window) => (window.billed === undefined ? [] : [window.billed]))
     .sort((a, b) => compareStrings(a.serviceDate, b.serviceDate) || compareStrings(a.episodeId, b.episodeId));
   const ordered = drafts
@@ -304,9 +363,7 @@ function decidePatient(
       ]),
     ].sort(compareStrings);
     const claimLineId = `cl_${digest(["claim-line", episodeId])}`;
-    const settledAt = draft.end + config.settleHours * HOUR;
-    const status: EpisodeStatus = asOf < draft.end ? "open" : asOf < settledAt ? "settling" : "due";
-    const zone = config.timezone;
+    const status = statusOf(draft.end, asOf, config);
     const rendering = decision.rendering as ClinicianTime;
     const episode: Episode = {
       episodeId,
@@ -349,41 +406,7 @@ function decidePatient(
         ...(attestations.length > 0 && { attestations }),
       },
     };
-    if (decision.outcome === "billable") {
-      const line: ClaimLine = {
-        schemaVersion: claimLineSchemaVersion,
-        claimLineId,
-        revision: 0,
-        action: "original",
-        episodeId,
-        patientId,
-        billingGroup: draft.group,
-        procedureCode: decision.procedureCode as string,
-        modifiers: [], // R14: never 95/GT; these are not telehealth services.
-        units: 1,
-        serviceDate: decision.serviceDate,
-        placeOfService: config.placeOfService,
-        renderingProviderNpi: rendering.npi as string,
-        diagnosisCodes: decision.diagnosisCodes,
-        totalMinutes: decision.totalMinutes,
-        windowStart: episode.windowStart,
-        windowEnd: episode.windowEnd,
-        chargeCents: decision.chargeCents as number,
-        codeSetYear: decision.codeSetYear,
-      };
-      // DOMAIN "Claim line": a line that fails the published contract is never sent; a person reviews it.
-      const checked = claimLineSchema.safeParse(line);
-      if (checked.success) episode.claimLine = line;
-      else {
-        const issue = checked.error.issues[0];
-        episode.outcome = "needs-review";
-        episode.reasons = ["invalid-claim-line"];
-        episode.invalidClaimLine = {
-          path: issue?.path.join(".") || "(root)",
-          reason: issue?.message ?? "invalid",
-        };
-      }
-    }
+    if (decision.outcome === "billable") attachLine(episode, rendering.npi, 1, config);
     if (episode.outcome === "billable")
       billed.push({
         episodeId,
@@ -393,6 +416,106 @@ function decidePatient(
       });
     return episode;
   });
+
+  // The families after the e-visits (R21-R25), in R24's order: each sees what the ones before it billed.
+  const familyContext: FamilyContext = {
+    patientId,
+    config,
+    visits,
+    consents,
+    attestedFor: (family, key) => attested.episodes.get(familyEpisodeId(patientId, family, key)),
+  };
+  const billedEVisit = new Set(
+    episodes
+      .filter((episode) => episode.outcome === "billable")
+      .flatMap((episode) => episode.evidence.counted),
+  );
+  /** R24: whether the e-visit episode an activity falls in bills (decided in this pass, or earlier). */
+  const heldByBilledEVisit = (activity: ClassifiedActivity): boolean =>
+    activity.at >= from
+      ? billedEVisit.has(activity.fact.id)
+      : earlier.some(
+          (w) =>
+            w.family === activity.role &&
+            w.group === activity.group &&
+            w.patientInitiated &&
+            w.billed !== undefined &&
+            w.start <= activity.at &&
+            activity.at < w.end,
+        );
+  const clinicianWork = classified.filter(
+    (activity) => isEVisitFamily(activity.role) && activity.fact.kind === "clinician-activity",
+  );
+  const images = decideImageReviews(
+    { inquiries, activities: clinicianWork, messages: current, heldByBilledEVisit },
+    familyContext,
+  );
+  const imageBilled = new Set(
+    images
+      .filter((image) => primaryOutcome(image.applicable).outcome === "billable")
+      .flatMap((image) => image.evidence.counted),
+  );
+  // R24: what care management may count, and what it may not because another family's billed line holds it.
+  const careTime: CareTime[] = [];
+  const countedElsewhere: Array<{ factId: string; at: number }> = [];
+  for (const fact of facts) {
+    if (fact.kind === "staff-activity" && fact.seconds > 0)
+      careTime.push({
+        factId: fact.id,
+        at: toMillis(fact.at),
+        personId: fact.staffId,
+        credential: "STAFF",
+        seconds: fact.seconds,
+      });
+  }
+  for (const activity of classified) {
+    if (activity.role === "unknown" || activity.fact.seconds <= 0) continue;
+    const time = {
+      factId: activity.fact.id,
+      at: activity.at,
+      personId: activity.practitionerId,
+      credential: activity.credential as string,
+      seconds: activity.fact.seconds,
+    };
+    if (activity.fact.kind === "time-entry" && activity.fact.countedBy !== undefined) {
+      const service = careServices[activity.fact.countedBy];
+      if (service !== undefined) careTime.push({ ...time, service });
+      continue;
+    }
+    if (activity.role !== "staff" && (heldByBilledEVisit(activity) || imageBilled.has(activity.fact.id)))
+      countedElsewhere.push({ factId: time.factId, at: time.at });
+    else careTime.push(time);
+  }
+  const careMonths = decideCareManagement(
+    { enrollments, time: careTime, countedElsewhere, roster: roster.entries },
+    familyContext,
+  );
+  const consults = decideConsults(
+    {
+      requests: facts.filter((fact): fact is ConsultRequest => fact.kind === "consult-request"),
+      reports: facts.filter((fact): fact is ConsultReport => fact.kind === "consult-report"),
+      roster: roster.entries,
+    },
+    familyContext,
+  );
+  // With a scope, only the episodes it reaches are decided again (decision-scope.ts `decidedAgain`).
+  for (const outcome of [...images, ...careMonths, ...consults]) {
+    if (!decidedAgain(outcome.family, outcome.start, outcome.end, from)) continue;
+    episodes.push(familyEpisode(outcome, patientId, asOf, config));
+  }
+  let readFrom: number | undefined;
+  if (scope !== undefined) {
+    // A month that starts before the scope is decided whole: its facts from its start (and R1's look-back).
+    const monthStart = localMonthStart(from, zone);
+    const needs = [
+      ...(enrolledFrom(enrollments, localDate(monthStart, zone)) ? [scopeReach(monthStart, config)] : []),
+      // R25: the consultant's visits in the 14 days before a request decided again.
+      ...consults
+        .filter((outcome) => decidedAgain(outcome.family, outcome.start, outcome.end, from))
+        .map((outcome) => outcome.start - (CONSULT_EXCLUSION_DAYS + 1) * DAY),
+    ];
+    if (needs.length > 0) readFrom = Math.min(...needs);
+  }
 
   const unattributed = unknownTime
     .filter((activity) => activity.at >= from && !drafts.some((draft) => contains(draft, activity.at)))
@@ -417,7 +540,99 @@ function decidePatient(
       .map(([messageId, root]) => ({ patientId, messageId, root })),
     missing: threads.missing,
     restartFrom,
+    readFrom,
   };
+}
+
+/** R13, R24: the care-management program a time entry marked as another service's counts toward, if any. */
+const careServices: Partial<Record<string, "ccm" | "pcm">> = {
+  "chronic-care-management": "ccm",
+  "principal-care-management": "pcm",
+};
+
+const statusOf = (end: number, asOf: number, config: TenantConfig): EpisodeStatus =>
+  asOf < end ? "open" : asOf < end + config.settleHours * HOUR ? "settling" : "due";
+
+const familyEpisodeId = (patientId: string, family: Family, key: readonly (string | number)[]): string =>
+  `ep_${digest([patientId, family, ...key])}`;
+
+/** An episode of the families after the e-visits, named and with its line, like an e-visit's. */
+function familyEpisode(
+  outcome: FamilyOutcome,
+  patientId: string,
+  asOf: number,
+  config: TenantConfig,
+): Episode {
+  const zone = config.timezone;
+  const episodeId = familyEpisodeId(patientId, outcome.family, outcome.key);
+  const { outcome: decided, reasons: listed } = primaryOutcome(outcome.applicable);
+  const { attestations, ...evidence } = outcome.evidence;
+  const episode: Episode = {
+    episodeId,
+    claimLineId: `cl_${digest(["claim-line", episodeId])}`,
+    patientId,
+    billingGroup: outcome.group,
+    family: outcome.family,
+    windowStart: toIso(outcome.start, zone),
+    windowEnd: toIso(outcome.end, zone),
+    openedAt: toIso(outcome.openedAt, zone),
+    status: statusOf(outcome.end, asOf, config),
+    totalSeconds: outcome.totalSeconds,
+    totalMinutes: outcome.totalMinutes,
+    minutesByClinician: outcome.clinicians,
+    renderingPractitionerId: outcome.renderingPractitionerId,
+    serviceDate: outcome.serviceDate,
+    codeSetYear: Number(outcome.serviceDate.slice(0, 4)),
+    diagnosisCodes: outcome.diagnosisCodes,
+    procedureCode: outcome.procedureCode,
+    units: outcome.units,
+    chargeCents: outcome.chargeCents,
+    outcome: decided,
+    reasons: listed,
+    bundledVisit: outcome.bundledVisit,
+    priorVisitId: outcome.priorVisitId,
+    evidence: { ...evidence, ...(attestations.length > 0 && { attestations }) },
+  };
+  if (decided === "billable") attachLine(episode, outcome.renderingNpi, outcome.units, config);
+  return episode;
+}
+
+/**
+ * The original line a billable episode owes. DOMAIN "Claim line": a line that fails the published contract is
+ * never sent; its episode is `needs-review` (`invalid-claim-line`) with the failing field's path.
+ */
+function attachLine(episode: Episode, npi: string | undefined, units: number, config: TenantConfig): void {
+  const line = {
+    // The lowest contract version that carries it: an e-visit line stays 1.0 (its resend is byte for byte).
+    schemaVersion: claimLineVersionFor({ units, totalMinutes: episode.totalMinutes }),
+    claimLineId: episode.claimLineId,
+    revision: 0,
+    action: "original",
+    episodeId: episode.episodeId,
+    patientId: episode.patientId,
+    billingGroup: episode.billingGroup,
+    procedureCode: episode.procedureCode as string,
+    modifiers: [], // R14: never 95/GT; these are not telehealth services.
+    units,
+    serviceDate: episode.serviceDate,
+    placeOfService: config.placeOfService,
+    renderingProviderNpi: npi as string,
+    diagnosisCodes: episode.diagnosisCodes,
+    totalMinutes: episode.totalMinutes,
+    windowStart: episode.windowStart,
+    windowEnd: episode.windowEnd,
+    chargeCents: episode.chargeCents as number,
+    codeSetYear: episode.codeSetYear,
+  } as ClaimLine;
+  const checked = claimLineSchema.safeParse(line);
+  if (checked.success) {
+    episode.claimLine = line;
+    return;
+  }
+  const issue = checked.error.issues[0];
+  episode.outcome = "needs-review";
+  episode.reasons = ["invalid-claim-line"];
+  episode.invalidClaimLine = { path: issue?.path.join(".") || "(root)", reason: issue?.message ?? "invalid" };
 }
 
 const digest = (parts: readonly unknown[]): string =>

@@ -6,11 +6,20 @@ import { compareStrings, type EpisodeDraft } from "./episodes.js";
 import type { Consent, Visit } from "./facts.js";
 import { HOUR, localDate, localMidnight, minusYears, toMillis } from "./time.js";
 
-/** Why an episode ended as it did. The needs-review reasons are the last eight. */
+/**
+ * Why an episode ended as it did. The needs-review reasons are the last nine. The reasons of the families after
+ * e-visits (R21-R25): `counted-elsewhere` (the work is another family's billed line, R24, or another program
+ * bills the month, R22), `transfer-of-care` and `frequency-limit` (R25), `no-follow-up` (R21), and
+ * `enrollment-incomplete` (R22: too few chronic conditions for the program, or no care plan by the month's end).
+ */
 export const reasons = [
   "not-patient-initiated",
   "unsupported-date",
   "do-not-bill",
+  "counted-elsewhere",
+  "transfer-of-care",
+  "frequency-limit",
+  "no-follow-up",
   "bundled-into-visit",
   "related-prior-visit",
   "below-threshold",
@@ -20,6 +29,7 @@ export const reasons = [
   "unknown-clinician",
   "diagnosis-missing",
   "prior-e-visit",
+  "enrollment-incomplete",
   "invalid-claim-line",
   "fee-missing",
 ] as const;
@@ -29,6 +39,10 @@ export const outcomes = [
   "not-patient-initiated",
   "unsupported-date",
   "do-not-bill",
+  "counted-elsewhere",
+  "transfer-of-care",
+  "frequency-limit",
+  "no-follow-up",
   "bundled-into-visit",
   "related-prior-visit",
   "below-threshold",
@@ -44,6 +58,7 @@ const needsReview: ReadonlySet<Reason> = new Set([
   "unknown-clinician",
   "diagnosis-missing",
   "prior-e-visit",
+  "enrollment-incomplete",
   "invalid-claim-line",
   "fee-missing",
 ]);
@@ -88,7 +103,7 @@ export interface Decision {
 
 const MAX_DIAGNOSES = 12;
 
-const icdCategory = (code: string): string => code.replace(".", "").slice(0, 3).toUpperCase();
+export const icdCategory = (code: string): string => code.replace(".", "").slice(0, 3).toUpperCase();
 
 /** R20: an episode that billed, as a later episode of the same patient sees it. */
 export interface BilledEpisode {
@@ -114,7 +129,7 @@ export const PRIOR_E_VISIT_DAYS = 7;
  * R8's relatedness: any shared ICD-10-CM category; unknown when either side has no codes. A biller's decision
  * about the visit (R19) settles it whatever the codes show: a person can see a relation the categories miss.
  */
-function relatedness(
+export function relatedness(
   visit: Pick<Visit, "id" | "diagnosisCodes">,
   diagnosisCodes: readonly string[],
   attested: EpisodeAttestations | undefined,
@@ -240,22 +255,16 @@ export function decideEpisode(
 
   // R11: an active consent dated within the validity period (local calendar days) before the window start, and
   // at the latest by the first counted clinician activity.
-  const evidenceConsents: string[] = [];
-  if (config.consent === "required") {
-    const validFrom = localMidnight(draft.start, zone, -config.consentValidityDays);
-    const firstActivity = Math.min(...draft.activities.map((activity) => activity.at));
-    const consent = consents.find((c) => {
-      const at = toMillis(c.at);
-      return c.status === "active" && at >= validFrom && at <= firstActivity;
-    });
-    // R19: else a consent a biller recorded, dated on a local day that R11 accepts.
-    const recorded = attested?.consent;
-    const recordedAt = recorded && DateTime.fromISO(recorded.consentDate, { zone }).startOf("day").toMillis();
-    if (consent !== undefined) evidenceConsents.push(consent.id);
-    else if (recorded && recordedAt !== undefined && recordedAt >= validFrom && recordedAt <= firstActivity)
-      used.add(recorded.attestationId);
-    else applicable.add("consent-missing");
-  }
+  const firstActivity = Math.min(...draft.activities.map((activity) => activity.at));
+  const evidenceConsents = consentFor(
+    draft.start,
+    firstActivity,
+    consents,
+    config,
+    attested,
+    used,
+    applicable,
+  );
 
   // R12: with `require-known-visit`, a visit that took place in the 3 years before the window start.
   if (config.establishedPatient === "require-known-visit") {
@@ -298,6 +307,36 @@ export function decideEpisode(
       attestations: [...used].sort(compareStrings),
     },
   };
+}
+
+/**
+ * R11: an active consent dated within the validity period (local calendar days) before `windowStart`, and at the
+ * latest by `by` (the first counted work); else one a biller recorded (R19) on a local day R11 accepts; else
+ * `consent-missing` is added. Returns the consent facts used.
+ */
+export function consentFor(
+  windowStart: number,
+  by: number,
+  consents: readonly Consent[],
+  config: TenantConfig,
+  attested: EpisodeAttestations | undefined,
+  used: Set<string>,
+  applicable: Set<Reason>,
+): string[] {
+  if (config.consent !== "required") return [];
+  const zone = config.timezone;
+  const validFrom = localMidnight(windowStart, zone, -config.consentValidityDays);
+  const consent = consents.find((c) => {
+    const at = toMillis(c.at);
+    return c.status === "active" && at >= validFrom && at <= by;
+  });
+  if (consent !== undefined) return [consent.id];
+  const recorded = attested?.consent;
+  const recordedAt = recorded && DateTime.fromISO(recorded.consentDate, { zone }).startOf("day").toMillis();
+  if (recorded && recordedAt !== undefined && recordedAt >= validFrom && recordedAt <= by)
+    used.add(recorded.attestationId);
+  else applicable.add("consent-missing");
+  return [];
 }
 
 /** R5: minutes per counting clinician, most first (ties: the earliest activity, then the id). */

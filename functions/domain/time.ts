@@ -31,3 +31,34 @@ export const minusYears = (millis: number, zone: string, years: number): number 
 
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
+
+/** The last instant an ECMAScript date can hold: "always" for a reach (docs/STORE.md, "Bounded reads"). */
+export const END_OF_TIME = 8_640_000_000_000_000;
+
+/** The local date's first instant, for a YYYY-MM-DD date in the zone. */
+export const startOfLocalDate = (date: string, zone: string): number =>
+  DateTime.fromISO(date, { zone }).startOf("day").toMillis();
+
+/** The start of the local calendar month `months` months after the month of `millis` (R23). */
+export const localMonthStart = (millis: number, zone: string, months = 0): number =>
+  DateTime.fromMillis(millis, { zone }).startOf("month").plus({ months }).startOf("day").toMillis();
+
+/**
+ * R21: the instant `hours` business hours after `millis`, counting only practice-local Monday to Friday (a
+ * weekend adds nothing: Friday 15:00 plus 24 business hours is Monday 15:00).
+ */
+export function businessHoursAfter(millis: number, hours: number, zone: string): number {
+  let cursor = DateTime.fromMillis(millis, { zone });
+  let remaining = hours * HOUR;
+  while (remaining > 0) {
+    if (cursor.weekday >= 6) {
+      cursor = cursor.plus({ days: 8 - cursor.weekday }).startOf("day");
+      continue;
+    }
+    const dayEnd = cursor.plus({ days: 1 }).startOf("day");
+    const step = Math.min(remaining, dayEnd.toMillis() - cursor.toMillis());
+    cursor = cursor.plus({ milliseconds: step });
+    remaining -= step;
+  }
+  return cursor.toMillis();
+}

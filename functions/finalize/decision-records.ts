@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { DateTime } from "luxon";
 import type { ClaimLine } from "../domain/claim-line.js";
 import type { TenantConfig } from "../domain/config.js";
-import { type DecidedWindow, inScope } from "../domain/decision-scope.js";
+import { type DecidedWindow, decidedAgain, inScope } from "../domain/decision-scope.js";
 import type { EngineResult, Episode, UnknownClinicianTime } from "../domain/engine.js";
 import { canonicalJson } from "../domain/fact-digest.js";
 import { DAY, HOUR, toMillis } from "../domain/time.js";
@@ -71,7 +71,12 @@ function billedOf(head: EpisodeHead): EpisodeHead["billed"] {
 export function sentLines(view: PatientView, from: number, context: DecisionContext): ClaimLine[] {
   const horizon = context.now - context.adjustmentHorizonDays * DAY;
   return view.episodes
-    .filter((head) => head.start >= from && head.line !== undefined && head.end >= horizon)
+    .filter(
+      (head) =>
+        decidedAgain(head.family, head.start, head.end, from) &&
+        head.line !== undefined &&
+        head.end >= horizon,
+    )
     .map((head) => head.line as ClaimLine);
 }
 
@@ -215,7 +220,12 @@ export function planDecision(
   // R7, R16: an episode decided earlier that the facts no longer give (its window moved, its facts were retracted
   // or moved to another patient) gets a record saying so, with the void of its line when one is owed.
   for (const previous of view.episodes) {
-    if (!previous.current || previous.start < from || produced.has(previous.episodeId)) continue;
+    if (
+      !previous.current ||
+      !decidedAgain(previous.family, previous.start, previous.end, from) ||
+      produced.has(previous.episodeId)
+    )
+      continue;
     const line = owed.get(previous.claimLineId);
     // Its review, if open, is resolved: there is no such episode left to review.
     if (previous.review)

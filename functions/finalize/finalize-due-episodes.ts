@@ -2,7 +2,14 @@ import { createHash } from "node:crypto";
 import type { ClaimLine } from "../domain/claim-line.js";
 import { rosterByPractitioner, rosterEntryOn, type TenantConfig } from "../domain/config.js";
 import { type DateRange, redecisions } from "../domain/config-changes.js";
-import { decisionStart, lookbackSince, inScope as needed, scopeReach } from "../domain/decision-scope.js";
+import {
+  decidedAgain,
+  decisionStart,
+  factReach,
+  lookbackSince,
+  inScope as needed,
+  scopeReach,
+} from "../domain/decision-scope.js";
 import { decideEpisodes, type EngineResult } from "../domain/engine.js";
 import type { ThreadRoot } from "../domain/episodes.js";
 import type { Outcome } from "../domain/outcome.js";
@@ -374,10 +381,12 @@ async function decideBounded(
   const fetched = new Map<string, StoredFact[]>();
   /** How far back visits and consents were read for a policy that looks back further than their reach. */
   let lookedBackTo: number | undefined;
+  /** Where the families decided by month or consult asked for every fact from (the engine's `readFrom`). */
+  let readBack = Number.POSITIVE_INFINITY;
   for (let round = 0; round < MAX_DECISION_ROUNDS; round++) {
     const windows = view.episodes.filter((head) => head.current).map(decidedWindow);
     from = decisionStart(start, windows, tenant);
-    const reach = scopeReach(from, tenant);
+    const reach = Math.min(scopeReach(from, tenant), readBack);
     if (reach < view.reachFrom) {
       view = merge(view, await store.readPatient(patientId, reach, view.reachFrom));
       continue;
@@ -390,7 +399,9 @@ async function decideBounded(
       lookedBackTo = since;
       continue;
     }
-    const inScope = view.facts.filter((stored) => needed(stored.fact, from, tenant));
+    const inScope = view.facts.filter(
+      (stored) => needed(stored.fact, from, tenant) || factReach(stored.fact) >= readBack,
+    );
     const earlier = [...fetched.values()].flat();
     const roots = new Map<string, ThreadRoot>();
     for (const stored of [...inScope, ...earlier]) {
@@ -404,12 +415,16 @@ async function decideBounded(
       sentLines(view, from, context),
       {
         from,
-        earlier: windows.filter((window) => window.start < from),
+        earlier: windows.filter((window) => !decidedAgain(window.family, window.start, window.end, from)),
         thread: { roots, messages: earlier.map((stored) => stored.fact) },
       },
     );
     if (result.restartFrom !== undefined && result.restartFrom < from) {
       start = result.restartFrom;
+      continue;
+    }
+    if (result.readFrom !== undefined && result.readFrom < readBack) {
+      readBack = result.readFrom;
       continue;
     }
     const missing = result.missingMessages.map((m) => m.messageId).filter((id) => !fetched.has(id));

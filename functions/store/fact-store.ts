@@ -80,10 +80,19 @@ const clinicianOf = (fact: Fact): string | undefined =>
  * The earliest instant a fact changes a decision from: its time, except for an attestation (R19), which is
  * recorded after the episode or activity it resolves and names where that starts.
  */
-export const changedFrom = (fact: Fact): number =>
-  fact.kind === "attestation" && fact.concernsFrom !== undefined
-    ? Math.min(Date.parse(fact.at), Date.parse(fact.concernsFrom))
-    : Date.parse(fact.at);
+export const changedFrom = (fact: Fact): number => {
+  const at = Date.parse(fact.at);
+  if (fact.kind === "attestation" && fact.concernsFrom !== undefined)
+    return Math.min(at, Date.parse(fact.concernsFrom));
+  // R22: an enrollment changes every month from its start date (at the earliest local midnight of that date in
+  // any zone), back at most a year and a day: months before are settled history under R16's default horizon.
+  if (fact.kind === "enrollment")
+    return Math.min(at, Math.max(Date.parse(fact.startDate) - 14 * HOUR_MS, at - ENROLLMENT_LOOKBACK_MS));
+  return at;
+};
+
+/** How far back an enrollment recorded late makes its patient due (R16's default adjustment horizon and a day). */
+const ENROLLMENT_LOOKBACK_MS = 366 * 24 * 3_600_000;
 
 export class DynamoFactStore implements FactWriter {
   constructor(

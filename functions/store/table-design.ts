@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { END_OF_TIME } from "../domain/time.js";
 
 /**
  * The episode store's single-table design, shared by the DynamoDB adapters, the CDK stack and the local stack
@@ -94,7 +95,7 @@ export const dueShardOf = (patientId: string): string =>
 export const allDueShards = (): string[] => Array.from({ length: DUE_SHARDS }, (_, index) => `due#${index}`);
 
 /** The reach of items every read of the patient needs: its state and lines waiting to be sent. */
-export const ALWAYS_READ = 8_640_000_000_000_000;
+export const ALWAYS_READ = END_OF_TIME;
 
 export const PATIENT_PREFIX = "PAT#";
 export const patientKey = (patientId: string): string => `${PATIENT_PREFIX}${patientId}`;
