@@ -7,6 +7,9 @@ import {
   type AttestedAction,
   type ClinicianActivity,
   type Consent,
+  type ConsultReport,
+  type ConsultRequest,
+  type Enrollment,
   type Fact,
   factSchema,
   type Inquiry,
@@ -52,7 +55,8 @@ const base = (common: Common) => ({
 });
 
 export const inquiry = (
-  fields: Common & Partial<Pick<Inquiry, "author" | "messageId" | "inResponseTo" | "diagnosisCodes">>,
+  fields: Common &
+    Partial<Pick<Inquiry, "author" | "messageId" | "inResponseTo" | "diagnosisCodes" | "attachments">>,
 ): Fact =>
   factSchema.parse({
     kind: "inquiry",
@@ -65,7 +69,10 @@ export const inquiry = (
 
 export const activity = (
   fields: Common & { practitionerId: string; minutes?: number; seconds?: number } & Partial<
-      Pick<ClinicianActivity, "messageId" | "inResponseTo" | "diagnosisCodes" | "qualification" | "npi">
+      Pick<
+        ClinicianActivity,
+        "messageId" | "inResponseTo" | "diagnosisCodes" | "qualification" | "npi" | "recipient"
+      >
     >,
 ): Fact => {
   const { minutes, seconds, ...rest } = fields;
@@ -129,3 +136,66 @@ export const consent = (fields: Common & Partial<Pick<Consent, "status">>): Fact
 export const attestation = (
   fields: Common & { by?: string; episodeId?: string; resolution: AttestedAction },
 ): Fact => factSchema.parse({ kind: "attestation", by: "biller-1", ...fields, ...base(fields) });
+
+/** R22: an enrollment; by default an active CCM enrollment of dr-adams with two conditions, consent and care plan. */
+export const enrollment = (
+  fields: Common &
+    Partial<
+      Pick<
+        Enrollment,
+        | "program"
+        | "status"
+        | "billingPractitionerId"
+        | "conditions"
+        | "startDate"
+        | "endDate"
+        | "consentDate"
+        | "carePlanDate"
+      >
+    >,
+): Fact =>
+  factSchema.parse({
+    kind: "enrollment",
+    program: "ccm",
+    status: "active",
+    billingPractitionerId: "dr-adams",
+    conditions: ["E11.9", "I10"],
+    startDate: "2026-01-01",
+    consentDate: "2026-01-01",
+    carePlanDate: "2026-01-01",
+    ...fields,
+    ...base(fields),
+  });
+
+/** R25: a consult request from `requesterId` to `consultantId`, with the requester's minutes. */
+export const consultRequest = (
+  fields: Common & { requesterId: string; consultantId: string; minutes?: number } & Partial<
+      Pick<ConsultRequest, "diagnosisCodes">
+    >,
+): Fact => {
+  const { minutes, ...rest } = fields;
+  return factSchema.parse({
+    kind: "consult-request",
+    diagnosisCodes: ["E11.9"],
+    ...rest,
+    ...base(fields),
+    seconds: Math.round((minutes ?? 0) * 60),
+  });
+};
+
+/** R25: the consultant's report on a request, with the consultant's minutes. */
+export const consultReport = (
+  fields: Common & { requestId: string; consultantId: string; minutes: number } & Partial<
+      Pick<ConsultReport, "report" | "transferOfCare" | "diagnosisCodes">
+    >,
+): Fact => {
+  const { minutes, ...rest } = fields;
+  return factSchema.parse({
+    kind: "consult-report",
+    report: "verbal-and-written",
+    diagnosisCodes: [],
+    ...rest,
+    ...base(fields),
+    seconds: Math.round(minutes * 60),
+  });
+};
