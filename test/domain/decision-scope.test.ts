@@ -4,6 +4,7 @@ import type { ClaimLine } from "../../functions/domain/claim-line.js";
 import type { TenantConfig } from "../../functions/domain/config.js";
 import {
   type DecidedWindow,
+  decidedAgain,
   decisionStart,
   factReach,
   lookbackSince,
@@ -14,7 +15,19 @@ import { decideEpisodes, type EngineResult, type Episode } from "../../functions
 import type { ThreadRoot } from "../../functions/domain/episodes.js";
 import type { Fact } from "../../functions/domain/facts.js";
 import { DAY, HOUR } from "../../functions/domain/time.js";
-import { activity, consent, inquiry, staffActivity, tenant, visit } from "../support/domain-builders.js";
+import { changedFrom } from "../../functions/store/fact-store.js";
+import {
+  activity,
+  consent,
+  consultReport,
+  consultRequest,
+  enrollment,
+  inquiry,
+  staffActivity,
+  tenant,
+  timeEntry,
+  visit,
+} from "../support/domain-builders.js";
 
 /**
  * Bounded decisions (ARCHITECTURE.md invariant 9): the finalizer decides a patient from `decisionStart` on, with
@@ -63,6 +76,8 @@ const message = fc.record({
   diagnoses: fc.subarray([...DIAGNOSES], { minLength: 1, maxLength: 2 }),
   /** Replies to the previous message, or to the one before it; or starts nothing new. */
   replyTo: fc.constantFrom(1, 1, 2),
+  /** R21: an inquiry carrying a photo. */
+  image: fc.boolean(),
   when: arrival,
 });
 
@@ -87,8 +102,21 @@ const other = fc.record({
   when: arrival,
 });
 
+/** The facts of the families after the e-visits (R21-R25): enrollments, consults, the consultant's visits. */
+const familyFact = fc.record({
+  kind: fc.constantFrom("visit", "enrollment", "enrollment", "consult", "consult", "care-time", "care-time"),
+  // From a month before the messages to their end: a month decided whole reaches back to its start.
+  minute: fc.integer({ min: -60 * 24 * 40, max: MINUTES }),
+  diagnoses: fc.subarray([...DIAGNOSES], { maxLength: 2 }),
+  program: fc.constantFrom("ccm", "pcm", "ccm-complex"),
+  /** Enrollment length in days (open-ended when 0); a consult's report delay in hours; care time minutes. */
+  length: fc.integer({ min: 0, max: 60 }),
+  when: arrival,
+});
+
 type Thread = typeof thread extends fc.Arbitrary<infer T> ? T : never;
 type Other = typeof other extends fc.Arbitrary<infer T> ? T : never;
+type FamilyFact = typeof familyFact extends fc.Arbitrary<infer T> ? T : never;
 type Arrival = Thread["opener"]["when"];
 
 /** A fact's versions and the step each arrives at. Reply chains are causal: a reply is later than its parent. */
@@ -96,7 +124,11 @@ interface History {
   versions: Array<{ fact: Fact; arrives: number }>;
 }
 
-function buildHistory(threads: readonly Thread[], others: readonly Other[]): History {
+function buildHistory(
+  threads: readonly Thread[],
+  others: readonly Other[],
+  familyFacts: readonly FamilyFact[] = [],
+): History {
   const versions: History["versions"] = [];
   let next = 0;
   const add = (
@@ -123,7 +155,12 @@ function buildHistory(threads: readonly Thread[], others: readonly Other[]): His
       ids.push(id);
       const make = (fields: { at: string; version: number; retracted: boolean }): Fact => {
         const common = { id, patientId: PATIENT, messageId: id, inResponseTo: parent, ...fields };
-        if (m.kind === "inquiry") return inquiry({ ...common, diagnosisCodes: m.diagnoses });
+        if (m.kind === "inquiry")
+          return inquiry({
+            ...common,
+            diagnosisCodes: m.diagnoses,
+            ...(m.image && { attachments: [{ kind: "image", contentType: "image/jpeg" }] }),
+          });
         if (m.kind === "staff") return staffActivity({ ...common, staffId: "ma-1", minutes: 3 });
         return activity({
           ...common,
@@ -142,6 +179,67 @@ function buildHistory(threads: readonly Thread[], others: readonly Other[]): His
         ? visit({ id, patientId: PATIENT, ...fields, diagnosisCodes: o.diagnoses })
         : consent({ id, patientId: PATIENT, ...fields });
     add(o.when, make, START + o.minute * 60_000, true);
+  }
+  for (const o of familyFacts) {
+    const id = `f${next++}`;
+    const at = START + o.minute * 60_000;
+    const date = (ms: number) => iso(ms).slice(0, 10);
+    if (o.kind === "consult") {
+      // A request by dr-adams to np-baker and, `length` hours later, np-baker's report.
+      const reportId = `f${next++}`;
+      add(
+        o.when,
+        (fields) =>
+          consultRequest({
+            id,
+            patientId: PATIENT,
+            ...fields,
+            requesterId: "dr-adams",
+            consultantId: "np-baker",
+            minutes: 20,
+            diagnosisCodes: o.diagnoses,
+          }),
+        at,
+        false,
+      );
+      add(
+        o.when,
+        (fields) =>
+          consultReport({
+            id: reportId,
+            patientId: PATIENT,
+            ...fields,
+            requestId: id,
+            consultantId: "np-baker",
+            minutes: 12,
+          }),
+        at + o.length * HOUR,
+        true,
+      );
+      continue;
+    }
+    const make = (fields: { at: string; version: number; retracted: boolean }): Fact => {
+      const common = { id, patientId: PATIENT, ...fields };
+      if (o.kind === "visit")
+        return visit({ ...common, practitionerId: "np-baker", diagnosisCodes: o.diagnoses });
+      if (o.kind === "care-time")
+        return timeEntry({
+          ...common,
+          practitionerId: "rn-diaz",
+          minutes: o.length,
+          countedBy: "chronic-care-management",
+        });
+      return enrollment({
+        ...common,
+        program: o.program as "ccm" | "pcm" | "ccm-complex",
+        conditions: o.diagnoses,
+        startDate: date(at),
+        ...(o.length > 0 && { endDate: date(at + o.length * DAY) }),
+        consentDate: date(at),
+        carePlanDate: date(at),
+      });
+    };
+    add(o.when, make, at, o.kind !== "enrollment");
   }
   return { versions };
 }
@@ -209,10 +307,13 @@ function boundedDecision(
 ) {
   let from = decisionStart(changedAt, kept.windows, cfg);
   const fetched = new Map<string, Fact[]>();
+  let readBack = Number.POSITIVE_INFINITY;
   for (let attempt = 0; attempt < 50; attempt++) {
-    const reach = scopeReach(from, cfg);
-    const inScope = all.filter((fact) => needed(fact, from, cfg));
-    const earlier = kept.windows.filter((w) => w.end >= reach && w.start < from);
+    const reach = Math.min(scopeReach(from, cfg), readBack);
+    const inScope = all.filter((fact) => needed(fact, from, cfg) || factReach(fact) >= readBack);
+    const earlier = kept.windows.filter(
+      (w) => w.end >= reach && !decidedAgain(w.family, w.start, w.end, from),
+    );
     const result: EngineResult = decideEpisodes(inScope, cfg, iso(asOf), kept.sent, {
       from,
       earlier,
@@ -220,6 +321,10 @@ function boundedDecision(
     });
     if (result.restartFrom !== undefined) {
       from = decisionStart(result.restartFrom, kept.windows, cfg);
+      continue;
+    }
+    if (result.readFrom !== undefined && result.readFrom < readBack) {
+      readBack = result.readFrom;
       continue;
     }
     const toFetch = result.missingMessages.filter(({ messageId }) => !fetched.has(messageId));
@@ -237,6 +342,69 @@ function boundedDecision(
   throw new Error("the bounded decision did not settle");
 }
 
+/**
+ * Facts arrive in batches (STEPS); each batch is decided the bounded way, as the finalizer does, and must equal
+ * the decision over the whole history (the episodes it decides again, the lines owed, nothing before changed).
+ */
+function decidedBoundedAsWhole(history: History, cfg: TenantConfig): void {
+  const kept: Kept = { windows: [], roots: new Map(), sent: [] };
+  const held = new Map<string, Fact>();
+
+  STEPS.forEach((asOf, step) => {
+    const arriving = history.versions.filter((v) => v.arrives === step).map((v) => v.fact);
+    // The earliest instant a change touches: a new version's own time and the time it replaces.
+    const changes = arriving.flatMap((fact) => {
+      const before = held.get(fact.id);
+      return before === undefined ? [changedFrom(fact)] : [changedFrom(fact), changedFrom(before)];
+    });
+    for (const fact of arriving) {
+      const before = held.get(fact.id);
+      if (before === undefined || fact.version >= before.version) held.set(fact.id, fact);
+    }
+    // The state's marker wakes the patient when an episode decided earlier settles (R16).
+    if (kept.pending !== undefined && kept.pending.dueAt <= asOf) changes.push(kept.pending.changedAt);
+    const all = [...held.values()];
+    const full = decideEpisodes(all, cfg, iso(asOf), kept.sent);
+    if (changes.length === 0) return;
+
+    // Act
+    const { from, result, inScope } = boundedDecision(all, Math.min(...changes), kept, cfg, asOf);
+
+    // Assess: the same episodes from the scope's start, the same lines owed, and nothing before it changed.
+    const again = (e: Episode) =>
+      decidedAgain(e.family, Date.parse(e.windowStart), Date.parse(e.windowEnd), from);
+    expect(result.episodes).toEqual(full.episodes.filter(again));
+    expect(result.owed).toEqual(full.owed);
+    const before = full.episodes.filter((e) => !again(e)).map(withoutStatus);
+    const keptBefore = kept.windows.filter((w) => !again(w.episode)).map((w) => withoutStatus(w.episode));
+    expect(before).toEqual(keptBefore);
+
+    // Keep what the finalizer keeps: the windows, the roots of the messages in scope, the lines sent.
+    kept.windows = [...kept.windows.filter((w) => !again(w.episode)), ...result.episodes.map(windowOf)];
+    for (const fact of inScope) {
+      if (!("messageId" in fact) || fact.messageId === undefined) continue;
+      const root = result.threads.find((t) => t.messageId === fact.messageId)?.root;
+      if (root === undefined) kept.roots.delete(fact.messageId);
+      else kept.roots.set(fact.messageId, root);
+    }
+    kept.sent = [...kept.sent, ...result.owed];
+    const waiting = result.episodes
+      .filter((e) => e.status !== "due")
+      .map((e) => ({
+        dueAt: Date.parse(e.windowEnd) + cfg.settleHours * HOUR,
+        changedAt: Date.parse(e.windowStart),
+      }));
+    if (kept.pending !== undefined && kept.pending.changedAt < from) waiting.push(kept.pending);
+    kept.pending =
+      waiting.length === 0
+        ? undefined
+        : {
+            dueAt: Math.min(...waiting.map((w) => w.dueAt)),
+            changedAt: Math.min(...waiting.map((w) => w.changedAt)),
+          };
+  });
+}
+
 describe("bounded decisions (decision-scope.ts) equal decisions over the whole history", () => {
   it("R16, R17: facts, later versions and retractions arriving in batches, each decided from its earliest change", () => {
     fc.assert(
@@ -244,71 +412,27 @@ describe("bounded decisions (decision-scope.ts) equal decisions over the whole h
         fc.array(thread, { minLength: 1, maxLength: 8 }),
         fc.array(other, { maxLength: 5 }),
         config,
-        (threads, others, cfg) => {
-          // Prepare
-          const history = buildHistory(threads, others);
-          const kept: Kept = { windows: [], roots: new Map(), sent: [] };
-          const held = new Map<string, Fact>();
-
-          STEPS.forEach((asOf, step) => {
-            const arriving = history.versions.filter((v) => v.arrives === step).map((v) => v.fact);
-            // The earliest instant a change touches: a new version's own time and the time it replaces.
-            const changes = arriving.flatMap((fact) => {
-              const before = held.get(fact.id);
-              return before === undefined
-                ? [Date.parse(fact.at)]
-                : [Date.parse(fact.at), Date.parse(before.at)];
-            });
-            for (const fact of arriving) {
-              const before = held.get(fact.id);
-              if (before === undefined || fact.version >= before.version) held.set(fact.id, fact);
-            }
-            // The state's marker wakes the patient when an episode decided earlier settles (R16).
-            if (kept.pending !== undefined && kept.pending.dueAt <= asOf)
-              changes.push(kept.pending.changedAt);
-            const all = [...held.values()];
-            const full = decideEpisodes(all, cfg, iso(asOf), kept.sent);
-            if (changes.length === 0) return;
-
-            // Act
-            const { from, result, inScope } = boundedDecision(all, Math.min(...changes), kept, cfg, asOf);
-
-            // Assess: the same episodes from the scope's start, the same lines owed, and nothing before it changed.
-            expect(result.episodes).toEqual(full.episodes.filter((e) => Date.parse(e.windowStart) >= from));
-            expect(result.owed).toEqual(full.owed);
-            const before = full.episodes.filter((e) => Date.parse(e.windowStart) < from).map(withoutStatus);
-            const keptBefore = kept.windows
-              .filter((w) => w.start < from)
-              .map((w) => withoutStatus(w.episode));
-            expect(before).toEqual(keptBefore);
-
-            // Keep what the finalizer keeps: the windows, the roots of the messages in scope, the lines sent.
-            kept.windows = [...kept.windows.filter((w) => w.start < from), ...result.episodes.map(windowOf)];
-            for (const fact of inScope) {
-              if (!("messageId" in fact) || fact.messageId === undefined) continue;
-              const root = result.threads.find((t) => t.messageId === fact.messageId)?.root;
-              if (root === undefined) kept.roots.delete(fact.messageId);
-              else kept.roots.set(fact.messageId, root);
-            }
-            kept.sent = [...kept.sent, ...result.owed];
-            const waiting = result.episodes
-              .filter((e) => e.status !== "due")
-              .map((e) => ({
-                dueAt: Date.parse(e.windowEnd) + cfg.settleHours * HOUR,
-                changedAt: Date.parse(e.windowStart),
-              }));
-            if (kept.pending !== undefined && kept.pending.changedAt < from) waiting.push(kept.pending);
-            kept.pending =
-              waiting.length === 0
-                ? undefined
-                : {
-                    dueAt: Math.min(...waiting.map((w) => w.dueAt)),
-                    changedAt: Math.min(...waiting.map((w) => w.changedAt)),
-                  };
-          });
-        },
+        (threads, others, cfg) => decidedBoundedAsWhole(buildHistory(threads, others), cfg),
       ),
       { numRuns: RUNS },
+    );
+  }, 60_000);
+
+  it("R21-R25: with every family on, a month or consult reaching into the scope is decided whole, as the whole history decides it", () => {
+    fc.assert(
+      fc.property(
+        fc.array(thread, { minLength: 1, maxLength: 6 }),
+        fc.array(familyFact, { minLength: 1, maxLength: 6 }),
+        config,
+        fc.constantFrom("digital-em-first", "care-management-first"),
+        (threads, familyFacts, cfg, sharedTime) =>
+          decidedBoundedAsWhole(buildHistory(threads, [], familyFacts), {
+            ...cfg,
+            imageReview: "when-digital-em-does-not-bill",
+            sharedTime,
+          }),
+      ),
+      { numRuns: RUNS / 3 },
     );
   }, 60_000);
 
