@@ -57,6 +57,10 @@ export function familyOfCode(code: string): Family {
   return family;
 }
 
+/** R23: whether a code is an add-on (its line repeats the base line's minutes). */
+export const isAddOnCode = (code: string): boolean =>
+  codeTable.some((row) => row.code === code && row.addOnTo !== undefined);
+
 /** Whom a credential makes: a counting clinician of a family, or clinical staff whose time never counts (R4). */
 export const credentialRole: Readonly<Record<Credential, EVisitFamily | "staff">> = {
   MD: "digital-em",

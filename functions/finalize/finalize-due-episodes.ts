@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { ClaimLine } from "../domain/claim-line.js";
+import { isAddOnCode } from "../domain/code-table.js";
 import { rosterByPractitioner, rosterEntryOn, type TenantConfig } from "../domain/config.js";
 import { type DateRange, redecisions } from "../domain/config-changes.js";
 import {
@@ -515,7 +516,8 @@ function tally(lines: readonly ClaimLine[], report: FinalizeReport): void {
   for (const line of lines) {
     report.linesSent[line.action] += 1;
     const sign = line.action === "void" ? -1 : 1;
-    report.billableMinutes += sign * line.totalMinutes;
+    // R23: an add-on line repeats its base line's minutes; they are counted once, with the base.
+    if (!isAddOnCode(line.procedureCode)) report.billableMinutes += sign * line.totalMinutes;
     report.chargeCents += sign * line.chargeCents;
   }
 }
