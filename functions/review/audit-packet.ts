@@ -137,6 +137,8 @@ interface Evidence {
   visits?: string[];
   consents?: string[];
   attestations?: string[];
+  enrollments?: string[];
+  consults?: string[];
 }
 
 const lineSchema = z
@@ -170,6 +172,11 @@ function rulesOf({ record }: StoredDecision): AuditPacket["decisions"][number]["
   const reasons = new Set(stringsOf(record.reasons));
   const rules: AuditPacket["decisions"][number]["rules"] = [];
   const add = (rule: string, title: string, text: string) => rules.push({ rule, title, finding: text });
+  const family = String(record.family ?? "digital-em");
+  if (family !== "digital-em" && family !== "digital-assessment") {
+    familyRules(family, record, evidence, reasons, add);
+    return rules;
+  }
   add(
     "R1",
     "Patient-initiated",
@@ -258,6 +265,96 @@ function rulesOf({ record }: StoredDecision): AuditPacket["decisions"][number]["
     `${String(record.outcome ?? "?")}${reasons.size === 0 ? "" : ` (${[...reasons].join(", ")})`}`,
   );
   return rules;
+}
+
+/** The families after the e-visits (R21-R25), read rule by rule from what the record holds. */
+function familyRules(
+  family: string,
+  record: Record<string, unknown>,
+  evidence: Evidence,
+  reasons: ReadonlySet<string>,
+  add: (rule: string, title: string, text: string) => void,
+): void {
+  const list = (ids: readonly string[] | undefined) => (ids ?? []).join(", ") || "none";
+  const code =
+    record.procedureCode === undefined
+      ? "no code"
+      : `${String(record.procedureCode)}${Number(record.units ?? 1) > 1 ? ` x${String(record.units)}` : ""}`;
+  const window = `${String(record.windowStart)} to ${String(record.windowEnd)}`;
+  if (family === "image-review") {
+    add(
+      "R21",
+      "Image review",
+      `photo inquiry ${list(evidence.inquiries)}; evaluation and follow-up ${list(evidence.counted)}; window ${window}` +
+        (reasons.has("no-follow-up")
+          ? "; no follow-up to the patient within 24 business hours (no-follow-up)"
+          : "") +
+        (reasons.has("counted-elsewhere")
+          ? "; the e-visit holding the evaluation bills (counted-elsewhere, R24)"
+          : "") +
+        ` → ${code}`,
+    );
+  } else if (family === "interprofessional") {
+    add(
+      "R25",
+      "Interprofessional consult",
+      `request and report ${list(evidence.consults)}; ${String(record.totalMinutes ?? 0)} min by ${String(record.renderingPractitionerId)} → ${code}` +
+        (reasons.has("transfer-of-care") ? "; care moved to the consultant (transfer-of-care)" : "") +
+        (reasons.has("frequency-limit")
+          ? "; the consultant reported within the 7 days before (frequency-limit)"
+          : "") +
+        (reasons.has("below-threshold") ? " (below-threshold)" : ""),
+    );
+  } else {
+    add(
+      "R22",
+      "Enrollment",
+      `enrollment ${list(evidence.enrollments)}, billing practitioner ${String(record.renderingPractitionerId)}` +
+        (reasons.has("enrollment-incomplete")
+          ? "; too few conditions or no care plan by the month's end (enrollment-incomplete)"
+          : "") +
+        (reasons.has("counted-elsewhere") ? "; another program bills this month (counted-elsewhere)" : ""),
+    );
+    add(
+      "R23",
+      "Month's time",
+      `${window}: ${String(record.totalMinutes ?? 0)} min counted from ${count(evidence.counted?.length ?? 0, "entry", "entries")} → ${code}` +
+        (reasons.has("below-threshold") ? " (below-threshold)" : ""),
+    );
+    add(
+      "R24",
+      "Counted once",
+      `not counted here (another family's line, or not this code's time): ${list(evidence.uncounted)}`,
+    );
+  }
+  add("R8-R10", "Visits", `visits considered: ${list(evidence.visits)}`);
+  add(
+    "R11",
+    "Consent",
+    reasons.has("consent-missing")
+      ? "no consent in force (consent-missing)"
+      : evidence.enrollments !== undefined
+        ? "consent dated by the enrollment, or recorded by an attestation (R19)"
+        : `consent: ${list(evidence.consents)}`,
+  );
+  add("R15", "Date of service", String(record.serviceDate ?? "none"));
+  add("Diagnoses", "Diagnoses", list(stringsOf(record.diagnosisCodes)));
+  add(
+    "R18",
+    "Configuration in force",
+    `configuration version ${String(record.configVersion ?? "?")}` +
+      (record.chargeCents === undefined ? "" : `, charge ${String(record.chargeCents)} cents`),
+  );
+  add(
+    "R19",
+    "Attestations",
+    (evidence.attestations ?? []).length === 0 ? "none used" : `used: ${list(evidence.attestations)}`,
+  );
+  add(
+    "Outcome",
+    "Outcome",
+    `${String(record.outcome ?? "?")}${reasons.size === 0 ? "" : ` (${[...reasons].join(", ")})`}`,
+  );
 }
 
 const htmlEscape = (text: unknown): string =>

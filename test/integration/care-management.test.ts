@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { ClaimLine } from "../../functions/domain/claim-line.js";
 import type { Fact } from "../../functions/domain/facts.js";
+import { fixedTenantConfig } from "../../functions/store/config-store.js";
 import { activity, enrollment, inquiry, staffActivity } from "../support/domain-builders.js";
-import { finalizerWorld } from "../support/finalizer-world.js";
+import { finalizerWorld, reviewServiceOf, TENANT } from "../support/finalizer-world.js";
 
 /**
  * R22-R24 through the real finalizer on DynamoDB Local and the SQS-compatible server: a care-management month is
@@ -79,6 +80,18 @@ describe("care management through the finalizer (R22-R24)", () => {
     });
     // Minutes count once across a base and its add-on.
     expect(late.billableMinutes).toBe(65);
+
+    // The add-on's audit packet reads the month rule by rule: its three decisions (mid-month while open, when it
+    // settled, after the late time), with R22-R24's findings.
+    const review = reviewServiceOf(world, fixedTenantConfig(TENANT), () =>
+      Date.parse("2026-02-11T00:00:00Z"),
+    );
+    const packet = await review.auditPacket(addOn.claimLineId);
+    expect(packet.decisions).toHaveLength(3);
+    const rules = Object.fromEntries((packet.decisions.at(-1)?.rules ?? []).map((r) => [r.rule, r.finding]));
+    expect(rules.R22).toContain("p-ccm-enr");
+    expect(rules.R23).toContain("65 min counted from 7 entries → 99439 x2");
+    expect(rules.R1).toBeUndefined();
   });
 
   it("R24: a billed e-visit's minutes are not counted again for the month, through the bounded decision", async () => {
