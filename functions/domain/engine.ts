@@ -434,7 +434,8 @@ function decidePatient(
   const heldByBilledEVisit = (activity: ClassifiedActivity): boolean =>
     activity.at >= from
       ? billedEVisit.has(activity.fact.id)
-      : earlier.some(
+      : !careManagementFirst(activity) &&
+        earlier.some(
           (w) =>
             w.family === activity.role &&
             w.group === activity.group &&
