@@ -8,8 +8,8 @@ import {
   type FamilyOutcome,
   MAX_LINE_DIAGNOSES,
 } from "./family-outcome.js";
-import { consentFor, type Reason, relatedness } from "./outcome.js";
-import { businessHoursAfter, DAY, HOUR, localDate, localMidnight, toMillis } from "./time.js";
+import { consentFor, priorRelatedVisit, type Reason } from "./outcome.js";
+import { businessHoursAfter, HOUR, localDate, toMillis } from "./time.js";
 
 /**
  * R21: remote evaluation of patient-submitted images or video (G2010 for E/M clinicians, G2250 for the others).
@@ -109,25 +109,16 @@ export function decideImageReviews(input: ImageReviewInput, context: FamilyConte
       applicable.add("bundled-into-visit");
     }
     // A related visit in the 7 days before the evaluation (R8's days and relatedness; the latest is named).
-    const priorFrom =
-      config.windowMode === "calendar-days"
-        ? localMidnight(evaluation.at, zone, -7)
-        : evaluation.at - 7 * DAY;
-    let priorVisitId: string | undefined;
-    for (const visit of [...context.visits].reverse()) {
-      const visitAt = toMillis(visit.at);
-      if (visitAt < priorFrom || visitAt >= evaluation.at) continue;
-      const related = relatedness(visit, allCodes, attested, used);
-      if (related === "unknown") {
-        applicable.add("relatedness-unknown");
-        visits.push(visit.id);
-      }
-      if (related === "related" && priorVisitId === undefined) {
-        priorVisitId = visit.id;
-        visits.push(visit.id);
-        applicable.add("related-prior-visit");
-      }
-    }
+    const priorVisitId = priorRelatedVisit(
+      evaluation.at,
+      context.visits,
+      allCodes,
+      config,
+      attested,
+      used,
+      applicable,
+      visits,
+    );
     const consents = consentFor(at, evaluation.at, context.consents, config, attested, used, applicable);
     if (evaluation.npi === undefined) applicable.add("unknown-clinician");
     const diagnosisCodes = allCodes.slice(0, MAX_LINE_DIAGNOSES);

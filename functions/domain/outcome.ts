@@ -202,23 +202,16 @@ export function decideEpisode(
   }
 
   // R8: a related visit in the 7 days before the window start (the latest such visit is named).
-  const priorFrom =
-    config.windowMode === "calendar-days" ? localMidnight(draft.start, zone, -7) : draft.start - 168 * HOUR;
-  let priorVisitId: string | undefined;
-  for (const visit of [...visits].reverse()) {
-    const at = toMillis(visit.at);
-    if (at < priorFrom || at >= draft.start) continue;
-    const related = relatedness(visit, allDiagnoses, attested, used);
-    if (related === "unknown") {
-      applicable.add("relatedness-unknown");
-      evidenceVisits.push(visit.id);
-    }
-    if (related === "related" && priorVisitId === undefined) {
-      priorVisitId = visit.id;
-      evidenceVisits.push(visit.id);
-      applicable.add("related-prior-visit");
-    }
-  }
+  const priorVisitId = priorRelatedVisit(
+    draft.start,
+    visits,
+    allDiagnoses,
+    config,
+    attested,
+    used,
+    applicable,
+    evidenceVisits,
+  );
 
   // R20: a billed episode (any group or family) whose date of service is at most 7 local days before this window
   // starts, for a related problem (R8's relatedness; a biller's decision about that episode settles it). Not known
@@ -307,6 +300,41 @@ export function decideEpisode(
       attestations: [...used].sort(compareStrings),
     },
   };
+}
+
+/**
+ * R8: the latest visit in the 7 days before `before` (the seven local days in calendar-days mode, 168 hours in
+ * rolling mode) that addressed a related problem: its id, with `related-prior-visit` added; a visit whose
+ * relatedness is unknown adds `relatedness-unknown`. Every visit looked at is pushed to `evidenceVisits`.
+ */
+export function priorRelatedVisit(
+  before: number,
+  visits: readonly Visit[],
+  diagnosisCodes: readonly string[],
+  config: TenantConfig,
+  attested: EpisodeAttestations | undefined,
+  used: Set<string>,
+  applicable: Set<Reason>,
+  evidenceVisits: string[],
+): string | undefined {
+  const priorFrom =
+    config.windowMode === "calendar-days" ? localMidnight(before, config.timezone, -7) : before - 168 * HOUR;
+  let priorVisitId: string | undefined;
+  for (const visit of [...visits].reverse()) {
+    const at = toMillis(visit.at);
+    if (at < priorFrom || at >= before) continue;
+    const related = relatedness(visit, diagnosisCodes, attested, used);
+    if (related === "unknown") {
+      applicable.add("relatedness-unknown");
+      evidenceVisits.push(visit.id);
+    }
+    if (related === "related" && priorVisitId === undefined) {
+      priorVisitId = visit.id;
+      evidenceVisits.push(visit.id);
+      applicable.add("related-prior-visit");
+    }
+  }
+  return priorVisitId;
 }
 
 /**
