@@ -51,6 +51,12 @@ export const ignoredReasons = [
   "unknown-status",
   /** An encounter of a class that is no E/M visit (pre-admission, for one). */
   "not-a-visit",
+  /** An enrollment or a consult request not (or not yet) in effect: planned, waitlisted or on hold; a draft. */
+  "not-in-effect",
+  /** An EpisodeOfCare of no care-management program (R22): home care, a pregnancy, a hospital stay. */
+  "not-a-program",
+  /** A ServiceRequest that is no practitioner-to-practitioner consultation (R25): a lab order, a referral. */
+  "not-a-consult",
   /** A message sent by neither a patient, a related person nor a clinician (an organisation, a device). */
   "unmapped-sender",
   /** A resource or event type that maps to no fact (an Observation, an athenahealth Order). */

@@ -13,8 +13,8 @@ import { type BridgeFact, bridgeEventSchema } from "./event.js";
  * `Webhook.verify` reads `Date.now()` and takes no clock, so the 5-minute window (the package's tolerance)
  * is checked here against the injected `now`, and the signature is computed with the package's `Webhook.sign`
  * and compared in constant time with every `v1,` signature sent.
- * Fact ids, message ids and reply references are the sender's, prefixed `bridge:` so they never collide with
- * another format's.
+ * Fact ids, message ids, reply references and a consult report's `requestId` are the sender's, prefixed `bridge:`
+ * so they never collide with another format's. Practitioner ids are not: they are the roster's (DOMAIN "Policies").
  */
 
 const toleranceSeconds = 5 * 60;
@@ -104,12 +104,14 @@ function domainFact(fact: Exclude<BridgeFact, { kind: "retraction" }>, patientId
     messageId: fact.messageId === undefined ? undefined : bridgeId(fact.messageId),
     inResponseTo: fact.inResponseTo === undefined ? undefined : bridgeId(fact.inResponseTo),
   };
-  return { ...inSeconds(fact), ...replyChain, id: bridgeId(fact.id), patientId, dedupeKey };
+  // A report names its request by the id the sender gave it, which portaltime holds prefixed like every bridge id.
+  const request = fact.kind === "consult-report" && { requestId: bridgeId(fact.requestId) };
+  return { ...inSeconds(fact), ...replyChain, ...request, id: bridgeId(fact.id), patientId, dedupeKey };
 }
 
-/** Minutes as sent, to the whole seconds facts hold. */
+/** Minutes as sent, to the whole seconds facts hold (a consult request may leave them out: the domain's 0). */
 function inSeconds(fact: BridgeFact) {
-  if (!("minutes" in fact)) return fact;
+  if (!("minutes" in fact) || fact.minutes === undefined) return fact;
   const { minutes, ...rest } = fact;
   return { ...rest, seconds: Math.round(minutes * 60) };
 }

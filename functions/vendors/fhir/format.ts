@@ -340,12 +340,14 @@ function focusToFetch(
 /**
  * athenahealth names what it has no FHIR id for by `urn:athenahealth:athenanet:<entity>:<practice id>` (its
  * published sample notifications): the FHIR resource type holding each entity. Entities not listed here (claims,
- * lab results, patient cases...) are athenaOne documents no fact is mapped from.
+ * lab results, patient cases...) are athenaOne documents no fact is mapped from. So are its orders, although FHIR
+ * holds them as ServiceRequests (R25's consult requests): athenaOne orders are labs, imaging and referrals, its
+ * samples fetch them from proprietary endpoints, and searching each by identifier would cost a request per order
+ * for a consult that athenahealth does not mark as one.
  */
 const athenaEntityTypes: Readonly<Record<string, string>> = {
   appointment: "Appointment",
   encounter: "Encounter",
-  order: "ServiceRequest",
   patient: "Patient",
 };
 const athenaSystem = /^urn:athenahealth:athenanet:([a-z]+):\d+$/;

@@ -1,11 +1,14 @@
 import * as z from "zod";
 import {
+  type Attachment,
   type Credential,
   credentials,
   type FactInput,
   factSchema,
   icd10Code,
   instant,
+  type Program,
+  programs,
   type VisitStatus,
 } from "../../domain/facts.js";
 import type { IgnoredReason, MappedDelivery } from "../format.js";
@@ -16,6 +19,18 @@ import type { IgnoredReason, MappedDelivery } from "../format.js";
  */
 
 const timeSpentUrl = "https://portaltime.dev/fhir/StructureDefinition/time-spent";
+/** R22: the care-management program an EpisodeOfCare enrolls the patient in (`EpisodeOfCare.type`). */
+const careProgramSystem = "https://portaltime.dev/fhir/CodeSystem/care-program";
+/** R22: the EpisodeOfCare's links to the patient's consent to care management and to its care plan. */
+const careManagementConsentUrl = "https://portaltime.dev/fhir/StructureDefinition/care-management-consent";
+const carePlanUrl = "https://portaltime.dev/fhir/StructureDefinition/care-plan";
+/** R25: a consultant's report (`Communication.category`), its kind as the code. */
+const consultReportSystem = "https://portaltime.dev/fhir/CodeSystem/consult-report";
+/** R25: the consult ended in a transfer of care to the consultant (`valueBoolean` on the report). */
+const transferOfCareUrl = "https://portaltime.dev/fhir/StructureDefinition/transfer-of-care";
+/** R25: SNOMED CT 11429006 "Consultation", in a ServiceRequest's `category` or `code`, marks a consult request. */
+const snomedSystem = "http://snomed.info/sct";
+const snomedConsultation = "11429006";
 const icd10System = "http://hl7.org/fhir/sid/icd-10-cm";
 const npiSystem = "http://hl7.org/fhir/sid/us-npi";
 /** HL7 v2 table 0360 (degree/license), under its current and its pre-R4 canonical URL. */
@@ -54,28 +69,42 @@ const identifiedResource = z.looseObject({
 });
 type IdentifiedResource = z.infer<typeof identifiedResource>;
 
+/** The extensions portaltime reads: time spent, a transfer of care, and an enrollment's links. */
+const extensions = z
+  .array(
+    z.looseObject({
+      url: z.string(),
+      valueDuration: z
+        .looseObject({
+          value: z.number().optional(),
+          code: z.string().optional(),
+          unit: z.string().optional(),
+        })
+        .optional(),
+      valueBoolean: z.boolean().optional(),
+      valueReference: reference.optional(),
+    }),
+  )
+  .optional();
+type Extensions = z.infer<typeof extensions>;
+
 const communication = z.looseObject({
   resourceType: z.literal("Communication"),
   status: z.string().optional(),
+  basedOn: z.array(reference).optional(),
+  category: z.array(codeableConcept).optional(),
   subject: reference.optional(),
   sender: reference.optional(),
+  recipient: z.array(reference).optional(),
   sent: z.string().optional(),
   inResponseTo: z.array(reference).optional(),
   reasonCode: z.array(codeableConcept).optional(),
-  extension: z
+  payload: z
     .array(
-      z.looseObject({
-        url: z.string(),
-        valueDuration: z
-          .looseObject({
-            value: z.number().optional(),
-            code: z.string().optional(),
-            unit: z.string().optional(),
-          })
-          .optional(),
-      }),
+      z.looseObject({ contentAttachment: z.looseObject({ contentType: z.string().optional() }).optional() }),
     )
     .optional(),
+  extension: extensions,
 });
 
 const encounter = z.looseObject({
@@ -124,8 +153,47 @@ const practitionerRole = z.looseObject({
 
 const condition = z.looseObject({ resourceType: z.literal("Condition"), code: codeableConcept.optional() });
 
-/** Resources that only inform other resources' facts. */
-const contextTypes = new Set(["Patient", "RelatedPerson", "Practitioner", "PractitionerRole", "Condition"]);
+const episodeOfCare = z.looseObject({
+  resourceType: z.literal("EpisodeOfCare"),
+  meta: meta.optional(),
+  status: z.string(),
+  type: z.array(codeableConcept).optional(),
+  diagnosis: z.array(z.looseObject({ condition: reference })).optional(),
+  patient: reference.optional(),
+  period: period.optional(),
+  careManager: reference.optional(),
+  extension: extensions,
+});
+
+const carePlan = z.looseObject({
+  resourceType: z.literal("CarePlan"),
+  status: z.string(),
+  created: z.string().optional(),
+});
+
+const serviceRequest = z.looseObject({
+  resourceType: z.literal("ServiceRequest"),
+  status: z.string(),
+  category: z.array(codeableConcept).optional(),
+  code: codeableConcept.optional(),
+  subject: reference.optional(),
+  authoredOn: z.string().optional(),
+  requester: reference.optional(),
+  performer: z.array(reference).optional(),
+  reasonCode: z.array(codeableConcept).optional(),
+  reasonReference: z.array(reference).optional(),
+  extension: extensions,
+});
+
+/** Resources that only inform other resources' facts (a CarePlan dates an enrollment, R22). */
+const contextTypes = new Set([
+  "Patient",
+  "RelatedPerson",
+  "Practitioner",
+  "PractitionerRole",
+  "Condition",
+  "CarePlan",
+]);
 
 /** The resource types a fact is mapped from: a notification's focus of any other type is not worth fetching. */
 export const factTypes: ReadonlySet<string> = new Set([
@@ -133,6 +201,8 @@ export const factTypes: ReadonlySet<string> = new Set([
   "Encounter",
   "Appointment",
   "Consent",
+  "EpisodeOfCare",
+  "ServiceRequest",
 ]);
 
 /** Why a resource of a type no fact is mapped from holds nothing billable. */
@@ -229,6 +299,10 @@ function mapResource(resource: IdentifiedResource, index: ResourceIndex, base: F
       return withSchema(appointment, resource, (parsed) => appointmentFact(parsed, index, base));
     case "Consent":
       return withSchema(consent, resource, (parsed) => consentFact(parsed, base));
+    case "EpisodeOfCare":
+      return withSchema(episodeOfCare, resource, (parsed) => enrollmentFact(parsed, index, base));
+    case "ServiceRequest":
+      return withSchema(serviceRequest, resource, (parsed) => consultRequestFact(parsed, index, base));
     default:
       return { ignore: ignoredTypeReason(resource.resourceType) };
   }
@@ -293,15 +367,30 @@ function communicationFact(
 
   switch (sender?.type) {
     case "Patient":
-      return { fact: { kind: "inquiry", ...shared, author: "patient" } };
+      return { fact: { kind: "inquiry", ...shared, author: "patient", ...attachmentsOf(message) } };
     case "RelatedPerson":
-      return { fact: { kind: "inquiry", ...shared, author: "related-person" } };
+      return { fact: { kind: "inquiry", ...shared, author: "related-person", ...attachmentsOf(message) } };
     case "Practitioner":
     case "PractitionerRole": {
       const spent = secondsSpent(message.extension);
       if ("reason" in spent) return spent;
       const practitionerId = practitionerIdOf(sender, index);
+      const report = consultReportOf(message);
+      if (report !== undefined) {
+        const { messageId: _messageId, inResponseTo: _inResponseTo, ...reportBase } = shared;
+        return {
+          fact: {
+            kind: "consult-report",
+            ...reportBase,
+            ...report,
+            consultantId: practitionerId,
+            seconds: spent.seconds,
+            transferOfCare: booleanExtension(message.extension, transferOfCareUrl) ?? false,
+          },
+        };
+      }
       const details = index.find(`Practitioner/${practitionerId}`, practitioner);
+      const recipient = recipientOf(message.recipient);
       return {
         fact: {
           kind: "clinician-activity",
@@ -310,6 +399,7 @@ function communicationFact(
           qualification: details && credentialOf(details, at),
           npi: details && npiOf(details),
           seconds: spent.seconds,
+          ...(recipient === undefined ? {} : { recipient }),
         },
       };
     }
@@ -318,13 +408,69 @@ function communicationFact(
   }
 }
 
+/**
+ * R21: what a patient's message carries, from each `payload[].contentAttachment`'s `contentType`. A message with
+ * no attachment payload says nothing: the field stays absent (not empty), so facts mapped before it existed keep
+ * their digest.
+ */
+function attachmentsOf(message: z.infer<typeof communication>): { attachments?: Attachment[] } {
+  const attached = (message.payload ?? []).flatMap((part) =>
+    part.contentAttachment === undefined ? [] : [part.contentAttachment],
+  );
+  if (attached.length === 0) return {};
+  return {
+    attachments: attached.slice(0, 50).map(({ contentType }) => {
+      const type = contentType?.trim().toLowerCase();
+      const kind = type?.startsWith("image/") ? "image" : type?.startsWith("video/") ? "video" : "other";
+      return type === undefined || type === "" ? { kind } : { kind, contentType: type };
+    }),
+  };
+}
+
+/**
+ * R21: whom a clinician's message went to, when that is not the patient: `practitioner` when every recipient is a
+ * Practitioner or PractitionerRole. A message to the patient (or a related person), or to anyone else (no
+ * recipient, a group, an organisation), leaves it absent, which the domain reads as the patient: a reply to the
+ * patient maps exactly as it did before the field existed, and keeps its digest.
+ */
+function recipientOf(
+  recipients: readonly z.infer<typeof reference>[] | undefined,
+): "practitioner" | undefined {
+  const types = (recipients ?? []).map((item) => parseReference(item.reference)?.type);
+  const toPractitioners = types.every((type) => type === "Practitioner" || type === "PractitionerRole");
+  return types.length > 0 && toPractitioners ? "practitioner" : undefined;
+}
+
+/**
+ * R25: a practitioner's message is a consultant's report when it is based on a ServiceRequest (the consult
+ * request, named as portaltime holds it) and its category, in portaltime's consult-report code system, gives the
+ * report's kind. Anything else a practitioner sends stays clinician activity.
+ */
+function consultReportOf(
+  message: z.infer<typeof communication>,
+): { requestId: string; report: "verbal-and-written" | "written" } | undefined {
+  const request = (message.basedOn ?? [])
+    .map((item) => parseReference(item.reference))
+    .find((parsed) => parsed?.type === "ServiceRequest");
+  const report = (message.category ?? [])
+    .flatMap((concept) => concept.coding ?? [])
+    .filter((item) => item.system === consultReportSystem)
+    .map((item) => item.code)
+    .find((code) => code === "verbal-and-written" || code === "written");
+  return request === undefined || report === undefined
+    ? undefined
+    : { requestId: logicalReference(request), report };
+}
+
+function booleanExtension(extension: Extensions, url: string): boolean | undefined {
+  return extension?.find((item) => item.url === url)?.valueBoolean;
+}
+
 /** UCUM units the time-spent extension may use, in seconds. */
 const secondsPerUnit: Readonly<Record<string, number>> = { min: 60, h: 3600, s: 1 };
 
-function secondsSpent(
-  extensions: z.infer<typeof communication>["extension"],
-): { seconds: number } | { reason: string } {
-  const timeSpent = extensions?.find((extension) => extension.url === timeSpentUrl);
+function secondsSpent(extension: Extensions): { seconds: number } | { reason: string } {
+  const timeSpent = extension?.find((item) => item.url === timeSpentUrl);
   // No extension: the message still happened; it is kept with zero time for audit (DOMAIN "Facts from FHIR").
   if (timeSpent === undefined) return { seconds: 0 };
   const duration = timeSpent.valueDuration;
@@ -535,6 +681,158 @@ function consentFact(agreement: z.infer<typeof consent>, base: FactBase): Mappin
   const at = instantOf(agreement.dateTime) ?? dayStartOf(agreement.dateTime);
   if (at === undefined) return { ignore: "no-time" };
   return { fact: { kind: "consent", ...base, patientId, at, status } };
+}
+
+/** R22: EpisodeOfCare.status (R4) to the enrollment's; `null`: not (or not yet) in effect, so no enrollment. */
+const enrollmentStatuses = {
+  planned: null,
+  waitlist: null,
+  onhold: null,
+  active: "active",
+  finished: "finished",
+  cancelled: "cancelled",
+  "entered-in-error": "entered-in-error",
+} as const;
+
+/**
+ * R22: an EpisodeOfCare typed with a portaltime care program is the patient's enrollment in it: its care manager
+ * bills it, its period gives the practice-local dates as written, its diagnoses (bundled Conditions) the chronic
+ * conditions, and its extensions name the Consent and the CarePlan that date the consent and the plan.
+ */
+function enrollmentFact(
+  enrolled: z.infer<typeof episodeOfCare>,
+  index: ResourceIndex,
+  base: FactBase,
+): Mapping {
+  const patientId = patientIdOf(enrolled.patient);
+  if (patientId === undefined) return { ignore: "no-patient" };
+  const program = programOf(enrolled.type);
+  if (program === undefined) return { ignore: "not-a-program" };
+  if (!Object.hasOwn(enrollmentStatuses, enrolled.status)) return { ignore: "unknown-status" };
+  const status = enrollmentStatuses[enrolled.status as keyof typeof enrollmentStatuses];
+  if (status === null) return { ignore: "not-in-effect" };
+  const startDate = dateOf(enrolled.period?.start);
+  if (startDate === undefined) return { ignore: "no-time" };
+  const manager = parseReference(enrolled.careManager?.reference);
+  if (manager?.type !== "Practitioner" && manager?.type !== "PractitionerRole") {
+    return { reason: "EpisodeOfCare names no careManager Practitioner to bill the program" };
+  }
+  const endDate = dateOf(enrolled.period?.end);
+  const agreement = index.find(referenceExtension(enrolled.extension, careManagementConsentUrl), consent);
+  const consentDate = agreement?.status === "active" ? dateOf(agreement.dateTime) : undefined;
+  const plan = index.find(referenceExtension(enrolled.extension, carePlanUrl), carePlan);
+  const carePlanDate = plan && carePlanMade(plan.status) ? dateOf(plan.created) : undefined;
+  const conditions = conditionCodes(
+    (enrolled.diagnosis ?? []).map((item) => item.condition),
+    index,
+  );
+  return {
+    fact: {
+      kind: "enrollment",
+      ...base,
+      patientId,
+      // When the source recorded it; a source that does not say is placed at the enrollment's start.
+      at:
+        instantOf(enrolled.meta?.lastUpdated) ??
+        instantOf(enrolled.period?.start) ??
+        `${startDate}T00:00:00Z`,
+      program,
+      status,
+      billingPractitionerId: practitionerIdOf(manager, index),
+      conditions: icd10Codes(conditions),
+      startDate,
+      ...(endDate === undefined ? {} : { endDate }),
+      ...(consentDate === undefined ? {} : { consentDate }),
+      ...(carePlanDate === undefined ? {} : { carePlanDate }),
+    },
+  };
+}
+
+const isProgram = (code: string | undefined): code is Program =>
+  (programs as readonly (string | undefined)[]).includes(code);
+
+function programOf(types: readonly z.infer<typeof codeableConcept>[] | undefined): Program | undefined {
+  return (types ?? [])
+    .flatMap((concept) => concept.coding ?? [])
+    .filter((item) => item.system === careProgramSystem)
+    .map((item) => item.code)
+    .find(isProgram);
+}
+
+/** A care plan that was made: a draft is not yet one, and one entered in error never was. */
+const carePlanMade = (status: string): boolean => !["draft", "entered-in-error", "unknown"].includes(status);
+
+function referenceExtension(extension: Extensions, url: string): string | undefined {
+  return extension?.find((item) => item.url === url)?.valueReference?.reference;
+}
+
+/** The practice-local date a FHIR date or dateTime was written on: its date part, never shifted by its offset. */
+function dateOf(dateTime: string | undefined): string | undefined {
+  const date = dateTime?.slice(0, 10);
+  return date !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(date) ? date : undefined;
+}
+
+/**
+ * R25: ServiceRequest.status (R4) to whether the request stands: an active, on-hold or completed request was
+ * made; a revoked one, or one entered in error, decides nothing (retracted); a draft was never sent.
+ */
+const requestStatuses = {
+  draft: "not-in-effect",
+  active: "made",
+  "on-hold": "made",
+  completed: "made",
+  revoked: "retracted",
+  "entered-in-error": "retracted",
+} as const;
+
+/**
+ * R25: a ServiceRequest coded as a consultation (SNOMED CT 11429006 in `category` or `code`) from a practitioner
+ * (`requester`) to a practitioner (`performer`) about a patient is a consult request: at `authoredOn`, with the
+ * requester's time spent (the portaltime extension) and the problem codes of `reasonCode` and `reasonReference`.
+ */
+function consultRequestFact(
+  request: z.infer<typeof serviceRequest>,
+  index: ResourceIndex,
+  base: FactBase,
+): Mapping {
+  const patientId = patientIdOf(request.subject);
+  if (patientId === undefined) return { ignore: "no-patient" };
+  const consultation = [...(request.category ?? []), ...(request.code === undefined ? [] : [request.code])]
+    .flatMap((concept) => concept.coding ?? [])
+    .some((item) => item.system === snomedSystem && item.code === snomedConsultation);
+  const requester = practitionerReference(request.requester);
+  const consultant = (request.performer ?? []).map(practitionerReference).find(Boolean);
+  if (!consultation || requester === undefined || consultant === undefined)
+    return { ignore: "not-a-consult" };
+  if (!Object.hasOwn(requestStatuses, request.status)) return { ignore: "unknown-status" };
+  const standing = requestStatuses[request.status as keyof typeof requestStatuses];
+  if (standing === "not-in-effect") return { ignore: "not-in-effect" };
+  // Date-only, as R4's own example writes it: that day's start in UTC, as a Consent's date is read.
+  const at = instantOf(request.authoredOn) ?? dayStartOf(request.authoredOn);
+  if (at === undefined) return { ignore: "no-time" };
+  const spent = secondsSpent(request.extension);
+  if ("reason" in spent) return spent;
+  return {
+    fact: {
+      kind: "consult-request",
+      ...base,
+      retracted: base.retracted || standing === "retracted",
+      patientId,
+      at,
+      requesterId: practitionerIdOf(requester, index),
+      consultantId: practitionerIdOf(consultant, index),
+      seconds: spent.seconds,
+      diagnosisCodes: icd10Codes([
+        ...(request.reasonCode ?? []),
+        ...conditionCodes(request.reasonReference ?? [], index),
+      ]),
+    },
+  };
+}
+
+function practitionerReference(item: z.infer<typeof reference> | undefined): ResourceReference | undefined {
+  const parsed = parseReference(item?.reference);
+  return parsed?.type === "Practitioner" || parsed?.type === "PractitionerRole" ? parsed : undefined;
 }
 
 function conditionCodes(references: readonly z.infer<typeof reference>[], index: ResourceIndex) {

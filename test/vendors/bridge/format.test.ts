@@ -299,12 +299,189 @@ describe("bridge: facts", () => {
     const schema = z.toJSONSchema(bridgeEventSchema, { target: "draft-2020-12", io: "input" });
 
     expect(schema).toMatchObject({
-      $id: "https://portaltime.dev/schemas/bridge-event/1.1",
+      $id: "https://portaltime.dev/schemas/bridge-event/1.2",
       title: "portaltime bridge event",
       required: ["schemaVersion", "patientId", "facts"],
     });
     expect(JSON.stringify(schema)).toContain('"minutes"');
     expect(JSON.stringify(schema)).not.toContain('"seconds"');
     expect(JSON.stringify(schema)).not.toContain('"dedupeKey"');
+  });
+});
+
+describe("bridge: schema 1.2 (R21, R22, R25)", () => {
+  const housekeeping = { patientId: "E4021337", dedupeKey: MESSAGE_ID };
+  const eventOf = (schemaVersion: string, facts: unknown[]) => ({
+    schemaVersion,
+    patientId: "E4021337",
+    facts,
+  });
+  const attachedInquiry = {
+    kind: "inquiry",
+    id: "msg-9101",
+    at: "2025-03-03T14:05:00-05:00",
+    author: "patient",
+    attachments: [{ kind: "image", contentType: "image/jpeg" }, { kind: "other" }],
+  };
+  const consultantMessage = {
+    kind: "clinician-activity",
+    id: "msg-9102",
+    at: "2025-03-03T16:40:00-05:00",
+    practitionerId: "dr-adams",
+    minutes: 4,
+    recipient: "practitioner",
+  };
+  const enrollment = {
+    kind: "enrollment",
+    id: "eoc-12",
+    at: "2025-01-06T09:00:00-05:00",
+    program: "ccm",
+    status: "active",
+    billingPractitionerId: "dr-adams",
+    conditions: ["E11.9", "I10"],
+    startDate: "2025-01-06",
+    consentDate: "2025-01-06",
+    carePlanDate: "2025-01-08",
+  };
+  const consultRequest = {
+    kind: "consult-request",
+    id: "sr-31",
+    at: "2025-03-05T10:00:00-05:00",
+    requesterId: "dr-adams",
+    consultantId: "dr-baker",
+    minutes: 17.5,
+    diagnosisCodes: ["E11.9"],
+  };
+  const consultReport = {
+    kind: "consult-report",
+    id: "rpt-31",
+    at: "2025-03-06T15:00:00-05:00",
+    requestId: "sr-31",
+    consultantId: "dr-baker",
+    report: "written",
+    minutes: 12,
+  };
+
+  it("maps the 1.2 kinds and fields: bridge ids (the report's requestId too), roster ids as sent, minutes to seconds", async () => {
+    // Prepare
+    const delivery = acceptJson(
+      eventOf("1.2", [attachedInquiry, consultantMessage, enrollment, consultRequest, consultReport]),
+    );
+
+    // Act
+    const { facts, skipped } = await bridge.toFacts(delivery, async () => undefined);
+
+    // Assess
+    expect(skipped).toEqual([]);
+    expect(facts).toEqual(
+      [
+        {
+          kind: "inquiry",
+          id: "bridge:msg-9101",
+          at: "2025-03-03T14:05:00-05:00",
+          author: "patient",
+          attachments: [{ kind: "image", contentType: "image/jpeg" }, { kind: "other" }],
+        },
+        {
+          kind: "clinician-activity",
+          id: "bridge:msg-9102",
+          at: "2025-03-03T16:40:00-05:00",
+          practitionerId: "dr-adams",
+          seconds: 240,
+          recipient: "practitioner",
+        },
+        { ...enrollment, id: "bridge:eoc-12" },
+        {
+          kind: "consult-request",
+          id: "bridge:sr-31",
+          at: "2025-03-05T10:00:00-05:00",
+          requesterId: "dr-adams",
+          consultantId: "dr-baker",
+          seconds: 1050,
+          diagnosisCodes: ["E11.9"],
+        },
+        {
+          kind: "consult-report",
+          id: "bridge:rpt-31",
+          at: "2025-03-06T15:00:00-05:00",
+          requestId: "bridge:sr-31",
+          consultantId: "dr-baker",
+          report: "written",
+          seconds: 720,
+        },
+      ].map((fact) => factSchema.parse({ ...fact, ...housekeeping })),
+    );
+  });
+
+  it("a consult request without minutes holds the domain's zero; a report defaults to no transfer of care", async () => {
+    const { minutes: _minutes, ...untimed } = consultRequest;
+    const delivery = acceptJson(eventOf("1.2", [untimed, consultReport]));
+
+    const { facts } = await bridge.toFacts(delivery, async () => undefined);
+
+    expect(facts).toMatchObject([
+      { kind: "consult-request", seconds: 0 },
+      { kind: "consult-report", transferOfCare: false },
+    ]);
+  });
+
+  it("an inquiry and a clinician message without the 1.2 fields map exactly as in 1.1: no new keys", async () => {
+    // Prepare
+    const { attachments: _attachments, ...plainInquiry } = attachedInquiry;
+    const { recipient: _recipient, ...plainMessage } = consultantMessage;
+
+    // Act
+    const older = await bridge.toFacts(
+      acceptJson(eventOf("1.1", [plainInquiry, plainMessage])),
+      async () => {},
+    );
+    const newer = await bridge.toFacts(
+      acceptJson(eventOf("1.2", [plainInquiry, plainMessage])),
+      async () => {},
+    );
+
+    // Assess
+    expect(newer.facts).toEqual(older.facts);
+    expect(Object.keys(newer.facts[0] ?? {})).not.toContain("attachments");
+    expect(Object.keys(newer.facts[1] ?? {})).not.toContain("recipient");
+  });
+
+  it.each([
+    ["1.0", enrollment, "facts.1.kind"],
+    ["1.1", consultRequest, "facts.1.kind"],
+    ["1.1", consultReport, "facts.1.kind"],
+    ["1.1", attachedInquiry, "facts.1.attachments"],
+    ["1.0", consultantMessage, "facts.1.recipient"],
+  ])("a %s event carrying what 1.2 defines is refused at its path", (schemaVersion, fact, path) => {
+    const consent = { kind: "consent", id: "c1", at: "2025-01-06T09:00:00Z", status: "active" };
+
+    const error = envelopeError(() => acceptJson(eventOf(schemaVersion, [consent, fact])));
+
+    expect(error.path).toBe(path);
+    expect(error.message).toContain("schemaVersion 1.2");
+  });
+
+  it.each([
+    [
+      "an attachment of an unknown kind",
+      { ...attachedInquiry, attachments: [{ kind: PATIENT_NAME }] },
+      "facts.0.attachments.0.kind",
+    ],
+    ["an unknown recipient", { ...consultantMessage, recipient: PATIENT_NAME }, "facts.0.recipient"],
+    ["an unknown program", { ...enrollment, program: PATIENT_NAME }, "facts.0.program"],
+    ["an end before the start", { ...enrollment, endDate: "2024-12-31" }, "facts.0.endDate"],
+    [
+      "a condition that is no ICD-10-CM code",
+      { ...enrollment, conditions: [PATIENT_NAME] },
+      "facts.0.conditions.0",
+    ],
+    ["a report without its request", { ...consultReport, requestId: undefined }, "facts.0.requestId"],
+    ["a report of an unknown kind", { ...consultReport, report: PATIENT_NAME }, "facts.0.report"],
+    ["consult minutes that are words", { ...consultRequest, minutes: PATIENT_NAME }, "facts.0.minutes"],
+  ])("1.2: %s is refused naming the path, never the value", (_name, fact, path) => {
+    const error = envelopeError(() => acceptJson(eventOf("1.2", [fact])));
+
+    expect(error.path).toBe(path);
+    expect(error.message).not.toContain(PATIENT_NAME);
   });
 });

@@ -906,7 +906,7 @@ describe("fhir: toFacts", () => {
       expect(fetchResource).not.toHaveBeenCalled();
       expect(mapped.ignored).toEqual([
         {
-          reference: "ServiceRequest?identifier=urn:athenahealth:athenanet:order:432|157479",
+          reference: "athenaOne:order?identifier=urn:athenahealth:athenanet:order:432|157479",
           reason: "unmapped-type",
         },
       ]);
