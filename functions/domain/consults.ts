@@ -24,12 +24,11 @@ export const CONSULT_EXCLUSION_DAYS = 14;
 /** R25: at most once per consultant per patient in 7 days. */
 const FREQUENCY_DAYS = 7;
 
-/** R25's window: from the request to 14 days after the report (or after the latest a report can come). */
-export function consultWindowOf(request: ConsultRequest, report: ConsultReport | undefined) {
-  const start = toMillis(request.at);
-  const reported = report === undefined ? start + CONSULT_REPORT_DAYS * DAY : toMillis(report.at);
-  return { start, end: reported + CONSULT_EXCLUSION_DAYS * DAY };
-}
+/** R25's window: from the request to the end of the 14th local day after the report. */
+export const consultWindowOf = (request: ConsultRequest, report: ConsultReport, zone: string) => ({
+  start: toMillis(request.at),
+  end: localMidnight(toMillis(report.at), zone, CONSULT_EXCLUSION_DAYS + 1),
+});
 
 export interface ConsultInput {
   requests: readonly ConsultRequest[];
@@ -44,20 +43,21 @@ export function decideConsults(input: ConsultInput, context: FamilyContext): Fam
   const zone = context.config.timezone;
   const outcomes: FamilyOutcome[] = [];
   const reports = [...input.reports].sort(byTime);
+  /** Each request's report: its latest (a corrected report replaces the first), by request id. */
+  const reportOf = new Map<string, ConsultReport>();
+  for (const report of reports) reportOf.set(report.requestId, report);
   for (const request of [...input.requests].sort(byTime)) {
     const requestedAt = toMillis(request.at);
-    // The latest report on the request within the time a report may take.
-    const report = reports
-      .filter(
-        (r) =>
-          r.requestId === request.id &&
-          toMillis(r.at) >= requestedAt &&
-          toMillis(r.at) <= requestedAt + CONSULT_REPORT_DAYS * DAY,
-      )
-      .at(-1);
-    if (report === undefined) continue;
+    // A report within the time a report may take; a later one is not this request's consult.
+    const report = reportOf.get(request.id);
+    if (
+      report === undefined ||
+      toMillis(report.at) < requestedAt ||
+      toMillis(report.at) > requestedAt + CONSULT_REPORT_DAYS * DAY
+    )
+      continue;
     const reportedAt = toMillis(report.at);
-    const window = consultWindowOf(request, report);
+    const window = consultWindowOf(request, report, zone);
     const exclusions = new Set<Reason>();
     const visits: string[] = [];
     // The consultant saw the patient in the 14 days before the request (the latest such visit is named).
@@ -73,23 +73,27 @@ export function decideConsults(input: ConsultInput, context: FamilyContext): Fam
       exclusions.add("related-prior-visit");
       visits.push(before.id);
     }
-    // ... or in the 14 days after the report, or care moved to the consultant.
+    // ... or from the request to 14 days after the report (the consultant seeing the patient during the consult
+    // is no interprofessional consult either), or care moved to the consultant.
     const after = context.visits.find((visit) => {
       const at = toMillis(visit.at);
-      return visit.practitionerId === report.consultantId && at >= reportedAt && at < window.end;
+      return visit.practitionerId === report.consultantId && at >= requestedAt && at < window.end;
     });
     if (after !== undefined) {
       exclusions.add("bundled-into-visit");
       visits.push(after.id);
     }
     if (report.transferOfCare) exclusions.add("transfer-of-care");
-    // At most once per consultant per patient in 7 days: an earlier report of theirs in the 7 days before.
-    const frequent = reports.some(
+    // At most once per consultant per patient in 7 days: another request's report of theirs in the 7 local days
+    // before, unless care moved with it (never billed). Whether it billed otherwise is not looked at: its facts
+    // say enough, and an earlier consult is decided from facts a later one's decision always reads.
+    const frequent = [...reportOf.values()].some(
       (other) =>
-        other !== report &&
+        other.requestId !== report.requestId &&
         other.consultantId === report.consultantId &&
+        !other.transferOfCare &&
         byTime(other, report) < 0 &&
-        toMillis(other.at) >= reportedAt - FREQUENCY_DAYS * DAY,
+        toMillis(other.at) >= localMidnight(reportedAt, zone, -FREQUENCY_DAYS),
     );
     const codes = distinctCodes(request.diagnosisCodes, report.diagnosisCodes);
     const parties = [

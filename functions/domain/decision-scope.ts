@@ -77,7 +77,13 @@ export const scopeReach = (from: number, config: TenantConfig): number =>
     config.priorEVisit === "needs-review"
       ? localMidnight(from, config.timezone, -PRIOR_E_VISIT_DAYS)
       : Number.POSITIVE_INFINITY,
+    // R21: a photo inquiry's window (24 business hours across a weekend, and a day) can reach into the scope from
+    // up to four days before it; its inquiry decides which work is its evaluation.
+    config.imageReview === "off" ? Number.POSITIVE_INFINITY : from - IMAGE_WINDOW_REACH,
   );
+
+/** R21: the longest image-review window (Friday's 24 business hours end on Monday, then a day), and a day for DST. */
+const IMAGE_WINDOW_REACH = 5 * DAY;
 
 /** R8: visits in the 7 local days before a window start, plus a day for a DST-lengthened week. */
 const VISIT_REACH = 8 * DAY;
@@ -105,9 +111,10 @@ export function factReach(fact: Fact): number {
   // no more: the local date's instant plus a month and a day, whatever the zone).
   if (fact.kind === "enrollment")
     return fact.endDate === undefined ? END_OF_TIME : Date.parse(fact.endDate) + ENROLLMENT_AFTER_END;
-  // R25: a request matters until its consult's window ends (a report up to 30 days later, 14 days after that).
-  if (fact.kind === "consult-request") return at + (CONSULT_REPORT_DAYS + CONSULT_EXCLUSION_DAYS + 1) * DAY;
-  if (fact.kind === "consult-report") return at + (CONSULT_EXCLUSION_DAYS + 1) * DAY;
+  // R25: a request matters until its consult's window ends (a report up to 30 days later, the 14 local days after
+  // it, and a day for the local day's end and DST).
+  if (fact.kind === "consult-request") return at + (CONSULT_REPORT_DAYS + CONSULT_EXCLUSION_DAYS + 2) * DAY;
+  if (fact.kind === "consult-report") return at + (CONSULT_EXCLUSION_DAYS + 2) * DAY;
   return at;
 }
 

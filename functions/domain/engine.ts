@@ -425,25 +425,36 @@ function decidePatient(
     consents,
     attestedFor: (family, key) => attested.episodes.get(familyEpisodeId(patientId, family, key)),
   };
-  const billedEVisit = new Set(
-    episodes
+  // R24: the e-visit windows that bill, decided earlier or in this pass (e-visits are decided first).
+  const billedWindows = [
+    ...earlier
+      .filter(
+        (w) => isEVisitFamily(w.family) && w.start < from && w.patientInitiated && w.billed !== undefined,
+      )
+      .map(({ family, group, start, end }) => ({ family, group, start, end })),
+    ...episodes
       .filter((episode) => episode.outcome === "billable")
-      .flatMap((episode) => episode.evidence.counted),
-  );
-  /** R24: whether the e-visit episode an activity falls in bills (decided in this pass, or earlier). */
+      .map((episode) => ({
+        family: episode.family,
+        group: episode.billingGroup,
+        start: toMillis(episode.windowStart),
+        end: toMillis(episode.windowEnd),
+      })),
+  ];
+  /**
+   * R24: whether a clinician's work falls in an e-visit episode that bills: a window of the clinician's family and
+   * group holds everything in it (R7), a message without documented time included. Under
+   * `care-management-first` the billing practitioner's own time is care management's, never an e-visit's.
+   */
   const heldByBilledEVisit = (activity: ClassifiedActivity): boolean =>
-    activity.at >= from
-      ? billedEVisit.has(activity.fact.id)
-      : !careManagementFirst(activity) &&
-        earlier.some(
-          (w) =>
-            w.family === activity.role &&
-            w.group === activity.group &&
-            w.patientInitiated &&
-            w.billed !== undefined &&
-            w.start <= activity.at &&
-            activity.at < w.end,
-        );
+    !careManagementFirst(activity) &&
+    billedWindows.some(
+      (w) =>
+        w.family === activity.role &&
+        w.group === activity.group &&
+        w.start <= activity.at &&
+        activity.at < w.end,
+    );
   const clinicianWork = classified.filter(
     (activity) => isEVisitFamily(activity.role) && activity.fact.kind === "clinician-activity",
   );
@@ -513,7 +524,7 @@ function decidePatient(
       // R25: the consultant's visits in the 14 days before a request decided again.
       ...consults
         .filter((outcome) => decidedAgain(outcome.family, outcome.start, outcome.end, from))
-        .map((outcome) => outcome.start - (CONSULT_EXCLUSION_DAYS + 1) * DAY),
+        .map((outcome) => outcome.start - (CONSULT_EXCLUSION_DAYS + 2) * DAY),
     ];
     if (needs.length > 0) readFrom = Math.min(...needs);
   }

@@ -63,14 +63,20 @@ export function decideImageReviews(input: ImageReviewInput, context: FamilyConte
     .sort((a, b) => a.at - b.at || compareStrings(a.fact.id, b.fact.id));
 
   const outcomes: FamilyOutcome[] = [];
+  const used = new Set<string>();
   for (const { fact: inquiry, at } of input.inquiries) {
     const imaging = (inquiry.attachments ?? []).some((a) => a.kind === "image" || a.kind === "video");
     if (!imaging || inquiry.messageId === undefined) continue;
     const root = inquiry.messageId;
     // Only work inside the window is this inquiry's evaluation: later work is another matter.
     const window = imageWindowOf(at, zone);
+    // Work already an earlier photo's evaluation or follow-up (one reply to two photos of a thread) is that one's.
     const thread = byTime.filter(
-      (activity) => activity.at >= at && activity.at < window.end && inThreadOf(activity, root),
+      (activity) =>
+        activity.at >= at &&
+        activity.at < window.end &&
+        !used.has(activity.fact.id) &&
+        inThreadOf(activity, root),
     );
     const evaluation = thread[0];
     if (evaluation === undefined) continue;
@@ -81,18 +87,25 @@ export function decideImageReviews(input: ImageReviewInput, context: FamilyConte
         activity.fact.kind === "clinician-activity" &&
         (activity.fact.recipient ?? "patient") === "patient",
     );
+    used.add(evaluation.fact.id);
+    if (followUp !== undefined) used.add(followUp.fact.id);
     const key = [inquiry.id];
     const attested = context.attestedFor("image-review", key);
-    const used = new Set<string>();
+    const attestationsUsed = new Set<string>();
     const applicable = new Set<Reason>();
     const visits: string[] = [];
     if (followUp === undefined || followUp.at > deadline) applicable.add("no-follow-up");
-    if (input.heldByBilledEVisit(evaluation)) applicable.add("counted-elsewhere"); // R24: never both.
+    // R24: never both: not when the e-visit holding the evaluation or the follow-up bills.
+    if (
+      input.heldByBilledEVisit(evaluation) ||
+      (followUp !== undefined && input.heldByBilledEVisit(followUp))
+    )
+      applicable.add("counted-elsewhere");
     if (attested?.doNotBill !== undefined) {
-      used.add(attested.doNotBill.attestationId);
+      attestationsUsed.add(attested.doNotBill.attestationId);
       applicable.add("do-not-bill");
     }
-    if (attested?.diagnoses !== undefined) used.add(attested.diagnoses.attestationId);
+    if (attested?.diagnoses !== undefined) attestationsUsed.add(attested.diagnoses.attestationId);
     const allCodes = distinctCodes(
       inquiry.diagnosisCodes,
       evaluation.fact.diagnosisCodes,
@@ -115,11 +128,19 @@ export function decideImageReviews(input: ImageReviewInput, context: FamilyConte
       allCodes,
       config,
       attested,
-      used,
+      attestationsUsed,
       applicable,
       visits,
     );
-    const consents = consentFor(at, evaluation.at, context.consents, config, attested, used, applicable);
+    const consents = consentFor(
+      at,
+      evaluation.at,
+      context.consents,
+      config,
+      attested,
+      attestationsUsed,
+      applicable,
+    );
     if (evaluation.npi === undefined) applicable.add("unknown-clinician");
     const diagnosisCodes = allCodes.slice(0, MAX_LINE_DIAGNOSES);
     if (diagnosisCodes.length === 0) applicable.add("diagnosis-missing");
@@ -162,7 +183,7 @@ export function decideImageReviews(input: ImageReviewInput, context: FamilyConte
         uncounted: [],
         visits: [...new Set(visits)],
         consents,
-        attestations: [...used].sort(compareStrings),
+        attestations: [...attestationsUsed].sort(compareStrings),
       },
     });
   }
