@@ -40,7 +40,11 @@ const q1 = (fields: Partial<Parameters<typeof inquiry>[0]> = {}) =>
 const reply = (
   id: string,
   at: string,
-  fields: { practitionerId?: string; minutes?: number; recipient?: "patient" | "practitioner" | "other" } = {},
+  fields: {
+    practitionerId?: string;
+    minutes?: number;
+    recipient?: "patient" | "practitioner" | "other";
+  } = {},
 ) =>
   activity({
     id,
@@ -169,20 +173,20 @@ describe("R21 image review", () => {
     // deadline Monday 15:00.
     { answeredAt: "2026-01-12T14:00:00-05:00", outcome: "billable" },
     { answeredAt: "2026-01-12T15:30:00-05:00", outcome: "no-follow-up" },
-  ])("R21: the weekend does not count: Friday 15:00 inquiry, answered Monday $answeredAt: $outcome", ({
-    answeredAt,
-    outcome,
-  }) => {
-    // Prepare: the evaluation is also the follow-up (one message to the patient).
-    const facts = [q1({ at: "2026-01-09T15:00:00-05:00" }), reply("a1", answeredAt)];
+  ])(
+    "R21: the weekend does not count: Friday 15:00 inquiry, answered Monday $answeredAt: $outcome",
+    ({ answeredAt, outcome }) => {
+      // Prepare: the evaluation is also the follow-up (one message to the patient).
+      const facts = [q1({ at: "2026-01-09T15:00:00-05:00" }), reply("a1", answeredAt)];
 
-    // Act
-    const image = imageOf(facts);
+      // Act
+      const image = imageOf(facts);
 
-    // Assess
-    expect(image.outcome).toBe(outcome);
-    if (outcome === "billable") expect(image.serviceDate).toBe("2026-01-12");
-  });
+      // Assess
+      expect(image.outcome).toBe(outcome);
+      if (outcome === "billable") expect(image.serviceDate).toBe("2026-01-12");
+    },
+  );
 
   it("R21: G2010 never bills for work the digital E/M episode billed: 12 minutes bill 99422 and the image review is counted-elsewhere; 3 minutes bill G2010", () => {
     // Prepare: the same one-message evaluation (Monday 10:00, to the patient) of 12 and of 3 minutes.
@@ -243,7 +247,7 @@ describe("R21 image review", () => {
   });
 
   it.each(["practitioner", "other"] as const)(
-    "R21: a reply addressed to a %s is not a follow-up: no-follow-up",
+    "R21: a reply with recipient `%s` is not a follow-up: no-follow-up",
     (recipient) => {
       // Prepare: dr-adams's only message in the thread (Monday 10:00) goes to someone other than the patient.
       const facts = [q1(), reply("a1", "2026-01-12T10:00:00-05:00", { recipient })];
@@ -310,5 +314,104 @@ describe("R21 image review", () => {
     // Act / Assess
     expect(images(decide(clinicianStarted))).toEqual([]);
     expect(images(decide(outsideThread))).toEqual([]);
+  });
+});
+
+/**
+ * Tests worked out by hand from DOMAIN and docs/RULES.md that the engine decides otherwise (reported to the lead;
+ * functions/ is not changed here). Each states the facts, what the rules say, and why.
+ */
+describe("disagreements", () => {
+  it("R21 (R24): the follow-up is the image review's work too: when a billed e-visit counts it, G2010 does not bill", () => {
+    // Prepare: an e-visit A opens on Monday 2026-01-05 (q0, a0 2 min); its window is 2026-01-05..2026-01-11. The
+    // photo q2 comes on Friday 2026-01-09 15:00, while A is open (R7: it joins A); dr-adams evaluates it at
+    // 16:00 in a note to a colleague (a1, 1 min, in A: A holds 2 + 1 = 3 minutes, below-threshold). On Monday
+    // 2026-01-12 13:00 the patient asks something new (q3, no earlier episode: it opens B), and at 14:00 dr-adams
+    // follows up on the photo with the patient (a2, 12 min, in q2's thread, before the deadline Monday 15:00).
+    // B counts a2: 12 minutes, 99422, billable. a2 is also the G2010's follow-up: billing both bills a2's work
+    // twice ("never both for the same work"; R24: e-visits first, so the image review is counted-elsewhere).
+    const facts = [
+      inquiry({ id: "q0", at: "2026-01-05T09:00:00-05:00" }),
+      activity({
+        id: "a0",
+        at: "2026-01-05T10:00:00-05:00",
+        practitionerId: "dr-adams",
+        minutes: 2,
+        inResponseTo: "q0",
+      }),
+      inquiry({ id: "q2", at: "2026-01-09T15:00:00-05:00", attachments: PHOTO }),
+      activity({
+        id: "a1",
+        at: "2026-01-09T16:00:00-05:00",
+        practitionerId: "dr-adams",
+        minutes: 1,
+        inResponseTo: "q2",
+        recipient: "practitioner",
+      }),
+      inquiry({ id: "q3", at: "2026-01-12T13:00:00-05:00" }),
+      activity({
+        id: "a2",
+        at: "2026-01-12T14:00:00-05:00",
+        practitionerId: "dr-adams",
+        minutes: 12,
+        inResponseTo: "q2",
+      }),
+    ];
+
+    // Act
+    const episodes = decide(facts);
+
+    // Assess: B bills 99422 with a2; the image review does not bill a2 again.
+    const billed = episodes.filter((e) => e.outcome === "billable");
+    expect(billed.map((e) => [e.family, e.procedureCode, e.evidence.counted])).toEqual([
+      ["digital-em", "99422", ["a2"]],
+    ]);
+    expect(images(episodes).map((e) => e.outcome)).toEqual(["counted-elsewhere"]);
+  });
+
+  it("R21 (R24): a first reply without documented time does not let G2010 bill beside the billed e-visit of the same inquiry", () => {
+    // Prepare: the photo q1 (Monday 09:00); dr-adams's first message in the thread at 10:00 carries no time (a1,
+    // 0 min: kept for audit, DOMAIN "Facts from FHIR payloads"); the 12-minute answer follows at 11:00 (a2). The
+    // e-visit opened by q1 holds both (a1 uncounted, a2 counted) and bills 99422. Either a1 is not an evaluation
+    // (no counted time, so the evaluation is a2, which the e-visit bills), or it is and "the e-visit episode
+    // holding the evaluation" (RULES R21) is that billing episode: counted-elsewhere either way.
+    const facts = [
+      q1(),
+      reply("a1", "2026-01-12T10:00:00-05:00", { minutes: 0 }),
+      reply("a2", "2026-01-12T11:00:00-05:00", { minutes: 12 }),
+    ];
+
+    // Act
+    const episodes = decide(facts);
+
+    // Assess
+    expect(episodes.filter((e) => e.outcome === "billable").map((e) => [e.family, e.procedureCode])).toEqual([
+      ["digital-em", "99422"],
+    ]);
+    expect(images(episodes).map((e) => e.outcome)).toEqual(["counted-elsewhere"]);
+  });
+
+  it("R21 (R24): one reply to two photos in one thread is one evaluation: at most one G2010", () => {
+    // Prepare: the patient sends a photo (q1, Monday 09:00) and a second photo replying to it (q2, 09:30: still a
+    // patient-started thread, so an inquiry, R1); dr-adams answers q2 at 10:00 (a1, 3 min, to the patient). a1
+    // is in both q1's and q2's threads, but it is one message and one evaluation: the same work may bill once.
+    const facts = [
+      q1(),
+      inquiry({ id: "q2", at: "2026-01-12T09:30:00-05:00", attachments: PHOTO, inResponseTo: "q1" }),
+      activity({
+        id: "a1",
+        at: "2026-01-12T10:00:00-05:00",
+        practitionerId: "dr-adams",
+        minutes: 3,
+        inResponseTo: "q2",
+      }),
+    ];
+
+    // Act
+    const billed = images(decide(facts)).filter((e) => e.outcome === "billable");
+
+    // Assess
+    expect(billed).toHaveLength(1);
+    expect(billed[0]?.evidence.counted).toContain("a1");
   });
 });
