@@ -357,4 +357,60 @@ describe("disagreements", () => {
       },
     ]);
   });
+  it("R25: a visit with the consultant between the request and the report stops the consult like one just before or after", () => {
+    // Prepare: requested Monday 2026-01-12 09:00, np-baker sees the patient on Wednesday 2026-01-14 10:00 and
+    // reports on Friday 2026-01-16 10:00 (10 min). DOMAIN R25: not when the consultant saw the patient in the 14
+    // days before, nor when the consult leads to a visit with the consultant in the 14 days after; a visit in the
+    // middle of the consult is within 14 days of both its ends (the consult led to it: bundled-into-visit).
+    const facts = [
+      cr1(),
+      visit({ id: "v1", at: "2026-01-14T10:00:00-05:00", practitionerId: "np-baker" }),
+      rp1({ at: "2026-01-16T10:00:00-05:00", minutes: 10 }),
+    ];
+
+    // Act
+    const lines = consultLines(decide(facts));
+
+    // Assess
+    expect(lines.map((l) => [l.who, l.outcome, l.charge])).toEqual([
+      ["dr-adams", "bundled-into-visit", null],
+      ["np-baker", "bundled-into-visit", null],
+    ]);
+  });
+
+  it("R25: an earlier consult of the same consultant that did not bill (transfer of care) does not use up the 7 days", () => {
+    // Prepare: cr0 (2026-01-08) reported 2026-01-09 with a transfer of care: neither line bills. cr1 (dr-evans to
+    // np-baker, 2026-01-12) reported 2026-01-13, 10 min. DOMAIN: the consultant bills "at most once per
+    // consultant per patient in 7 days"; nothing was billed in the 7 days before, so rp1's 99446 bills (1714).
+    const facts = [
+      consultRequest({
+        id: "cr0",
+        at: "2026-01-08T09:00:00-05:00",
+        requesterId: "dr-adams",
+        consultantId: "np-baker",
+        minutes: 20,
+      }),
+      consultReport({
+        id: "rp0",
+        at: "2026-01-09T10:00:00-05:00",
+        requestId: "cr0",
+        consultantId: "np-baker",
+        minutes: 10,
+        transferOfCare: true,
+      }),
+      cr1({ requesterId: "dr-evans" }),
+      rp1({ minutes: 10 }),
+    ];
+
+    // Act
+    const lines = consultLines(decide(facts));
+
+    // Assess
+    expect(lines.map((l) => [l.who, l.serviceDate, l.outcome])).toEqual([
+      ["dr-adams", "2026-01-08", "transfer-of-care"],
+      ["dr-evans", "2026-01-12", "billable"],
+      ["np-baker", "2026-01-09", "transfer-of-care"],
+      ["np-baker", "2026-01-13", "billable"],
+    ]);
+  });
 });
