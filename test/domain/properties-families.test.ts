@@ -20,10 +20,12 @@ import {
  * Properties of the engine with every family on (R17, R24). Facts cover one or two patients over January and
  * February 2026 (America/New_York, EST all along): care-management enrollments, inquiries with and without image
  * or video attachments, clinician replies into earlier messages (roster clinicians of both e-visit families, an
- * RN, an unknown clinician; to the patient or a colleague), staff activity, time entries marked as CCM's, PCM's or
+ * RN, an unknown clinician; to the patient, a colleague or unstated), staff activity, time entries marked as CCM's, PCM's or
  * another service's, visits by the consultants and others, and consult requests and reports. Each patient also
  * has a core that makes every family appear: a photo inquiry np-baker answers, a CCM enrollment of dr-adams with
- * staff time, and a consult from dr-adams to np-baker. `imageReview` is on; `sharedTime` takes both values.
+ * staff time, a consult from dr-adams to np-baker, and a consent (so `consent: required` still lets lines bill).
+ * Patients' messages come as conversations: the inquiry and up to four replies in its thread within days.
+ * `imageReview` is on; `sharedTime`, `ccmPreference`, `windowMode` and `consent` take both values.
  */
 
 const RUNS = 100;

@@ -2,7 +2,15 @@ import { describe, expect, it } from "vitest";
 import type { TenantConfig } from "../../functions/domain/config.js";
 import { decideEpisodes, type Episode } from "../../functions/domain/engine.js";
 import type { Fact } from "../../functions/domain/facts.js";
-import { activity, consent, inquiry, tenant, visit } from "../support/domain-builders.js";
+import {
+  activity,
+  consent,
+  enrollment,
+  inquiry,
+  staffActivity,
+  tenant,
+  visit,
+} from "../support/domain-builders.js";
 
 /**
  * R21: remote evaluation of patient-submitted images or video (G2010 for E/M clinicians, G2250 for the others).
@@ -296,6 +304,26 @@ describe("R21 image review", () => {
       renderingPractitionerId: "np-baker",
     });
     expect(baker.evidence.counted).not.toContain("a1");
+  });
+
+  it("R24: a billed G2010's evaluation is not counted again toward CCM", () => {
+    // Prepare: enrolled in CCM (dr-adams bills it); the photo q1 evaluated and answered by dr-adams on Monday
+    // 2026-01-12 10:00 (3 min: the e-visit is below-threshold, so G2010 bills) and 18 staff minutes in January.
+    // Without R24, January would hold 18 + 3 = 21 minutes (99490 at 20); with it, 18: below-threshold.
+    const facts = [
+      ...evaluatedAndAnswered(),
+      enrollment({ id: "enr-ccm", at: "2026-01-01T08:00:00-05:00" }),
+      staffActivity({ id: "s1", at: "2026-01-20T11:00:00-05:00", staffId: "ma-ford", minutes: 18 }),
+    ];
+
+    // Act
+    const episodes = decide(facts);
+
+    // Assess
+    expect(images(episodes).map((e) => [e.procedureCode, e.outcome])).toEqual([["G2010", "billable"]]);
+    const month = episodes.find((e) => e.family === "ccm");
+    expect(month).toMatchObject({ totalMinutes: 18, outcome: "below-threshold" });
+    expect(month?.evidence.counted).toEqual(["s1"]);
   });
 
   it("R21 (R1): a photo in a clinician-started thread, or a clinician message outside the inquiry's thread, is no image review", () => {
