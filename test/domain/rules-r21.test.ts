@@ -224,7 +224,7 @@ describe("R21 image review", () => {
 
   it("R21: a related visit in the 7 days before the evaluation: related-prior-visit; an unrelated one does not stop it", () => {
     // Prepare: a visit on Thursday 2026-01-08, within the 7 calendar days before Monday 2026-01-12
-    // (2026-01-05..2026-01-11), for E11.9 (related: category E11) or for J06.9 (unrelated).
+    // (2026-01-05..2026-01-11), for E11.65 (related to q1's E11.9: category E11) or J06.9 (unrelated).
     const related = visit({ id: "v1", at: "2026-01-08T10:00:00-05:00", diagnosisCodes: ["E11.65"] });
     const unrelated = visit({ id: "v1", at: "2026-01-08T10:00:00-05:00", diagnosisCodes: ["J06.9"] });
 
