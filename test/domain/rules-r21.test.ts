@@ -346,10 +346,10 @@ describe("R21 image review", () => {
 });
 
 /**
- * Tests worked out by hand from DOMAIN and docs/RULES.md that the engine decides otherwise (reported to the lead;
- * functions/ is not changed here). Each states the facts, what the rules say, and why.
+ * Cases a second reader worked out by hand from DOMAIN and docs/RULES.md that the engine first decided otherwise
+ * (fixed in the engine since). Each states the facts, what the rules say, and why.
  */
-describe("disagreements", () => {
+describe("R21, R24: the same work is never billed twice", () => {
   it("R21 (R24): the follow-up is the image review's work too: when a billed e-visit counts it, G2010 does not bill", () => {
     // Prepare: an e-visit A opens on Monday 2026-01-05 (q0, a0 2 min); its window is 2026-01-05..2026-01-11. The
     // photo q2 comes on Friday 2026-01-09 15:00, while A is open (R7: it joins A); dr-adams evaluates it at

@@ -320,10 +320,10 @@ describe("R25 interprofessional consultation", () => {
 });
 
 /**
- * Tests worked out by hand from DOMAIN and docs/RULES.md that the engine decides otherwise (reported to the lead;
- * functions/ is not changed here).
+ * Cases a second reader worked out by hand from DOMAIN and docs/RULES.md that the engine first decided otherwise
+ * (fixed in the engine since). Each states the facts, what the rules say, and why.
  */
-describe("disagreements", () => {
+describe("R25: which report, which visits, which earlier consults", () => {
   it("R25: a corrected report on the same request is the same consult, not a second one: no frequency-limit", () => {
     // Prepare: np-baker reports on cr1 on Tuesday 10:00 (rp1, 8 min) and corrects it at 16:00 (rp1b, 10 min).
     // RULES R25: the request is answered by "the latest" report (rp1b: 10 minutes, 99446, 1714). There is one
