@@ -196,14 +196,21 @@ export function decideEpisodes(
   const patientIds = new Set(facts.map((fact) => fact.patientId));
   // With a scope, only the lines of episodes it decides again are compared; earlier lines stand.
   const from = scope?.from ?? Number.NEGATIVE_INFINITY;
-  const inScope = sent.filter((line) =>
-    decidedAgain(
-      familyOfCode(line.procedureCode),
-      toMillis(line.windowStart),
-      toMillis(line.windowEnd),
+  // An episode's window is its latest line's (a consult's or photo's window end moves with its facts).
+  const latestSent = new Map<string, ClaimLine>();
+  for (const line of sent) {
+    const held = latestSent.get(line.claimLineId);
+    if (held === undefined || line.revision > held.revision) latestSent.set(line.claimLineId, line);
+  }
+  const inScope = sent.filter((line) => {
+    const last = latestSent.get(line.claimLineId) as ClaimLine;
+    return decidedAgain(
+      familyOfCode(last.procedureCode),
+      toMillis(last.windowStart),
+      toMillis(last.windowEnd),
       from,
-    ),
-  );
+    );
+  });
   result.owed = owedLines(billings, inScope, patientIds);
   return result;
 }
