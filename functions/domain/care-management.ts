@@ -1,4 +1,4 @@
-import { type CodeRow, codesOn, type Family } from "./code-table.js";
+import { type CodeRow, codesOn, credentialRole, type Family } from "./code-table.js";
 import { feesOn, type RosterEntry, rosterEntryOn } from "./config.js";
 import { compareStrings } from "./episodes.js";
 import type { Enrollment, Program } from "./facts.js";
@@ -84,10 +84,12 @@ export interface CareManagementInput {
 export function decideCareManagement(input: CareManagementInput, context: FamilyContext): FamilyOutcome[] {
   const zone = context.config.timezone;
   const byMonth = new Map<number, CareTime[]>();
+  // The engine hands over time with seconds only (R4: zero time counts nowhere).
   for (const time of input.time) {
-    if (time.seconds <= 0) continue;
     const month = localMonthStart(time.at, zone);
-    byMonth.set(month, [...(byMonth.get(month) ?? []), time]);
+    const held = byMonth.get(month);
+    if (held === undefined) byMonth.set(month, [time]);
+    else held.push(time);
   }
   const outcomes: FamilyOutcome[] = [];
   for (const [monthStart, times] of [...byMonth].sort(([a], [b]) => a - b)) {
@@ -103,19 +105,27 @@ export function decideCareManagement(input: CareManagementInput, context: Family
     // R24: time marked for a program counts there; other time goes to the first program in R22's order whose
     // enrollment covers its date.
     const assigned = new Map<Program, CareTime[]>();
+    const unassigned: string[] = [];
     for (const time of times) {
       const date = localDate(time.at, zone);
       const candidates: readonly Program[] =
         time.service === "pcm" ? ["pcm"] : time.service === "ccm" ? ["ccm-complex", "ccm"] : programOrder;
-      const program = candidates.find((p) => {
-        const enrollment = enrolled.get(p);
-        return enrollment !== undefined && covers(enrollment, date);
-      });
-      if (program !== undefined) assigned.set(program, [...(assigned.get(program) ?? []), time]);
+      // Any enrollment of the program in force on the time's date counts it (a renewal mid-month, or a change
+      // of practitioner: the month is billed once, by the enrollment that started last).
+      const program = candidates.find(
+        (p) =>
+          enrolled.has(p) && input.enrollments.some((e) => e.program === p && counts(e) && covers(e, date)),
+      );
+      if (program === undefined) unassigned.push(time.factId);
+      else assigned.set(program, [...(assigned.get(program) ?? []), time]);
     }
-    const elsewhere = input.countedElsewhere
-      .filter(({ at }) => at >= monthStart && at < monthEnd)
-      .map(({ factId }) => factId);
+    const elsewhere = [
+      ...input.countedElsewhere
+        .filter(({ at }) => at >= monthStart && at < monthEnd)
+        .map(({ factId }) => factId),
+      // Time on a day no enrollment covers is seen and not counted.
+      ...unassigned,
+    ];
     let monthTaken = false;
     for (const program of programOrder) {
       const enrollment = enrolled.get(program);
@@ -181,7 +191,10 @@ function decideMonth(
   );
   const preferred = config.ccmPreference === "practitioner" ? "personal" : "clinical-staff";
   const ordered = [...bases].sort((a, b) => (a.time === preferred ? 0 : 1) - (b.time === preferred ? 0 : 1));
-  const base = ordered.find((row) => minutesOf[row.time ?? "clinical-staff"] >= (row.minMinutes as number));
+  // Every care-management base row says whose time it counts.
+  const base = ordered.find(
+    (row) => minutesOf[row.time as keyof typeof minutesOf] >= (row.minMinutes as number),
+  );
   if (bases.length === 0) applicable.add("unsupported-date");
   else if (base === undefined) applicable.add("below-threshold");
   const timeKind = base?.time ?? "clinical-staff";
@@ -230,6 +243,9 @@ function decideMonth(
   if (diagnosisCodes.length === 0) applicable.add("diagnosis-missing");
   const practitioner = rosterEntryOn(month.roster, enrollment.billingPractitionerId, serviceDate);
   if (practitioner === undefined) applicable.add("unknown-clinician");
+  // R22: the billing practitioner is a physician or a qualified health professional who bills E/M (R4's roles);
+  // an enrollment naming anyone else cannot be billed as it stands.
+  else if (credentialRole[practitioner.credential] !== "digital-em") applicable.add("enrollment-incomplete");
 
   const fees = feesOn(config, serviceDate);
   const fee = base === undefined ? undefined : fees[base.code];

@@ -155,17 +155,13 @@ const isTimedForFamily = (row: CodeRow, family: EVisitFamily): boolean =>
 export function codesOn(
   family: Family,
   serviceDate: string,
-  matches: (row: CodeRow) => boolean = () => true,
+  matches: (row: CodeRow) => boolean,
   table: readonly CodeRow[] = codeTable,
 ): CodeRow[] {
   return table.filter(
     (row) => row.family === family && row.payer === "all" && inEffect(row, serviceDate) && matches(row),
   );
 }
-
-/** A code by its value, in effect on a date of service. */
-export const codeOn = (code: string, serviceDate: string, table: readonly CodeRow[] = codeTable) =>
-  table.find((row) => row.code === code && inEffect(row, serviceDate));
 
 /** Whether the family has any timed code on this date of service (false before 2020: `unsupported-date`). */
 export function familyHasTimedCodes(

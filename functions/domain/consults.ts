@@ -1,4 +1,4 @@
-import { type CodeRow, codesOn } from "./code-table.js";
+import { type CodeRow, codesOn, credentialRole } from "./code-table.js";
 import { feesOn, type RosterEntry, rosterEntryOn } from "./config.js";
 import { compareStrings } from "./episodes.js";
 import type { ConsultReport, ConsultRequest } from "./facts.js";
@@ -43,19 +43,29 @@ export function decideConsults(input: ConsultInput, context: FamilyContext): Fam
   const zone = context.config.timezone;
   const outcomes: FamilyOutcome[] = [];
   const reports = [...input.reports].sort(byTime);
-  /** Each request's report: its latest (a corrected report replaces the first), by request id. */
+  const requests = [...input.requests].sort(byTime);
+  /**
+   * Each request's report: the latest within the time a report may take (a corrected report replaces the first;
+   * an addendum after 30 days is not this request's consult and changes nothing), by request id. Only these
+   * pairs are consults, for the 7-day limit too.
+   */
   const reportOf = new Map<string, ConsultReport>();
-  for (const report of reports) reportOf.set(report.requestId, report);
-  for (const request of [...input.requests].sort(byTime)) {
+  for (const request of requests) {
     const requestedAt = toMillis(request.at);
-    // A report within the time a report may take; a later one is not this request's consult.
+    const report = reports
+      .filter(
+        (r) =>
+          r.requestId === request.id &&
+          toMillis(r.at) >= requestedAt &&
+          toMillis(r.at) <= requestedAt + CONSULT_REPORT_DAYS * DAY,
+      )
+      .at(-1);
+    if (report !== undefined) reportOf.set(request.id, report);
+  }
+  for (const request of requests) {
+    const requestedAt = toMillis(request.at);
     const report = reportOf.get(request.id);
-    if (
-      report === undefined ||
-      toMillis(report.at) < requestedAt ||
-      toMillis(report.at) > requestedAt + CONSULT_REPORT_DAYS * DAY
-    )
-      continue;
+    if (report === undefined) continue;
     const reportedAt = toMillis(report.at);
     const window = consultWindowOf(request, report, zone);
     const exclusions = new Set<Reason>();
@@ -84,6 +94,16 @@ export function decideConsults(input: ConsultInput, context: FamilyContext): Fam
       visits.push(after.id);
     }
     if (report.transferOfCare) exclusions.add("transfer-of-care");
+    // A visit in those 28 days whose practitioner the source did not name may be the consultant's: a biller decides
+    // (R19 `decide-relatedness` on the visit: related means it was the consultant's), as R8 does for relatedness.
+    const unnamed = context.visits.filter((visit) => {
+      const at = toMillis(visit.at);
+      return (
+        visit.practitionerId === undefined &&
+        at >= localMidnight(requestedAt, zone, -CONSULT_EXCLUSION_DAYS) &&
+        at < window.end
+      );
+    });
     // At most once per consultant per patient in 7 days: another request's report of theirs in the 7 local days
     // before, unless care moved with it (never billed). Whether it billed otherwise is not looked at: its facts
     // say enough, and an earlier consult is decided from facts a later one's decision always reads.
@@ -118,12 +138,26 @@ export function decideConsults(input: ConsultInput, context: FamilyContext): Fam
     for (const { party, practitionerId, seconds, at, frequent: limited } of parties) {
       const serviceDate = localDate(at, zone);
       const entry = rosterEntryOn(input.roster, practitionerId, serviceDate);
-      // Not on the practice's roster on that day: the other practice's line, not this one's.
-      if (entry === undefined) continue;
+      // Not on the practice's roster on that day: the other practice's line, not this one's. The consult codes are
+      // a physician's or qualified health professional's (R4's E/M roles); nobody else's time bills them.
+      if (entry === undefined || credentialRole[entry.credential] !== "digital-em") continue;
       const key = [request.id, party === "requester" ? "requester" : "consultant"];
       const attested = context.attestedFor("interprofessional", key);
       const used = new Set<string>();
       const applicable = new Set<Reason>(exclusions);
+      const partyVisits = [...visits];
+      for (const visit of unnamed) {
+        const decided = attested?.relatedness.get(visit.id);
+        if (decided === undefined) {
+          applicable.add("relatedness-unknown");
+          partyVisits.push(visit.id);
+          continue;
+        }
+        used.add(decided.attestationId);
+        if (!decided.related) continue;
+        partyVisits.push(visit.id);
+        applicable.add(toMillis(visit.at) < requestedAt ? "related-prior-visit" : "bundled-into-visit");
+      }
       if (limited) applicable.add("frequency-limit");
       if (attested?.doNotBill !== undefined) {
         used.add(attested.doNotBill.attestationId);
@@ -178,7 +212,7 @@ export function decideConsults(input: ConsultInput, context: FamilyContext): Fam
           inquiries: [],
           counted: [],
           uncounted: [],
-          visits: [...new Set(visits)],
+          visits: [...new Set(partyVisits)],
           consents,
           attestations: [...used].sort(compareStrings),
           consults: [request.id, report.id],

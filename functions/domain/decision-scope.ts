@@ -24,6 +24,8 @@ export interface DecidedWindow {
   patientInitiated: boolean;
   /** R20: set when the episode billed, what a later episode compares itself to. */
   billed?: BilledEpisode;
+  /** R24: an e-visit folded into a visit (R9): its minutes may count toward the visit, so no other family counts them. */
+  holdsTime?: boolean;
 }
 
 export interface DecisionScope {

@@ -59,6 +59,12 @@ export interface Episode {
   openedAt: string;
   /** R16: `due` once `settleHours` have passed since the window end; only due episodes owe lines. */
   status: EpisodeStatus;
+  /**
+   * R16, R24: for the families after the e-visits, the end of the last e-visit window the episode's time can fall
+   * in, when later than its own end: it settles `settleHours` after that (whether that e-visit bills decides
+   * what the episode counts).
+   */
+  settlesAfter?: string;
   totalSeconds: number;
   totalMinutes: number;
   minutesByClinician: Array<
@@ -432,36 +438,52 @@ function decidePatient(
     consents,
     attestedFor: (family, key) => attested.episodes.get(familyEpisodeId(patientId, family, key)),
   };
-  // R24: the e-visit windows that bill, decided earlier or in this pass (e-visits are decided first).
-  const billedWindows = [
+  // R24: the e-visit windows decided earlier or in this pass (e-visits are decided first): which bill, and which
+  // were folded into a visit (R9: their minutes may count toward the visit's own service).
+  const eVisitWindows = [
     ...earlier
-      .filter(
-        (w) => isEVisitFamily(w.family) && w.start < from && w.patientInitiated && w.billed !== undefined,
-      )
-      .map(({ family, group, start, end }) => ({ family, group, start, end })),
-    ...episodes
-      .filter((episode) => episode.outcome === "billable")
-      .map((episode) => ({
-        family: episode.family,
-        group: episode.billingGroup,
-        start: toMillis(episode.windowStart),
-        end: toMillis(episode.windowEnd),
+      .filter((w) => isEVisitFamily(w.family) && w.start < from)
+      .map(({ family, group, start, end, patientInitiated, billed, holdsTime }) => ({
+        family,
+        group,
+        start,
+        end,
+        bills: patientInitiated && billed !== undefined,
+        bundled: patientInitiated && holdsTime === true,
       })),
+    ...episodes.map((episode) => ({
+      family: episode.family,
+      group: episode.billingGroup,
+      start: toMillis(episode.windowStart),
+      end: toMillis(episode.windowEnd),
+      bills: episode.outcome === "billable",
+      bundled: episode.outcome === "bundled-into-visit",
+    })),
   ];
   /**
-   * R24: whether a clinician's work falls in an e-visit episode that bills: a window of the clinician's family and
-   * group holds everything in it (R7), a message without documented time included. Under
-   * `care-management-first` the billing practitioner's own time is care management's, never an e-visit's.
+   * R16, R24: a later family's episode settles only once every e-visit window its time can fall in has: until
+   * then whether that e-visit bills (and so what the episode may count) can still change.
    */
-  const heldByBilledEVisit = (activity: ClassifiedActivity): boolean =>
+  const settlesAfter = (start: number, end: number): number =>
+    Math.max(end, ...eVisitWindows.filter((w) => w.start < end && w.end > start).map((w) => w.end));
+  /**
+   * R24: whether a clinician's work falls in an e-visit episode that bills (or, `orBundled`, that was folded into a
+   * visit): a window of the clinician's family and group holds everything in it (R7), a message without documented
+   * time included. Under `care-management-first` the billing practitioner's own time is care management's, never
+   * an e-visit's.
+   */
+  const heldByEVisit = (activity: ClassifiedActivity, orBundled: boolean): boolean =>
     !careManagementFirst(activity) &&
-    billedWindows.some(
+    eVisitWindows.some(
       (w) =>
+        (w.bills || (orBundled && w.bundled)) &&
         w.family === activity.role &&
         w.group === activity.group &&
         w.start <= activity.at &&
         activity.at < w.end,
     );
+  // R21: never for work the e-visit holding it bills.
+  const heldByBilledEVisit = (activity: ClassifiedActivity): boolean => heldByEVisit(activity, false);
   const clinicianWork = classified.filter(
     (activity) => isEVisitFamily(activity.role) && activity.fact.kind === "clinician-activity",
   );
@@ -501,7 +523,8 @@ function decidePatient(
       if (service !== undefined) careTime.push({ ...time, service });
       continue;
     }
-    if (activity.role !== "staff" && (heldByBilledEVisit(activity) || imageBilled.has(activity.fact.id)))
+    // R24: not what a billed e-visit or image review counts, nor an e-visit's minutes folded into a visit (R9).
+    if (activity.role !== "staff" && (heldByEVisit(activity, true) || imageBilled.has(activity.fact.id)))
       countedElsewhere.push({ factId: time.factId, at: time.at });
     else careTime.push(time);
   }
@@ -520,7 +543,7 @@ function decidePatient(
   // With a scope, only the episodes it reaches are decided again (decision-scope.ts `decidedAgain`).
   for (const outcome of [...images, ...careMonths, ...consults]) {
     if (!decidedAgain(outcome.family, outcome.start, outcome.end, from)) continue;
-    episodes.push(familyEpisode(outcome, patientId, asOf, config));
+    episodes.push(familyEpisode(outcome, settlesAfter(outcome.start, outcome.end), patientId, asOf, config));
   }
   let readFrom: number | undefined;
   if (scope !== undefined) {
@@ -578,6 +601,7 @@ const familyEpisodeId = (patientId: string, family: Family, key: readonly (strin
 /** An episode of the families after the e-visits, named and with its line, like an e-visit's. */
 function familyEpisode(
   outcome: FamilyOutcome,
+  settles: number,
   patientId: string,
   asOf: number,
   config: TenantConfig,
@@ -595,7 +619,8 @@ function familyEpisode(
     windowStart: toIso(outcome.start, zone),
     windowEnd: toIso(outcome.end, zone),
     openedAt: toIso(outcome.openedAt, zone),
-    status: statusOf(outcome.end, asOf, config),
+    status: statusOf(settles, asOf, config),
+    ...(settles > outcome.end && { settlesAfter: toIso(settles, zone) }),
     totalSeconds: outcome.totalSeconds,
     totalMinutes: outcome.totalMinutes,
     minutesByClinician: outcome.clinicians,

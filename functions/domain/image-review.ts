@@ -1,7 +1,7 @@
 import { codesOn } from "./code-table.js";
 import { feesOn } from "./config.js";
 import { type ClassifiedActivity, compareStrings, type DatedInquiry } from "./episodes.js";
-import type { Fact } from "./facts.js";
+import type { ClinicianActivity, Fact } from "./facts.js";
 import {
   distinctCodes,
   type FamilyContext,
@@ -50,8 +50,8 @@ export function decideImageReviews(input: ImageReviewInput, context: FamilyConte
   }
   /** Whether a message's reply chain passes through `root` (a bounded walk: chains can loop in bad data). */
   const inThreadOf = (activity: ClassifiedActivity, root: string): boolean => {
-    let id: string | undefined =
-      activity.fact.kind === "clinician-activity" ? activity.fact.inResponseTo : undefined;
+    // Only clinicians' messages are looked at (time entries have no thread).
+    let id: string | undefined = (activity.fact as ClinicianActivity).inResponseTo;
     for (let step = 0; id !== undefined && step < 1000; step++) {
       if (id === root) return true;
       id = parentOf.get(id);

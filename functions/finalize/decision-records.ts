@@ -49,6 +49,7 @@ export const decidedWindow = (head: EpisodeHead): DecidedWindow => ({
   end: head.end,
   patientInitiated: head.patientInitiated,
   ...(billedOf(head) !== undefined && { billed: billedOf(head) }),
+  ...(head.counted?.outcome === "bundled-into-visit" && { holdsTime: true }),
 });
 
 /**
@@ -439,7 +440,7 @@ function nextSettle(
   const waiting = episodes
     .filter((episode) => episode.status !== "due")
     .map((episode) => ({
-      dueAt: toMillis(episode.windowEnd) + tenant.settleHours * HOUR,
+      dueAt: toMillis(episode.settlesAfter ?? episode.windowEnd) + tenant.settleHours * HOUR,
       changedAt: toMillis(episode.windowStart),
     }));
   if (state?.pending !== undefined && state.pending.changedAt < from) waiting.push(state.pending);

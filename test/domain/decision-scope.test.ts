@@ -289,6 +289,7 @@ const windowOf = (episode: Episode): DecidedWindow & { episode: Episode } => ({
       diagnosisCodes: episode.diagnosisCodes,
     },
   }),
+  ...(episode.outcome === "bundled-into-visit" && { holdsTime: true }),
   episode,
 });
 
@@ -395,7 +396,7 @@ function decidedBoundedAsWhole(history: History, cfg: TenantConfig): void {
     const waiting = result.episodes
       .filter((e) => e.status !== "due")
       .map((e) => ({
-        dueAt: Date.parse(e.windowEnd) + cfg.settleHours * HOUR,
+        dueAt: Date.parse(e.settlesAfter ?? e.windowEnd) + cfg.settleHours * HOUR,
         changedAt: Date.parse(e.windowStart),
       }));
     if (kept.pending !== undefined && kept.pending.changedAt < from) waiting.push(kept.pending);
