@@ -23,8 +23,8 @@ import { scaled } from "./scale.js";
 import { fixed, median, ratio } from "./stats.js";
 import { familyFacts, weeklyFacts } from "./synthetic.js";
 
-/** Due patients per group and run: every patient of a group has the same history, so a few dozen say it. */
-const PATIENTS = scaled(20, 4);
+/** Due patients per group and run: every patient of a group has the same history, so a dozen say it. */
+const PATIENTS = scaled(12, 4);
 const HISTORY_WEEKS = 2 * 52;
 const REPETITIONS = 3;
 const RETENTION_DAYS = 2190;
