@@ -8,6 +8,7 @@ import { measureApply } from "./bench/apply.js";
 import { measureColdStart } from "./bench/cold-start.js";
 import { benchContext, type SectionResult } from "./bench/context.js";
 import { measureFinalizer } from "./bench/finalizer.js";
+import { measureFinalizerFamilies } from "./bench/finalizer-families.js";
 import { measureFinalizerHistory } from "./bench/finalizer-history.js";
 import { measureIngest } from "./bench/ingest.js";
 import { measureLoad } from "./bench/load.js";
@@ -17,7 +18,7 @@ import { BENCH_SCALE } from "./bench/scale.js";
 
 /**
  * `npm run bench`: measures the performance targets of ARCHITECTURE.md (requests per delivery, ingest overhead,
- * apply throughput, finalizer scaling, finalizer with history and cost per patient, cold start, load) against
+ * apply throughput, finalizer scaling, finalizer with history and cost per patient, with every family on, cold start, load) against
  * local servers it starts and stops itself, prints a summary table and writes docs/BENCHMARKS.md (a run at a
  * reduced BENCH_SCALE writes under .local/ instead). Progress goes to stderr. Not part of `npm test`.
  */
@@ -66,6 +67,7 @@ try {
   sections.push(await measureApply(context));
   sections.push(await measureFinalizer(context));
   sections.push(await measureFinalizerHistory(context));
+  sections.push(await measureFinalizerFamilies(context));
 } finally {
   await aws.stop();
 }

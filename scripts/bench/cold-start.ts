@@ -74,7 +74,7 @@ interface Built {
 }
 
 /**
- * Section 6: each function bundled exactly as the stack bundles it (lib/lambda-bundling.ts), and a baseline
+ * Section 7: each function bundled exactly as the stack bundles it (lib/lambda-bundling.ts), and a baseline
  * handler that only imports the SQS client bundled with the same settings; module load (parse, evaluate, init
  * code) timed in fresh Node processes with the deployed NODE_OPTIONS, in rotating order, medians.
  */
@@ -263,7 +263,7 @@ function report(
       ].join("\n");
     });
   return {
-    title: "6. Cold start",
+    title: "7. Cold start",
     findings: functions.map((b) => {
       const r = ratios(b.name);
       return {

@@ -371,7 +371,7 @@ function cpuSpent(
 }
 
 /** DynamoDB's size of an item: attribute names plus values (numbers at most 21 bytes). */
-function itemBytes(item: Record<string, unknown>): number {
+export function itemBytes(item: Record<string, unknown>): number {
   const valueBytes = (value: unknown): number => {
     if (typeof value === "string") return Buffer.byteLength(value);
     if (typeof value === "number")
@@ -395,7 +395,7 @@ function itemBytes(item: Record<string, unknown>): number {
 }
 
 /** The kind of a stored item, by its sort key (and a fact's kind). */
-function kindOf(item: Record<string, unknown>): string {
+export function kindOf(item: Record<string, unknown>): string {
   const sk = String(item[tableDesign.sortKey]);
   if (sk.startsWith("FACT#"))
     return `fact: ${String((JSON.parse(String(item.fact)) as { kind: string }).kind)}`;

@@ -56,7 +56,7 @@ interface Outcome {
 }
 
 /**
- * Section 7: 5,000 signed `bridge` deliveries for 2,000 patients, 20% of them posted twice (same webhook id and
+ * Section 8: 5,000 signed `bridge` deliveries for 2,000 patients, 20% of them posted twice (same webhook id and
  * body), shuffled, at concurrency 32 against `npm start`'s HTTP endpoint (the real ingest handler, the apply loop
  * on the inbox, the finalizer every second). The expected claim lines come from the domain engine on the
  * generated facts; the lines `npm start` prints from the claims queue must be exactly those.
@@ -320,7 +320,7 @@ function report(outcome: Outcome): SectionResult {
     ),
   ].join("\n");
   return {
-    title: "7. Load",
+    title: "8. Load",
     findings: [
       {
         measure: `Load: ${outcome.requests} requests at concurrency ${CONCURRENCY}, throughput and latency p50 / p99`,

@@ -1,4 +1,4 @@
-import type { DateTime } from "luxon";
+import { DateTime } from "luxon";
 import { type Fact, factSchema } from "../../functions/domain/facts.js";
 import type { BridgeEvent, BridgeFact } from "../../functions/vendors/bridge/event.js";
 import { bridge } from "../../functions/vendors/bridge/format.js";
@@ -182,4 +182,102 @@ export async function weeklyFacts(options: WeeklyHistoryOptions & { patientId: s
     }
   }
   return weeks;
+}
+
+export interface FamilyHistoryOptions {
+  patientId: string;
+  /** First Monday (local date): the enrollment starts that day. */
+  from: string;
+  weeks: number;
+  /** Consults only in the weeks before this one, so none reaches into a later decision's scope. */
+  consultsBefore: number;
+  /** With the CCM enrollment (R22), or the same facts without it. */
+  enrolled: boolean;
+}
+
+/** Image review (R21): every fourth week's inquiry carries a photo, and the reply (3 minutes) bills no e-visit. */
+const PHOTO_EVERY = 4;
+const PHOTO_REPLY_SECONDS = 180;
+/** R25: a consult every eighth week, from Dr. Adams to Dr. Evans. */
+const CONSULT_EVERY = 8;
+/** R22-R24: a medical assistant's time on Tuesday and Thursday (days after Monday). */
+const STAFF_DAYS = [1, 3] as const;
+
+/**
+ * The weekly e-visits of `weeklyFacts` with every other family on as well: an open-ended CCM enrollment of Dr.
+ * Adams from the first Monday (R22) unless `enrolled` is false, 5-10 minutes of staff time two days a week
+ * (about 65 minutes a month: 99490 and two units of 99439, R23), a photo inquiry every fourth week (G2010, R21)
+ * and a consult request and report every eighth week (99446 and 99452, R25). One array per week, in order.
+ */
+export async function familyFacts(options: FamilyHistoryOptions): Promise<Fact[][]> {
+  const { patientId } = options;
+  const { scenario } = weeklyHistory(options);
+  const zone = scenario.config.timezone;
+  const weeks = await weeklyFacts(options);
+  const fact = (week: number, fields: Record<string, unknown>): Fact =>
+    factSchema.parse({ patientId, dedupeKey: `msg_family_${patientId}_${week}`, ...fields });
+  const first = DateTime.fromISO(options.from, { zone }).startOf("day");
+  return weeks.map((eVisits, week) => {
+    const monday = first.plus({ weeks: week });
+    const photo = week % PHOTO_EVERY === PHOTO_EVERY - 2;
+    const facts = eVisits.map((each) => {
+      if (!photo) return each;
+      if (each.kind === "inquiry")
+        return factSchema.parse({ ...each, attachments: [{ kind: "image", contentType: "image/jpeg" }] });
+      if (each.kind === "clinician-activity")
+        return factSchema.parse({ ...each, seconds: PHOTO_REPLY_SECONDS });
+      return each;
+    });
+    if (week === 0 && options.enrolled) {
+      const date = monday.toISODate() as string;
+      facts.unshift(
+        fact(week, {
+          kind: "enrollment",
+          id: `${patientId}-ccm`,
+          at: iso(monday.set({ hour: 7 })),
+          program: "ccm",
+          status: "active",
+          billingPractitionerId: "dr-adams",
+          conditions: ["E11.9", "I10"],
+          startDate: date,
+          consentDate: date,
+          carePlanDate: date,
+        }),
+      );
+    }
+    for (const day of STAFF_DAYS)
+      facts.push(
+        fact(week, {
+          kind: "staff-activity",
+          id: `${patientId}-s-${week}-${day}`,
+          at: iso(monday.plus({ days: day }).set({ hour: 11 })),
+          staffId: "ma-garcia",
+          seconds: (5 + ((week + day) % 6)) * 60,
+        }),
+      );
+    if (week % CONSULT_EVERY === CONSULT_EVERY - 3 && week < options.consultsBefore) {
+      const requestId = `${patientId}-cr-${week}`;
+      facts.push(
+        fact(week, {
+          kind: "consult-request",
+          id: requestId,
+          at: iso(monday.plus({ days: 1 }).set({ hour: 10 })),
+          requesterId: "dr-adams",
+          consultantId: "dr-evans",
+          seconds: 16 * 60,
+          diagnosisCodes: ["E11.9"],
+        }),
+        fact(week, {
+          kind: "consult-report",
+          id: `${patientId}-cp-${week}`,
+          at: iso(monday.plus({ days: 3 }).set({ hour: 16 })),
+          requestId,
+          consultantId: "dr-evans",
+          report: "verbal-and-written",
+          seconds: 12 * 60,
+        }),
+      );
+    }
+    return facts;
+  });
 }
