@@ -129,36 +129,38 @@ export class DynamoFactStore implements FactWriter {
     };
   }
 
-  /** The location item of a fact (bulk loaders write it beside `itemOf`). */
+  /**
+   * The location item of a fact (bulk loaders write it beside `itemOf`). Its `at` is where the held version's
+   * change starts (`changedFrom`: the fact's time, or an enrollment's start date, an attestation's episode): a
+   * later version, a move or a deletion is decided again from there too.
+   */
   locationOf(fact: Fact): Record<string, unknown> {
-    const at = Date.parse(fact.at);
     return {
       ...this.locationKey(fact.id),
       type: "location",
       patientId: fact.patientId,
       version: fact.version,
       digest: factDigest(fact),
-      at,
+      at: changedFrom(fact),
       fact: JSON.stringify(fact),
       retracted: fact.retracted,
-      [tableDesign.ttlAttribute]: Math.floor(at / 1000) + this.options.retentionDays * 86_400,
+      [tableDesign.ttlAttribute]: Math.floor(Date.parse(fact.at) / 1000) + this.options.retentionDays * 86_400,
     };
   }
 
   async put(fact: Fact): Promise<FactWriteResult> {
-    const at = Date.parse(fact.at);
     const from = changedFrom(fact);
     const digest = factDigest(fact);
     const settle = await this.settleHours();
     for (let attempt = 1; ; attempt++) {
-      // The common case: a new fact, or a newer version in the same patient whose time moved no later.
+      // The common case: a new fact, or a newer version in the same patient whose change starts no later.
       const common = await this.transact(
         [
           this.locationPut(fact, {
             condition:
               "attribute_not_exists(#pk) OR (#patient = :patient AND #at >= :at AND " +
               "(#version < :version OR (#version = :version AND #digest < :digest)))",
-            values: { ":patient": fact.patientId, ":at": at, ":version": fact.version, ":digest": digest },
+            values: { ":patient": fact.patientId, ":at": from, ":version": fact.version, ":digest": digest },
           }),
           this.factPut(this.itemOf(fact, from, settle)),
         ],

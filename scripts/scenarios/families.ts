@@ -129,7 +129,7 @@ const photo = {
   finalizeAt: "2026-03-19T12:00:00Z",
 };
 
-const consult = (patientId: string, suffix: string): BridgeFact[] => [
+const consult = (suffix: string): BridgeFact[] => [
   {
     kind: "consult-request",
     id: `cr-${suffix}`,
@@ -152,9 +152,9 @@ const consult = (patientId: string, suffix: string): BridgeFact[] => [
 const consults = {
   config: { timezone: "America/New_York", consent: "not-tracked", roster },
   deliveries: [
-    ...deliveries("pub-consult", consult("pub-consult", "1")),
+    ...deliveries("pub-consult", consult("1")),
     ...deliveries("pub-consult-seen", [
-      ...consult("pub-consult-seen", "2"),
+      ...consult("2"),
       {
         kind: "visit",
         id: "v2",

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ClaimLine } from "../../functions/domain/claim-line.js";
 import type { Fact } from "../../functions/domain/facts.js";
 import { fixedTenantConfig } from "../../functions/store/config-store.js";
+import { DynamoFactStore } from "../../functions/store/fact-store.js";
 import { activity, enrollment, inquiry, staffActivity } from "../support/domain-builders.js";
 import { finalizerWorld, reviewServiceOf, TENANT } from "../support/finalizer-world.js";
 
@@ -122,5 +123,34 @@ describe("care management through the finalizer (R22-R24)", () => {
     const month = records.find((record) => record.family === "ccm");
     expect(month).toMatchObject({ outcome: "below-threshold", totalMinutes: 15 });
     expect(month.evidence.uncounted).toContain("p-both-a");
+  });
+
+  it("R16, R22: an enrollment deleted at the source months after it was recorded voids the months it billed", async () => {
+    // Prepare: enrolled from 2026-01-01 but recorded (its version's time) on 2026-03-10; 25 staff minutes in
+    // January: 99490 sent after January settles. The EpisodeOfCare is deleted on 2026-03-20.
+    const world = await finalizerWorld();
+    const recorded = enrollment({
+      id: "p-del-enr",
+      patientId: "p-del",
+      at: "2026-03-10T13:00:00Z",
+      startDate: "2026-01-01",
+    });
+    await world.seed([recorded, ...staff("p-del", 25)]);
+    await world.run(Date.parse("2026-03-11T12:00:00Z"));
+    const sent = await world.takeClaims();
+    const facts = new DynamoFactStore(world.documents, {
+      tableName: world.resources.tableName,
+      retentionDays: 2190,
+      settleHours: 48,
+    });
+
+    // Act: the deletion is due from the enrollment's start (its change), not from when it was last recorded.
+    await facts.retract({ factId: "p-del-enr", version: Date.parse("2026-03-20T12:00:00Z") });
+    await world.run(Date.parse("2026-03-23T12:00:00Z"));
+    const after = await world.takeClaims();
+
+    // Assess
+    expect(lineSummary(sent)).toEqual(["p-del original r0 99490 x1 6049 2026-01-31"]);
+    expect(lineSummary(after)).toEqual(["p-del void r1 99490 x1 6049 2026-01-31"]);
   });
 });
