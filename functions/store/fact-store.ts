@@ -144,7 +144,8 @@ export class DynamoFactStore implements FactWriter {
       at: changedFrom(fact),
       fact: JSON.stringify(fact),
       retracted: fact.retracted,
-      [tableDesign.ttlAttribute]: Math.floor(Date.parse(fact.at) / 1000) + this.options.retentionDays * 86_400,
+      [tableDesign.ttlAttribute]:
+        Math.floor(Date.parse(fact.at) / 1000) + this.options.retentionDays * 86_400,
     };
   }
 
