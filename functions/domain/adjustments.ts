@@ -9,6 +9,16 @@ export interface Billing {
   line?: ClaimLine;
 }
 
+/** The latest revision sent of each claim line, by `claimLineId`. */
+export function latestRevisions(sent: readonly ClaimLine[]): Map<string, ClaimLine> {
+  const latest = new Map<string, ClaimLine>();
+  for (const line of sent) {
+    const held = latest.get(line.claimLineId);
+    if (held === undefined || line.revision > held.revision) latest.set(line.claimLineId, line);
+  }
+  return latest;
+}
+
 /** The fields that, when they change after a line was sent, call for a replacement (R16). */
 const billedFields = [
   "procedureCode",
@@ -40,11 +50,7 @@ export function owedLines(
   sent: readonly ClaimLine[],
   patientIds: ReadonlySet<string>,
 ): ClaimLine[] {
-  const latestSent = new Map<string, ClaimLine>();
-  for (const line of sent) {
-    const latest = latestSent.get(line.claimLineId);
-    if (latest === undefined || line.revision > latest.revision) latestSent.set(line.claimLineId, line);
-  }
+  const latestSent = latestRevisions(sent);
 
   const owed: ClaimLine[] = [];
   const decided = new Set<string>();

@@ -1,6 +1,6 @@
 import { type CodeRow, codesOn, credentialRole } from "./code-table.js";
 import { feesOn, type RosterEntry, rosterEntryOn } from "./config.js";
-import { compareStrings } from "./episodes.js";
+import { compareStrings, factsByTime } from "./episodes.js";
 import type { ConsultReport, ConsultRequest } from "./facts.js";
 import {
   distinctCodes,
@@ -36,14 +36,11 @@ export interface ConsultInput {
   roster: ReadonlyMap<string, readonly RosterEntry[]>;
 }
 
-const byTime = <T extends { at: string; id: string }>(a: T, b: T): number =>
-  toMillis(a.at) - toMillis(b.at) || compareStrings(a.id, b.id);
-
 export function decideConsults(input: ConsultInput, context: FamilyContext): FamilyOutcome[] {
   const zone = context.config.timezone;
   const outcomes: FamilyOutcome[] = [];
-  const reports = [...input.reports].sort(byTime);
-  const requests = [...input.requests].sort(byTime);
+  const reports = [...input.reports].sort(factsByTime);
+  const requests = [...input.requests].sort(factsByTime);
   /**
    * Each request's report: the latest within the time a report may take (a corrected report replaces the first;
    * an addendum after 30 days is not this request's consult and changes nothing), by request id. Only these
@@ -112,7 +109,7 @@ export function decideConsults(input: ConsultInput, context: FamilyContext): Fam
         other.requestId !== report.requestId &&
         other.consultantId === report.consultantId &&
         !other.transferOfCare &&
-        byTime(other, report) < 0 &&
+        factsByTime(other, report) < 0 &&
         toMillis(other.at) >= localMidnight(reportedAt, zone, -FREQUENCY_DAYS),
     );
     const codes = distinctCodes(request.diagnosisCodes, report.diagnosisCodes);

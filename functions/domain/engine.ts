@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type Billing, owedLines } from "./adjustments.js";
+import { type Billing, latestRevisions, owedLines } from "./adjustments.js";
 import { attestationsInForce } from "./attestations.js";
 import { type CareTime, decideCareManagement, enrolledFrom } from "./care-management.js";
 import { type ClaimLine, claimLineSchema, claimLineVersionFor } from "./claim-line.js";
@@ -19,6 +19,7 @@ import {
   classifyActivity,
   compareStrings,
   type EpisodeDraft,
+  factsByTime,
   type Roster,
   type ThreadRoot,
   threadsOf,
@@ -203,11 +204,7 @@ export function decideEpisodes(
   // With a scope, only the lines of episodes it decides again are compared; earlier lines stand.
   const from = scope?.from ?? Number.NEGATIVE_INFINITY;
   // An episode's window is its latest line's (a consult's or photo's window end moves with its facts).
-  const latestSent = new Map<string, ClaimLine>();
-  for (const line of sent) {
-    const held = latestSent.get(line.claimLineId);
-    if (held === undefined || line.revision > held.revision) latestSent.set(line.claimLineId, line);
-  }
+  const latestSent = latestRevisions(sent);
   const inScope = sent.filter((line) => {
     const last = latestSent.get(line.claimLineId) as ClaimLine;
     return decidedAgain(
@@ -333,13 +330,11 @@ function decidePatient(
   ];
   const restartFrom = starts.length === 0 ? undefined : Math.min(...starts);
 
-  const byTime = <T extends { at: string; id: string }>(a: T, b: T): number =>
-    toMillis(a.at) - toMillis(b.at) || compareStrings(a.id, b.id);
   // R10: only visits that took place count; the latest version of each already won in latestVersions.
   const visits = facts
     .filter((fact): fact is Visit => fact.kind === "visit" && visitTookPlace(fact.status))
-    .sort(byTime);
-  const consents = facts.filter((fact): fact is Consent => fact.kind === "consent").sort(byTime);
+    .sort(factsByTime);
+  const consents = facts.filter((fact): fact is Consent => fact.kind === "consent").sort(factsByTime);
 
   const contains = (draft: EpisodeDraft, at: number): boolean => at >= draft.start && at < draft.end;
   // R20: episodes are decided in time order, each seeing those billed before it: decided earlier (the scope's

@@ -44,10 +44,14 @@ export interface EpisodeDraft {
   inquiries: DatedInquiry[];
 }
 
-const byTimeThenId = <T extends { at: number; fact: { id: string } }>(a: T, b: T): number =>
+export const byTimeThenId = <T extends { at: number; fact: { id: string } }>(a: T, b: T): number =>
   a.at - b.at || compareStrings(a.fact.id, b.fact.id);
 
 export const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Facts in time order, ties by id (R17: never arrival order). */
+export const factsByTime = <T extends { at: string; id: string }>(a: T, b: T): number =>
+  toMillis(a.at) - toMillis(b.at) || compareStrings(a.id, b.id);
 
 /** The roster as the rules read it: each practitioner's dated entries, and the practice's zone for the dates. */
 export interface Roster {

@@ -1,6 +1,6 @@
 import { codesOn } from "./code-table.js";
 import { feesOn } from "./config.js";
-import { type ClassifiedActivity, compareStrings, type DatedInquiry } from "./episodes.js";
+import { byTimeThenId, type ClassifiedActivity, compareStrings, type DatedInquiry } from "./episodes.js";
 import type { ClinicianActivity, Fact } from "./facts.js";
 import {
   distinctCodes,
@@ -60,7 +60,7 @@ export function decideImageReviews(input: ImageReviewInput, context: FamilyConte
   };
   const byTime = [...input.activities]
     .filter((activity) => activity.fact.kind === "clinician-activity")
-    .sort((a, b) => a.at - b.at || compareStrings(a.fact.id, b.fact.id));
+    .sort(byTimeThenId);
 
   const outcomes: FamilyOutcome[] = [];
   const used = new Set<string>();
