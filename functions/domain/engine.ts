@@ -494,7 +494,7 @@ function decidePatient(
   // R24: what care management may count, and what it may not because another family's billed line holds it.
   const careTime: CareTime[] = [];
   const countedElsewhere: Array<{ factId: string; at: number }> = [];
-  for (const fact of facts) {
+  for (const fact of enrollments.length === 0 ? [] : facts) {
     if (fact.kind === "staff-activity" && fact.seconds > 0)
       careTime.push({
         factId: fact.id,
@@ -504,7 +504,8 @@ function decidePatient(
         seconds: fact.seconds,
       });
   }
-  for (const activity of classified) {
+  // A patient without an enrollment has no care-management month: nothing to gather (most patients, every run).
+  for (const activity of enrollments.length === 0 ? [] : classified) {
     if (activity.role === "unknown" || activity.fact.seconds <= 0) continue;
     const time = {
       factId: activity.fact.id,
